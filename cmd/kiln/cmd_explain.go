@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"kiln.dev/kiln/internal/model"
+)
+
+var explainVerb = &verb{
+	name:    "explain",
+	args:    "[-C DIR | --example NAME] [--json] NODE KEY",
+	summary: "Say why a node's value is what it is: every layer that set it",
+	help: `KEY is MODULE.PARAMETER (e.g. condor.central_manager), or NETWORK.ip or
+NETWORK.mac for an interface. The answer lists each layer that gave a
+value, lowest precedence first — module default, role default, site,
+site role, node — with the file and line, and marks the one in force.
+
+Example:
+  kiln explain --example tier3 wn1 condor.daemon_role
+`,
+	run: func(c *cmdContext) int {
+		pos, ok := c.parse(2, 2)
+		if !ok {
+			return exitUsage
+		}
+		s, ok := c.resolve()
+		if !ok {
+			return exitDefs
+		}
+		n := c.node(s.Cluster, pos[0])
+		if n == nil {
+			return exitDefs
+		}
+		key := pos[1]
+		first, rest, found := strings.Cut(key, ".")
+		if !found {
+			c.usageError(fmt.Sprintf("KEY is MODULE.PARAMETER or NETWORK.ip, not %q", key))
+			return exitUsage
+		}
+		if i := n.Iface(first); i != nil && (rest == "ip" || rest == "mac") {
+			o, v := i.IPOrigin, i.IP
+			if rest == "mac" {
+				o, v = i.MACFrom, i.MAC
+			}
+			if c.json {
+				c.printJSON(map[string]any{"node": n.Name, "key": key, "value": v, "origin": o})
+				return exitOK
+			}
+			fmt.Fprintf(c.stdout, "%s %s = %s\n  set by %s\n", n.Name, key, dash(v), explainOrigin(o))
+			return exitOK
+		}
+		m := n.Module(first)
+		if m == nil {
+			var names []string
+			for _, m := range n.Modules {
+				names = append(names, m.Name)
+			}
+			for _, i := range n.Interfaces {
+				names = append(names, i.Network)
+			}
+			fmt.Fprintf(c.stderr, "kiln explain: node %s has no module or network %q%s; its modules: %s\n", n.Name, first, didYouMean(first, names), strings.Join(names, ", "))
+			return exitDefs
+		}
+		p := m.Param(rest)
+		if p == nil {
+			var names []string
+			for _, p := range m.Params {
+				names = append(names, p.Name)
+			}
+			fmt.Fprintf(c.stderr, "kiln explain: module %s has no parameter %q%s; its parameters: %s\n", m.Name, rest, didYouMean(rest, names), strings.Join(names, ", "))
+			return exitDefs
+		}
+		if c.json {
+			c.printJSON(map[string]any{"node": n.Name, "key": key, "param": p})
+			return exitOK
+		}
+		fmt.Fprintf(c.stdout, "%s %s = %s  (type %s)\n", n.Name, key, formatValue(p.Value), p.Type)
+		if p.Doc != "" {
+			fmt.Fprintf(c.stdout, "  %s\n", p.Doc)
+		}
+		if len(p.History) == 0 {
+			fmt.Fprintln(c.stdout, "  no layer sets it: Puppet's own default applies")
+		}
+		for i, h := range p.History {
+			mark := "  "
+			if i == len(p.History)-1 {
+				mark = "=>"
+			}
+			fmt.Fprintf(c.stdout, "%s %-14s %s\t%s\n", mark, h.Origin.Layer, formatValue(h.Value), h.Origin.Pos)
+		}
+		return exitOK
+	},
+}
+
+func explainOrigin(o model.Origin) string {
+	switch o.Layer {
+	case "":
+		return "nothing (not set)"
+	case "computed":
+		if o.Pos.IsZero() {
+			return "kiln (derived from the cluster and node name)"
+		}
+		return "kiln, counting up from the start address at " + o.Pos.String()
+	}
+	return o.String()
+}
+
+func didYouMean(w string, names []string) string {
+	if s := suggest(w, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}

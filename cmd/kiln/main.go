@@ -1,0 +1,124 @@
+// Command kiln deploys and recovers scientific computing clusters: it
+// validates a site's definitions and builds everything that installs and
+// configures the cluster. Run kiln help for the verbs.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitDefs  = 1 // definition errors, or the work could not be done
+	exitUsage = 2
+)
+
+// verb is one kiln command.
+type verb struct {
+	name    string
+	args    string
+	summary string
+	help    string // longer text with an example
+	run     func(c *cmdContext) int
+}
+
+var verbs []*verb
+
+func init() {
+	verbs = []*verb{
+		initVerb, checkVerb, buildVerb, planVerb, showVerb, explainVerb, schemaVerb, versionVerb,
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 {
+			if v := findVerb(args[1]); v != nil {
+				verbHelp(stdout, v)
+				return exitOK
+			}
+		}
+		usage(stdout)
+		return exitOK
+	case "--version", "-version":
+		name = "version"
+	}
+	v := findVerb(name)
+	if v == nil {
+		fmt.Fprintf(stderr, "kiln: unknown command %q%s\n\n", name, suggestVerb(name))
+		usage(stderr)
+		return exitUsage
+	}
+	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr}
+	return v.run(c.withArgs(args[1:]))
+}
+
+func findVerb(name string) *verb {
+	for _, v := range verbs {
+		if v.name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Kiln builds everything that installs and configures a scientific cluster
+from three kinds of definitions: the catalog (modules), the design (roles)
+and the site (site.yaml).
+
+Usage: kiln <command> [flags] [arguments]
+
+Commands:
+`)
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
+	}
+	fmt.Fprint(w, `
+Most commands read a site: -C DIR names its folder (default: the current
+folder), or --example tier3 uses the example embedded in kiln.
+
+Start with:   kiln build --example tier3 -o /tmp/tier3
+Your own:     kiln init mysite && kiln check -C mysite && kiln build -C mysite
+
+Exit status: 0 done, 1 definition errors (or the work failed), 2 usage errors.
+Run kiln help <command> for a command's flags and an example.
+`)
+}
+
+func verbHelp(w io.Writer, v *verb) {
+	fmt.Fprintf(w, "Usage: kiln %s %s\n\n%s\n", v.name, v.args, v.summary)
+	if v.help != "" {
+		fmt.Fprintf(w, "\n%s", v.help)
+	}
+	fs := v.flags(&cmdContext{verb: v})
+	if fs != nil {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+func suggestVerb(name string) string {
+	var names []string
+	for _, v := range verbs {
+		names = append(names, v.name)
+	}
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}

@@ -1,0 +1,124 @@
+package defs
+
+import (
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/yamlx"
+)
+
+// Design is the design file: the cluster designer's choices that are not a
+// role — the networks roles may use and the artifacts to build.
+type Design struct {
+	Name        string       `yaml:"name" doc:"A short name for the design, e.g. tier3."`
+	Description string       `yaml:"description" doc:"What kind of cluster this design builds."`
+	Networks    []NetworkUse `yaml:"networks" doc:"The networks the roles attach to; the site gives each one's addresses."`
+	Artifacts   []Artifact   `yaml:"artifacts" doc:"The files a build writes, each from a template."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+	File   string `yaml:"-"`
+}
+
+// NetworkUse declares a network of the design.
+type NetworkUse struct {
+	Name         yamlx.Scalar `yaml:"name,required" doc:"The network's name, e.g. public or private."`
+	Provisioning bool         `yaml:"provisioning" doc:"Nodes install over this network (PXE, kickstart)."`
+	Doc          string       `yaml:"doc" doc:"What the network is for, for the cabling table."`
+
+	Pos diag.Pos
+}
+
+// Artifact declares one kind of output file.
+type Artifact struct {
+	Template yamlx.Scalar `yaml:"template,required" doc:"The template file, under templates/."`
+	Path     yamlx.Scalar `yaml:"path,required" doc:"The output path in the build folder; a template itself, e.g. kickstart-{{.Node.Name}}.cfg."`
+	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine) or role (one per role)."`
+	Filter   Filter       `yaml:"filter" doc:"Limits a node, vm or role scope to some nodes or roles."`
+	Mode     yamlx.Scalar `yaml:"mode" doc:"File mode in octal, e.g. \"0755\" for a script. Files that carry secrets are always 0600."`
+	Secret   bool         `yaml:"secret" doc:"The file carries a secret: written 0600 and served only to its node."`
+	Doc      string       `yaml:"doc" doc:"What the file is for."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+	File   string `yaml:"-"`
+}
+
+// Filter narrows an artifact's scope.
+type Filter struct {
+	Roles   []yamlx.Scalar `yaml:"roles" doc:"Only these roles."`
+	Kind    yamlx.Scalar   `yaml:"kind" doc:"Only nodes of this kind: physical or vm."`
+	Modules []yamlx.Scalar `yaml:"modules" doc:"Only nodes that run all of these modules."`
+
+	Pos diag.Pos
+}
+
+// Role is one role of the design.
+type Role struct {
+	Name        string         `yaml:"name" doc:"The role's name; must match its file name."`
+	Description string         `yaml:"description" doc:"What machines of this role do."`
+	Kind        yamlx.Scalar   `yaml:"kind" doc:"physical (the default) or vm."`
+	Host        yamlx.Scalar   `yaml:"host" doc:"For a vm: the role of the machine that runs it."`
+	VM          *VMSize        `yaml:"vm" doc:"For a vm: its size."`
+	Interfaces  []Interface    `yaml:"interfaces,required" doc:"Which NIC goes to which network."`
+	Naming      yamlx.Scalar   `yaml:"naming" doc:"Name pattern for counted nodes, e.g. wn{n} or wn{n:03}; default: the role name followed by {n}."`
+	Count       *CountBounds   `yaml:"count" doc:"How many nodes of this role a site may have."`
+	After       []yamlx.Scalar `yaml:"after" doc:"Roles that must be installed and configured before this one."`
+	Modules     ModuleParams   `yaml:"modules" doc:"The modules the role runs, each with parameter defaults for this role."`
+	Bootstrap   []yamlx.Scalar `yaml:"bootstrap" doc:"Modules applied with puppet apply before the Puppet server exists."`
+	Disk        string         `yaml:"disk" doc:"Disk layout for the installer; default autopart."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+	File   string `yaml:"-"`
+}
+
+// VMSize is a virtual machine's size.
+type VMSize struct {
+	VCPUs  int `yaml:"vcpus,required" doc:"Virtual CPUs."`
+	Memory int `yaml:"memory,required" doc:"Memory in MiB."`
+	Disk   int `yaml:"disk,required" doc:"Disk size in GiB."`
+
+	Pos diag.Pos
+}
+
+// Interface attaches a NIC to a network.
+type Interface struct {
+	NIC     yamlx.Scalar `yaml:"nic,required" doc:"The interface name on the machine, e.g. eth0."`
+	Network yamlx.Scalar `yaml:"network,required" doc:"The design network it is cabled to."`
+	Boot    bool         `yaml:"boot" doc:"The machine network-boots from this NIC (default: the first on a provisioning network)."`
+
+	Pos diag.Pos
+}
+
+// CountBounds bounds a role's node count.
+type CountBounds struct {
+	Min int  `yaml:"min" doc:"The fewest nodes a site may have (default 0)."`
+	Max *int `yaml:"max" doc:"The most nodes a site may have (default: no limit)."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// ParseDesign reads the design file.
+func ParseDesign(file string, data []byte, diags *diag.List) *Design {
+	n := yamlx.Parse(file, data, diags)
+	if n == nil {
+		return nil
+	}
+	d := &Design{File: file}
+	(&yamlx.Decoder{File: file, Diags: diags}).Decode(n, d)
+	for i := range d.Artifacts {
+		d.Artifacts[i].File = file
+	}
+	return d
+}
+
+// ParseRole reads a role file.
+func ParseRole(file string, data []byte, diags *diag.List) *Role {
+	n := yamlx.Parse(file, data, diags)
+	if n == nil {
+		return nil
+	}
+	r := &Role{File: file}
+	(&yamlx.Decoder{File: file, Diags: diags}).Decode(n, r)
+	return r
+}

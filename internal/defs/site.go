@@ -1,0 +1,109 @@
+package defs
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/yamlx"
+)
+
+// Site is site.yaml: what the cluster manager enters.
+type Site struct {
+	Cluster    yamlx.Scalar          `yaml:"cluster,required" doc:"The cluster's short name, e.g. mytier3. Used in VM names and MACs."`
+	Domain     yamlx.Scalar          `yaml:"domain,required" doc:"The DNS domain of the cluster's public names, e.g. physics.example.edu."`
+	OS         yamlx.Scalar          `yaml:"os" doc:"The operating system dialect: el9 (the default), el8, el7, sl6 or sl5."`
+	Design     yamlx.Scalar          `yaml:"design" doc:"The design to start from: tier3 (the embedded one, the default), none (only this folder's files), or a path to a design folder."`
+	Networks   map[string]*Network   `yaml:"networks,required" doc:"The address plan of each network the design uses."`
+	Nodes      map[string]*RoleNodes `yaml:"nodes,required" doc:"The machines of each role: a list of named nodes, or a count with start addresses."`
+	Parameters ModuleParams          `yaml:"parameters" doc:"Site-wide parameter values, by module; they override role defaults."`
+	Secrets    map[string]*SecretRef `yaml:"secrets" doc:"Secrets the definitions refer to by name, each kept in a file of this folder."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+	File   string `yaml:"-"`
+}
+
+// Network is a network's address plan.
+type Network struct {
+	CIDR    yamlx.Scalar   `yaml:"cidr,required" doc:"The network in CIDR form, e.g. 10.10.0.0/24."`
+	Gateway yamlx.Scalar   `yaml:"gateway" doc:"The default gateway on this network, if it has one."`
+	DNS     []yamlx.Scalar `yaml:"dns" doc:"Name servers for nodes on this network."`
+	Domain  yamlx.Scalar   `yaml:"domain" doc:"DNS domain of names on this network (default: the site's domain)."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// SecretRef names where a secret is kept.
+type SecretRef struct {
+	File yamlx.Scalar `yaml:"file,required" doc:"Path of the file that holds the secret, relative to the site folder; keep it 0600."`
+
+	Pos diag.Pos
+}
+
+// RoleNodes lists the nodes of one role, in one of two forms:
+//
+//	head:                      # a list of named nodes
+//	  - name: head
+//	    ip: {public: 192.0.2.10, private: 10.10.0.1}
+//	worker:                    # a count with start addresses
+//	  count: 40
+//	  start: {private: 10.10.0.101}
+//	  macs: [52:54:00:00:00:01, ...]
+type RoleNodes struct {
+	List  []*NodeEntry
+	Count *CountedNodes
+
+	Pos diag.Pos
+}
+
+// CountedNodes is the count form of a role's nodes.
+type CountedNodes struct {
+	Count      int                     `yaml:"count,required" doc:"How many nodes; names follow the role's naming pattern."`
+	Start      map[string]yamlx.Scalar `yaml:"start" doc:"The first address on each network; later nodes take the next free ones."`
+	MACs       []yamlx.Scalar          `yaml:"macs" doc:"MAC addresses of the boot NIC, in node order; may be shorter than count."`
+	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for every node of this role."`
+	Nodes      map[string]*NodeEntry   `yaml:"nodes" doc:"Per-node settings by name (MAC, parameters) for counted nodes."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// NodeEntry is one node as written in the list form, or the per-node
+// settings of a counted node.
+type NodeEntry struct {
+	Name       yamlx.Scalar            `yaml:"name" doc:"The node's short host name."`
+	IP         map[string]yamlx.Scalar `yaml:"ip" doc:"The node's address on each network."`
+	MAC        map[string]yamlx.Scalar `yaml:"mac" doc:"The MAC address of the NIC on each network, where known."`
+	Host       yamlx.Scalar            `yaml:"host" doc:"For a vm: the host node that runs it (default: spread over the host role's nodes)."`
+	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for this node only."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// DecodeYAML implements yamlx.NodeDecoder.
+func (rn *RoleNodes) DecodeYAML(d *yamlx.Decoder, n *yaml.Node) {
+	rn.Pos = d.PosOf(n)
+	switch n.Kind {
+	case yaml.SequenceNode:
+		d.Decode(n, &rn.List)
+	case yaml.MappingNode:
+		rn.Count = &CountedNodes{}
+		d.Decode(n, rn.Count)
+	default:
+		d.Errorf(n, "write a list of nodes (- name: …) or a mapping with count: and start:",
+			"expected the nodes of this role, found %s", yamlx.Kind(n))
+	}
+}
+
+// ParseSite reads site.yaml.
+func ParseSite(file string, data []byte, diags *diag.List) *Site {
+	n := yamlx.Parse(file, data, diags)
+	if n == nil {
+		return nil
+	}
+	s := &Site{File: file}
+	(&yamlx.Decoder{File: file, Diags: diags}).Decode(n, s)
+	return s
+}

@@ -1,0 +1,60 @@
+package diag
+
+import "strings"
+
+// Suggest returns the candidate closest to word, or "" when none is close
+// enough to be a likely typo. It backs the "did you mean" hints.
+func Suggest(word string, candidates []string) string {
+	best, bestDist := "", 0
+	lw := strings.ToLower(word)
+	for _, c := range candidates {
+		d := levenshtein(lw, strings.ToLower(c))
+		if best == "" || d < bestDist || (d == bestDist && c < best) {
+			best, bestDist = c, d
+		}
+	}
+	// Allow roughly one edit in three characters, and at least one.
+	limit := len(word) / 3
+	if limit < 1 {
+		limit = 1
+	}
+	if best == "" || bestDist > limit {
+		return ""
+	}
+	return best
+}
+
+// DidYouMean formats a fix hint: "did you mean "x"?" or, with no close
+// candidate, the list of valid choices.
+func DidYouMean(word string, candidates []string) string {
+	if s := Suggest(word, candidates); s != "" {
+		return `did you mean "` + s + `"?`
+	}
+	if len(candidates) == 0 {
+		return ""
+	}
+	if len(candidates) > 12 {
+		return "see the documentation of this file for the valid choices"
+	}
+	return "valid choices: " + strings.Join(candidates, ", ")
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

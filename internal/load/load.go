@@ -1,0 +1,228 @@
+// Package load finds and parses a site's definition files: the embedded (or
+// named) design with its catalog and templates, shadowed file by file by the
+// site folder, and the site's own site.yaml.
+//
+// Layout, the same in every layer:
+//
+//	site.yaml                      the site (site folder only)
+//	design.yaml                    the design file
+//	roles/<role>.yaml              one file per role
+//	catalog/<module>/module.yaml   one folder per catalog module
+//	templates/...                  artifact templates
+package load
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"kiln.dev/kiln/internal/builtin"
+	"kiln.dev/kiln/internal/defs"
+	"kiln.dev/kiln/internal/diag"
+)
+
+// SiteFile is the name of the site file in a site folder.
+const SiteFile = "site.yaml"
+
+// DefaultDesign is the embedded design used when site.yaml names none.
+const DefaultDesign = "tier3"
+
+// Definitions is everything a site's build reads, as written.
+type Definitions struct {
+	Site      *defs.Site
+	Design    *defs.Design
+	Roles     map[string]*defs.Role
+	Modules   map[string]*defs.Module
+	Templates map[string]Template
+
+	// SiteFS is the site folder; SiteDir its path on disk ("" for an
+	// embedded example).
+	SiteFS  fs.FS
+	SiteDir string
+	// Display is how the site folder is named in messages, e.g. "demo/".
+	Display string
+	Sources Sources
+}
+
+// Template is an artifact template's text.
+type Template struct {
+	Name    string // path under templates/
+	Display string
+	Text    string
+}
+
+// RoleNames returns the roles in a stable order (by name).
+func (d *Definitions) RoleNames() []string { return sortedKeys(d.Roles) }
+
+// ModuleNames returns the catalog's modules by name.
+func (d *Definitions) ModuleNames() []string { return sortedKeys(d.Modules) }
+
+// Dir loads the site in folder dir. The definitions are returned even when
+// some files have problems, so that later stages can report theirs in the
+// same run; they are nil only when there is no site to read at all.
+func Dir(dir string) (*Definitions, *diag.List) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		var l diag.List
+		l.Add(diag.Pos{File: dir}, "", "there is no site folder here",
+			"give the folder that holds site.yaml with -C DIR, or create one with kiln init DIR")
+		return nil, &l
+	}
+	display := filepath.ToSlash(filepath.Clean(dir)) + "/"
+	if display == "./" {
+		display = ""
+	}
+	return load(os.DirFS(dir), dir, display)
+}
+
+// Example loads an example site embedded in the binary.
+func Example(name string) (*Definitions, *diag.List) {
+	f, ok := builtin.Example(name)
+	if !ok {
+		var l diag.List
+		l.Add(diag.Pos{}, "", fmt.Sprintf("there is no embedded example called %q", name), diag.DidYouMean(name, builtin.Examples()))
+		return nil, &l
+	}
+	return load(f, "", "(example "+name+")/")
+}
+
+func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
+	diags := &diag.List{}
+	d := &Definitions{SiteFS: siteFS, SiteDir: siteDir, Display: display}
+
+	data, err := fs.ReadFile(siteFS, SiteFile)
+	if err != nil {
+		diags.Add(diag.Pos{File: display + SiteFile}, "", "cannot read the site file: "+friendly(err),
+			"create it with kiln init, or point -C at the folder that holds it")
+		return nil, diags
+	}
+	d.Site = defs.ParseSite(display+SiteFile, data, diags)
+	if d.Site == nil {
+		d.Site = &defs.Site{File: display + SiteFile}
+	}
+
+	base, err := baseLayer(d.Site, siteFS, siteDir, display)
+	if err != nil {
+		diags.Add(d.Site.Design.Pos, "", err.Error(), "write design: tier3 (embedded), design: none, or the path of a design folder")
+		return nil, diags
+	}
+	if base.FS != nil {
+		d.Sources = append(d.Sources, base)
+	}
+	d.Sources = append(d.Sources, Layer{FS: siteFS, Display: display})
+
+	if f, ok, err := d.Sources.Read("design.yaml"); err != nil {
+		diags.Add(diag.Pos{File: display + "design.yaml"}, "", "cannot read the design file: "+friendly(err), "")
+	} else if ok {
+		d.Design = defs.ParseDesign(f.Display, f.Data, diags)
+	} else {
+		diags.Add(diag.Pos{File: display + "design.yaml"}, "", "there is no design file",
+			"with design: none the site folder must hold design.yaml, roles/ and catalog/ itself")
+	}
+	if d.Design == nil {
+		d.Design = &defs.Design{File: display + "design.yaml"}
+	}
+
+	d.Roles = map[string]*defs.Role{}
+	roles, err := d.Sources.Glob("roles/*.yaml")
+	if err != nil {
+		diags.Add(diag.Pos{File: display + "roles/*.yaml"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
+	}
+	for _, f := range roles {
+		r := defs.ParseRole(f.Display, f.Data, diags)
+		if r == nil {
+			continue
+		}
+		name := strings.TrimSuffix(path.Base(f.Rel), ".yaml")
+		if r.Name != "" && r.Name != name {
+			diags.Add(r.KeyPos["name"], "role "+name, fmt.Sprintf("the role says its name is %q but its file is %s", r.Name, path.Base(f.Rel)),
+				"make the two agree: a role's name is its file name")
+		}
+		r.Name = name
+		d.Roles[name] = r
+	}
+
+	d.Modules = map[string]*defs.Module{}
+	mods, err := d.Sources.Glob("catalog/*/module.yaml")
+	if err != nil {
+		diags.Add(diag.Pos{File: display + "catalog/*/module.yaml"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
+	}
+	for _, f := range mods {
+		m := defs.ParseModule(f.Display, f.Data, diags)
+		if m == nil {
+			continue
+		}
+		name := path.Base(path.Dir(f.Rel))
+		if m.Name != "" && m.Name != name {
+			diags.Add(m.KeyPos["name"], "module "+name, fmt.Sprintf("the module says its name is %q but its folder is catalog/%s", m.Name, name),
+				"make the two agree: a module's name is its folder name")
+		}
+		m.Name = name
+		d.Modules[name] = m
+	}
+
+	d.Templates = map[string]Template{}
+	tmpls, err := d.Sources.Walk("templates")
+	if err != nil {
+		diags.Add(diag.Pos{File: display + "templates"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
+	}
+	for _, f := range tmpls {
+		name := strings.TrimPrefix(f.Rel, "templates/")
+		d.Templates[name] = Template{Name: name, Display: f.Display, Text: string(f.Data)}
+	}
+	return d, diags
+}
+
+// baseLayer picks the layer under the site folder from site.yaml's design key.
+func baseLayer(s *defs.Site, siteFS fs.FS, siteDir, display string) (Layer, error) {
+	name := DefaultDesign
+	if s != nil && s.Design.Value != "" {
+		name = s.Design.Value
+	}
+	if name == "none" {
+		return Layer{}, nil
+	}
+	if f, ok := builtin.Design(name); ok {
+		return Layer{FS: f, Display: "(embedded " + name + ")/"}, nil
+	}
+	if strings.ContainsAny(name, "/.") && siteDir != "" {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(siteDir, p)
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return Layer{FS: os.DirFS(p), Display: filepath.ToSlash(filepath.Clean(p)) + "/"}, nil
+		}
+		return Layer{}, fmt.Errorf("the design folder %s does not exist", p)
+	}
+	hint := diag.DidYouMean(name, builtin.Designs())
+	return Layer{}, fmt.Errorf("there is no embedded design called %q (%s)", name, hint)
+}
+
+func friendly(err error) string {
+	var pe *fs.PathError
+	if ok := asPathError(err, &pe); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func asPathError(err error, pe **fs.PathError) bool {
+	p, ok := err.(*fs.PathError)
+	if ok {
+		*pe = p
+	}
+	return ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

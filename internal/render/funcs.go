@@ -1,0 +1,97 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"text/template"
+
+	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/yamlx"
+)
+
+type yamlScalar = yamlx.Scalar
+
+// funcs are the functions templates may call. r is the worker rendering,
+// nil at parse time.
+func funcs(r *renderer) template.FuncMap {
+	return template.FuncMap{
+		"join": func(sep string, l any) string {
+			var parts []string
+			switch v := l.(type) {
+			case []string:
+				parts = v
+			case []any:
+				for _, x := range v {
+					parts = append(parts, fmt.Sprint(x))
+				}
+			default:
+				return fmt.Sprint(l)
+			}
+			return strings.Join(parts, sep)
+		},
+		"json": func(v any) (string, error) {
+			b, err := json.MarshalIndent(v, "", "  ")
+			return string(b), err
+		},
+		"upper":     strings.ToUpper,
+		"lower":     strings.ToLower,
+		"replace":   strings.ReplaceAll,
+		"trim":      strings.TrimSpace,
+		"hasPrefix": strings.HasPrefix,
+		"indent": func(n int, s string) string {
+			pad := strings.Repeat(" ", n)
+			return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+		},
+		"quote": func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
+		"sortStrings": func(l []string) []string {
+			out := append([]string(nil), l...)
+			sort.Strings(out)
+			return out
+		},
+		"macDashes": func(mac string) string { return strings.ReplaceAll(strings.ToLower(mac), ":", "-") },
+		// secret returns a secret's value and marks the file being rendered
+		// as secret-bearing (written 0600, served to its node only).
+		"secret": func(name string) (string, error) {
+			if r == nil {
+				return "", nil
+			}
+			r.usedSecret = true
+			return r.secrets.get(name)
+		},
+	}
+}
+
+// secretStore reads the site's secrets once each.
+type secretStore struct {
+	d     *load.Definitions
+	mu    sync.Mutex
+	cache map[string]string
+}
+
+func newSecrets(d *load.Definitions) *secretStore {
+	return &secretStore{d: d, cache: map[string]string{}}
+}
+
+func (s *secretStore) get(name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.cache[name]; ok {
+		return v, nil
+	}
+	ref, ok := s.d.Site.Secrets[name]
+	if !ok {
+		return "", fmt.Errorf("there is no secret called %q in site.yaml", name)
+	}
+	data, err := fs.ReadFile(s.d.SiteFS, path.Clean(ref.File.Value))
+	if err != nil {
+		return "", fmt.Errorf("cannot read secret %s: %v", name, err)
+	}
+	v := strings.TrimRight(string(data), "\r\n")
+	s.cache[name] = v
+	return v, nil
+}

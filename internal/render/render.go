@@ -1,0 +1,317 @@
+// Package render runs the artifact templates over the resolved cluster and
+// returns the files of a build, in memory, sorted by path.
+//
+// Every artifact is declared in data — in the design or in a catalog
+// module — with a template, a scope (cluster, node, vm or role), an
+// optional filter and an output path pattern. Render knows nothing of any
+// particular role or module: a different design builds with no change here.
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template"
+
+	"kiln.dev/kiln/internal/defs"
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/model"
+)
+
+// File is one output file.
+type File struct {
+	Path   string
+	Data   []byte
+	Mode   fs.FileMode
+	Secret bool
+	// Origin is the template and, for a scoped artifact, the node or role
+	// it was rendered for: "kickstart.tmpl@wn1".
+	Origin string
+	// Node is the node the file belongs to, if any (the server gives a
+	// node's secret-bearing files to that node only).
+	Node string
+}
+
+// Data is what a template sees.
+type Data struct {
+	Cluster *model.Cluster
+	Node    *model.Node // for node and vm scopes
+	Role    *model.Role // for role scope, and the node's role
+}
+
+// job is one file to render.
+type job struct {
+	a    *artifact
+	data Data
+	subj string
+}
+
+type artifact struct {
+	decl *defs.Artifact
+	// module is set for an artifact declared by a catalog module: it is
+	// built only for the nodes (or roles) that run the module.
+	module string
+	text   *template.Template
+	path   *template.Template
+	mode   fs.FileMode
+}
+
+// Build renders every artifact.
+func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
+	diags := &diag.List{}
+	secrets := newSecrets(d)
+	var arts []*artifact
+	for i := range d.Design.Artifacts {
+		arts = append(arts, &artifact{decl: &d.Design.Artifacts[i]})
+	}
+	for _, name := range d.ModuleNames() {
+		m := d.Modules[name]
+		for i := range m.Artifacts {
+			arts = append(arts, &artifact{decl: &m.Artifacts[i], module: name})
+		}
+	}
+	parsed := map[string]*template.Template{}
+	for _, a := range arts {
+		name := a.decl.Template.Value
+		t, ok := parsed[name]
+		if !ok {
+			tmpl, found := d.Templates[name]
+			if !found {
+				continue // reported by validate
+			}
+			var err error
+			t, err = template.New(name).Option("missingkey=error").Funcs(funcs(nil)).Parse(tmpl.Text)
+			if err != nil {
+				diags.Add(templatePos(err, tmpl.Display), "template "+name, templateMsg(err), "fix the template syntax")
+				t = nil
+			}
+			parsed[name] = t
+		}
+		a.text = t
+		pt, err := template.New("path").Option("missingkey=error").Funcs(funcs(nil)).Parse(a.decl.Path.Value)
+		if err != nil {
+			diags.Add(a.decl.Path.Pos, "artifact "+name, "the output path is not a valid template: "+templateMsg(err), "write it like kickstart-{{.Node.Name}}.cfg")
+			continue
+		}
+		a.path = pt
+		a.mode = 0o644
+		if a.decl.Mode.Value != "" {
+			if m, err := strconv.ParseUint(a.decl.Mode.Value, 8, 32); err == nil {
+				a.mode = fs.FileMode(m)
+			}
+		}
+	}
+	if diags.Len() > 0 {
+		return nil, diags
+	}
+
+	var jobs []job
+	for _, a := range arts {
+		if a.text == nil {
+			continue
+		}
+		jobs = append(jobs, expand(a, c)...)
+	}
+	files := run(jobs, secrets, diags)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for i := 1; i < len(files); i++ {
+		if files[i].Path == files[i-1].Path {
+			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].Origin, files[i].Origin),
+				"give one of the artifacts a path that includes the node or role name")
+		}
+	}
+	return files, diags
+}
+
+// expand lists the files an artifact makes: one, or one per node, vm or
+// role that passes its filter.
+func expand(a *artifact, c *model.Cluster) []job {
+	scope := a.decl.Scope.Value
+	f := a.decl.Filter
+	nodeOK := func(n *model.Node) bool {
+		if a.module != "" && !n.Has(a.module) {
+			return false
+		}
+		if len(f.Roles) > 0 && !hasScalar(f.Roles, n.Role) {
+			return false
+		}
+		if f.Kind.Value != "" && f.Kind.Value != n.Kind {
+			return false
+		}
+		for _, m := range f.Modules {
+			if !n.Has(m.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	var out []job
+	switch scope {
+	case "node", "vm":
+		for _, n := range c.Nodes {
+			if scope == "vm" && n.Kind != "vm" || !nodeOK(n) {
+				continue
+			}
+			out = append(out, job{a: a, data: Data{Cluster: c, Node: n, Role: c.Role(n.Role)}, subj: n.Name})
+		}
+	case "role":
+		for _, r := range c.Roles {
+			if len(f.Roles) > 0 && !hasScalar(f.Roles, r.Name) || f.Kind.Value != "" && f.Kind.Value != r.Kind {
+				continue
+			}
+			if a.module != "" && !contains(r.Modules, a.module) {
+				continue
+			}
+			ok := true
+			for _, m := range f.Modules {
+				ok = ok && contains(r.Modules, m.Value)
+			}
+			if ok {
+				out = append(out, job{a: a, data: Data{Cluster: c, Role: r}, subj: r.Name})
+			}
+		}
+	default:
+		if a.module != "" && len(c.NodesWith(a.module)) == 0 {
+			return nil
+		}
+		out = append(out, job{a: a, data: Data{Cluster: c}})
+	}
+	return out
+}
+
+// run renders the jobs on all cores. Each worker has its own clone of the
+// templates so that a template's use of a secret marks its own file.
+func run(jobs []job, secrets *secretStore, diags *diag.List) []File {
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(jobs)/64))
+	files := make([]File, len(jobs))
+	errs := make([]*diag.Diagnostic, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := newRenderer(secrets)
+			for i := range next {
+				files[i], errs[i] = r.render(jobs[i])
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := files[:0]
+	for i, f := range files {
+		if errs[i] != nil {
+			diags.Add(errs[i].Pos, errs[i].Where, errs[i].What, errs[i].Fix)
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// renderer is one worker's templates, cloned so that its secret function
+// can record use for the file being rendered.
+type renderer struct {
+	secrets    *secretStore
+	usedSecret bool
+	clones     map[*template.Template]*template.Template
+	buf        bytes.Buffer
+}
+
+func newRenderer(s *secretStore) *renderer {
+	return &renderer{secrets: s, clones: map[*template.Template]*template.Template{}}
+}
+
+func (r *renderer) clone(t *template.Template) *template.Template {
+	if c, ok := r.clones[t]; ok {
+		return c
+	}
+	c := template.Must(t.Clone()).Funcs(funcs(r))
+	r.clones[t] = c
+	return c
+}
+
+func (r *renderer) render(j job) (File, *diag.Diagnostic) {
+	a := j.a
+	where := "template " + a.decl.Template.Value
+	if j.subj != "" {
+		where += " for " + j.subj
+	}
+	r.buf.Reset()
+	if err := a.path.Execute(&r.buf, j.data); err != nil {
+		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: "the output path cannot be written: " + templateMsg(err), Fix: "the path template sees .Cluster, .Node and .Role"}
+	}
+	p := r.buf.String()
+	if clean := path.Clean(p); clean != p || !fs.ValidPath(p) || p == "." || p == ManifestName {
+		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q is not a plain relative path inside the build folder", p),
+			Fix: "use a relative path without .., leading / or doubled slashes"}
+	}
+	r.usedSecret = false
+	r.buf.Reset()
+	if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
+		return File{}, &diag.Diagnostic{Pos: diag.Pos{File: a.decl.File}, Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+	}
+	f := File{Path: p, Data: bytes.Clone(r.buf.Bytes()), Mode: a.mode, Secret: a.decl.Secret || r.usedSecret, Origin: a.decl.Template.Value}
+	if j.subj != "" {
+		f.Origin += "@" + j.subj
+	}
+	if j.data.Node != nil {
+		f.Node = j.data.Node.Name
+	}
+	if f.Secret {
+		f.Mode = 0o600
+	}
+	return f, nil
+}
+
+// ManifestName is the file in every build that lists the others.
+const ManifestName = "MANIFEST"
+
+var tmplErr = regexp.MustCompile(`^template: [^:]*:(\d+)(?::(\d+))?: (.*)$`)
+
+func templatePos(err error, file string) diag.Pos {
+	p := diag.Pos{File: file}
+	if m := tmplErr.FindStringSubmatch(err.Error()); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		p.Col, _ = strconv.Atoi(m[2])
+	}
+	return p
+}
+
+func templateMsg(err error) string {
+	s := err.Error()
+	if m := tmplErr.FindStringSubmatch(s); m != nil {
+		return m[3]
+	}
+	return strings.TrimPrefix(s, "template: ")
+}
+
+func hasScalar(l []yamlScalar, s string) bool {
+	for _, x := range l {
+		if x.Value == s {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,252 @@
+package validate
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path"
+
+	"kiln.dev/kiln/internal/defs"
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/ptype"
+	"kiln.dev/kiln/internal/yamlx"
+)
+
+func (v *checker) site() {
+	s := v.d.Site
+	where := "site"
+	if s.Cluster.Value != "" {
+		if err := ptype.CheckLabel(s.Cluster.Value); err != nil {
+			v.diags.Add(s.Cluster.Pos, where, "bad cluster name: "+err.Error(), "use a short name such as mytier3")
+		}
+	}
+	if s.Domain.Value != "" {
+		if err := ptype.CheckHostname(s.Domain.Value); err != nil {
+			v.diags.Add(s.Domain.Pos, where, "bad domain: "+err.Error(), "write the DNS domain, e.g. physics.example.edu")
+		}
+	}
+	v.oneOf(s.OS, Dialects, where, "os")
+
+	declared := map[string]bool{}
+	var netNames []string
+	for _, n := range v.d.Design.Networks {
+		declared[n.Name.Value] = true
+		netNames = append(netNames, n.Name.Value)
+		if _, ok := s.Networks[n.Name.Value]; !ok && s.Networks != nil {
+			v.diags.Add(s.KeyPos["networks"], where, fmt.Sprintf("the design uses network %q but the site does not define it", n.Name.Value),
+				fmt.Sprintf("add %s: {cidr: …} under networks:", n.Name.Value))
+		}
+	}
+	for _, name := range sortedKeys(s.Networks) {
+		n := s.Networks[name]
+		nw := "network " + name
+		if !declared[name] {
+			v.diags.Add(n.Pos, nw, fmt.Sprintf("the design has no network %q", name), fix(diag.DidYouMean(name, netNames), "remove it, or add it to the design"))
+		}
+		prefix, err := netip.ParsePrefix(n.CIDR.Value)
+		switch {
+		case n.CIDR.Value == "":
+		case err != nil:
+			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%q is not a network in CIDR form", n.CIDR.Value), "write it like 10.10.0.0/24")
+		case prefix.Masked() != prefix:
+			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%q has host bits set", n.CIDR.Value), fmt.Sprintf("did you mean %s?", prefix.Masked()))
+		case prefix.Addr().Is4() && prefix.Bits() > 30:
+			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%s leaves no room for hosts", n.CIDR.Value), "use a /30 or larger network")
+		}
+		if n.Gateway.Value != "" {
+			gw, err := netip.ParseAddr(n.Gateway.Value)
+			switch {
+			case err != nil && ptype.CheckLabel(n.Gateway.Value) == nil:
+				// A node's name: the node that routes this network, checked once nodes exist.
+			case err != nil:
+				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %q is not an IP address", n.Gateway.Value), "write the router's address, e.g. 10.10.0.1, or the name of the node that routes this network")
+			case prefix.IsValid() && !prefix.Contains(gw):
+				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %s is outside the network %s", gw, prefix), "a gateway must be on the network it serves")
+			}
+		}
+		for _, d := range n.DNS {
+			if _, err := netip.ParseAddr(d.Value); err != nil {
+				v.diags.Add(d.Pos, nw, fmt.Sprintf("name server %q is not an IP address", d.Value), "write the server's address, e.g. 10.10.0.1")
+			}
+		}
+		if n.Domain.Value != "" {
+			if err := ptype.CheckHostname(n.Domain.Value); err != nil {
+				v.diags.Add(n.Domain.Pos, nw, "bad domain: "+err.Error(), "write a DNS domain such as mytier3.local")
+			}
+		}
+	}
+
+	for _, role := range sortedKeys(s.Nodes) {
+		rn := s.Nodes[role]
+		r, ok := v.d.Roles[role]
+		if !ok {
+			v.diags.Add(rn.Pos, "site nodes", fmt.Sprintf("unknown role %q", role), fix(diag.DidYouMean(role, v.d.RoleNames()), "the roles are the design's roles/ files"))
+			continue
+		}
+		v.roleNodes(r, rn)
+	}
+
+	used := map[string]bool{}
+	for _, r := range v.d.Roles {
+		for _, mp := range r.Modules {
+			used[mp.Module.Value] = true
+		}
+	}
+	for _, mp := range s.Parameters {
+		m := v.moduleRef(mp.Module, "site parameters")
+		if m == nil {
+			continue
+		}
+		if !used[m.Name] {
+			v.diags.Add(mp.Module.Pos, "site parameters", fmt.Sprintf("no role runs module %s, so these values are never used", m.Name), "remove them, or add the module to a role")
+		}
+		v.params(m, mp.Params, "site parameters")
+		v.secretRefs(m, mp.Params)
+	}
+
+	for _, name := range sortedKeys(s.Secrets) {
+		ref := s.Secrets[name]
+		if ref.File.Value == "" {
+			continue
+		}
+		p := path.Clean(ref.File.Value)
+		if !fs.ValidPath(p) {
+			v.diags.Add(ref.File.Pos, "secret "+name, fmt.Sprintf("%q is not a path inside the site folder", ref.File.Value), "keep secrets in the site folder, e.g. secrets/"+name)
+			continue
+		}
+		if _, err := fs.Stat(v.d.SiteFS, p); err != nil {
+			v.diags.Add(ref.File.Pos, "secret "+name, fmt.Sprintf("the secret file %s does not exist", ref.File.Value), "create it (kiln init makes the ones the example needs), or correct the path")
+		}
+	}
+}
+
+// roleNodes checks one role's entry under nodes:.
+func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
+	where := "role " + r.Name
+	nets := map[string]bool{}
+	var netNames []string
+	for _, i := range r.Interfaces {
+		nets[i.Network.Value] = true
+		netNames = append(netNames, i.Network.Value)
+	}
+	entry := func(e *defs.NodeEntry, w string) {
+		if e.Name.Value != "" {
+			if err := ptype.CheckLabel(e.Name.Value); err != nil {
+				v.diags.Add(e.Name.Pos, w, "bad node name: "+err.Error(), "use letters, digits and hyphens, e.g. wn01")
+			}
+		}
+		for _, net := range sortedKeys(e.IP) {
+			ip := e.IP[net]
+			v.netKey(net, ip, nets, netNames, w)
+			if _, err := netip.ParseAddr(ip.Value); err != nil {
+				v.diags.Add(ip.Pos, w, fmt.Sprintf("%q is not an IP address", ip.Value), "write it like 10.10.0.5")
+			}
+		}
+		for _, net := range sortedKeys(e.MAC) {
+			mac := e.MAC[net]
+			v.netKey(net, mac, nets, netNames, w)
+			v.mac(mac, w)
+		}
+		if e.Host.Value != "" && r.Kind.Value != "vm" {
+			v.diags.Add(e.Host.Pos, w, "only a vm has a host", "remove host:")
+		}
+		v.roleParams(r, e.Parameters, w)
+	}
+	if rn.List != nil {
+		for _, e := range rn.List {
+			w := where
+			if e.Name.Value == "" {
+				v.diags.Add(e.Pos, where, "this node has no name", "add name: with its short host name")
+			} else {
+				w = "node " + e.Name.Value
+			}
+			entry(e, w)
+		}
+	}
+	if c := rn.Count; c != nil {
+		if c.Count < 0 {
+			v.diags.Add(c.KeyPos["count"], where, "count cannot be negative", "use 0 or more")
+		}
+		for _, net := range sortedKeys(c.Start) {
+			s := c.Start[net]
+			v.netKey(net, s, nets, netNames, where)
+			if _, err := netip.ParseAddr(s.Value); err != nil {
+				v.diags.Add(s.Pos, where, fmt.Sprintf("start address %q is not an IP address", s.Value), "write it like 10.10.0.101")
+			}
+		}
+		for _, m := range c.MACs {
+			v.mac(m, where)
+		}
+		if len(c.MACs) > c.Count && c.Count >= 0 {
+			v.diags.Add(c.MACs[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(c.MACs), c.Count), "raise count, or remove the extra MACs")
+		}
+		v.roleParams(r, c.Parameters, where)
+		for _, name := range sortedKeys(c.Nodes) {
+			e := c.Nodes[name]
+			if e.Name.Value != "" && e.Name.Value != name {
+				v.diags.Add(e.Name.Pos, "node "+name, "a counted node's name is its key", "remove name:")
+			}
+			entry(e, "node "+name)
+		}
+	}
+}
+
+func (v *checker) netKey(net string, s yamlx.Scalar, nets map[string]bool, netNames []string, where string) {
+	if !nets[net] {
+		p := s.Pos
+		v.diags.Add(p, where, fmt.Sprintf("this role has no interface on network %q", net), fix(diag.DidYouMean(net, netNames), "the role's networks are: "+joinOr(netNames)))
+	}
+}
+
+func (v *checker) mac(s yamlx.Scalar, where string) {
+	if _, err := ptype.ParseMAC(s.Value); err != nil {
+		v.diags.Add(s.Pos, where, err.Error(), "write six pairs of hex digits separated by colons, e.g. 52:54:00:12:34:56")
+	}
+}
+
+// roleParams checks parameter values given for nodes of role r.
+func (v *checker) roleParams(r *defs.Role, mps defs.ModuleParams, where string) {
+	inRole := map[string]bool{}
+	var names []string
+	for _, mp := range r.Modules {
+		inRole[mp.Module.Value] = true
+		names = append(names, mp.Module.Value)
+	}
+	for _, mp := range mps {
+		if !inRole[mp.Module.Value] {
+			v.diags.Add(mp.Module.Pos, where, fmt.Sprintf("role %s does not run module %q", r.Name, mp.Module.Value), fix(diag.DidYouMean(mp.Module.Value, names), "its modules are: "+joinOr(names)))
+			continue
+		}
+		if m := v.d.Modules[mp.Module.Value]; m != nil {
+			v.params(m, mp.Params, where)
+			v.secretRefs(m, mp.Params)
+		}
+	}
+}
+
+// secretRefs checks that secret-typed values name a secret of the site.
+func (v *checker) secretRefs(m *defs.Module, ps []defs.ParamValue) {
+	for _, pv := range ps {
+		p := m.Parameters[pv.Key.Value]
+		if p == nil || p.Type.Value != "secret" || pv.Value.Kind != yaml.ScalarNode || ptype.HasRef(pv.Value) {
+			continue
+		}
+		if _, ok := v.d.Site.Secrets[pv.Value.Value]; !ok {
+			v.diags.Add(pv.Pos(), m.Name+"."+pv.Key.Value, fmt.Sprintf("there is no secret called %q", pv.Value.Value),
+				fix(diag.DidYouMean(pv.Value.Value, sortedKeys(v.d.Site.Secrets)), "list it under secrets: in site.yaml with the file that holds it"))
+		}
+	}
+}
+
+func joinOr(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	out := l[0]
+	for _, s := range l[1:] {
+		out += ", " + s
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+// Package yamlx decodes YAML into Go structs while keeping every value's
+// position, and reports all problems at once as diagnostics rather than
+// stopping at the first one.
+//
+// Definition files are small but written by hand, often by someone who
+// edits them twice a year; the decoder's job is to say exactly which line is
+// wrong and what was expected there. Struct fields are matched by their
+// `yaml` tag; the tag option "required" makes a key mandatory. A struct
+// field named Pos of type diag.Pos receives the position of the mapping, and
+// one named KeyPos of type map[string]diag.Pos the position of each key.
+// Scalar keeps a scalar's text and position; *yaml.Node keeps a subtree for
+// a later stage that knows its type (parameter values, for instance).
+package yamlx
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"kiln.dev/kiln/internal/diag"
+)
+
+// Scalar is a scalar value with the place it was written.
+type Scalar struct {
+	Value string
+	Pos   diag.Pos
+}
+
+func (s Scalar) String() string { return s.Value }
+
+// Decoder decodes the nodes of one file.
+type Decoder struct {
+	File  string
+	Diags *diag.List
+}
+
+// NodeDecoder is implemented by types that take more than one YAML shape
+// (a list of nodes or a count, say).
+type NodeDecoder interface {
+	DecodeYAML(d *Decoder, n *yaml.Node)
+}
+
+var (
+	posType    = reflect.TypeOf(diag.Pos{})
+	keyPosType = reflect.TypeOf(map[string]diag.Pos{})
+	scalarType = reflect.TypeOf(Scalar{})
+	nodePtr    = reflect.TypeOf((*yaml.Node)(nil))
+	decoderIf  = reflect.TypeOf((*NodeDecoder)(nil)).Elem()
+)
+
+var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// Parse reads one YAML document. A syntax error becomes a diagnostic with
+// the line the parser names; the result is then nil.
+func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg := err.Error()
+		pos := diag.Pos{File: file}
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			pos.Line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		diags.Add(pos, "", "this is not valid YAML: "+msg,
+			"check the indentation and quoting near this line (a value that contains ': ' or starts with '{', '*' or '@' needs quotes)")
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+	}
+	return doc.Content[0]
+}
+
+// PosOf returns the position of n in the decoder's file.
+func (d *Decoder) PosOf(n *yaml.Node) diag.Pos {
+	if n == nil {
+		return diag.Pos{File: d.File}
+	}
+	return diag.Pos{File: d.File, Line: n.Line, Col: n.Column}
+}
+
+// Errorf records a problem at n.
+func (d *Decoder) Errorf(n *yaml.Node, fix, format string, args ...any) {
+	d.Diags.Add(d.PosOf(n), "", fmt.Sprintf(format, args...), fix)
+}
+
+// Decode fills out (a pointer) from n.
+func (d *Decoder) Decode(n *yaml.Node, out any) {
+	v := reflect.ValueOf(out)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		panic("yamlx: Decode needs a non-nil pointer")
+	}
+	d.decode(n, v.Elem())
+}
+
+// Kind names a node's shape for messages.
+func Kind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping (key: value lines)"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(decoderIf) {
+		v.Addr().Interface().(NodeDecoder).DecodeYAML(d, n)
+		return
+	}
+	switch v.Type() {
+	case nodePtr:
+		v.Set(reflect.ValueOf(n))
+		return
+	case scalarType:
+		if n.Kind != yaml.ScalarNode {
+			d.Errorf(n, "write a single value here", "expected a single value, found %s", Kind(n))
+			return
+		}
+		v.Set(reflect.ValueOf(Scalar{Value: n.Value, Pos: d.PosOf(n)}))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if n.Tag == "!!null" {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		d.decode(n, p.Elem())
+		v.Set(p)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			d.Errorf(n, "write a single value here", "expected a single value, found %s", Kind(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if n.Kind != yaml.ScalarNode || err != nil {
+			d.Errorf(n, "write a whole number, without quotes", "expected a whole number, found %s", Kind(n))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.Errorf(n, "write true or false", "expected true or false, found %s", Kind(n))
+			return
+		}
+		v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
+	case reflect.Slice:
+		if n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.Errorf(n, "write a list, one '- item' per line or [a, b]", "expected a list, found %s", Kind(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			d.Errorf(n, "write key: value lines here", "expected a mapping, found %s", Kind(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if seen[k.Value] {
+				d.Errorf(k, "remove one of the two", "%q is given twice in this mapping", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, e)
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+		}
+		v.Set(m)
+	case reflect.Struct:
+		d.decodeStruct(n, v)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.Errorf(n, "", "cannot read this value: %v", err)
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		panic("yamlx: unsupported type " + v.Type().String())
+	}
+}
+
+// Field describes one key a struct accepts, for decoding and for JSON Schema.
+type Field struct {
+	Key      string
+	Index    int
+	Required bool
+	Doc      string
+}
+
+// Fields lists the keys of a struct type in declaration order.
+func Fields(t reflect.Type) []Field {
+	var out []Field
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		if tag == "-" || !f.IsExported() || f.Type == posType && f.Name == "Pos" || f.Type == keyPosType && f.Name == "KeyPos" {
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		key := parts[0]
+		if key == "" {
+			key = strings.ToLower(f.Name)
+		}
+		fd := Field{Key: key, Index: i, Doc: f.Tag.Get("doc")}
+		for _, o := range parts[1:] {
+			if o == "required" {
+				fd.Required = true
+			}
+		}
+		out = append(out, fd)
+	}
+	return out
+}
+
+func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
+	t := v.Type()
+	if f, ok := t.FieldByName("Pos"); ok && f.Type == posType {
+		v.FieldByIndex(f.Index).Set(reflect.ValueOf(d.PosOf(n)))
+	}
+	if n.Tag == "!!null" {
+		n = &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	}
+	if n.Kind != yaml.MappingNode {
+		d.Errorf(n, "write key: value lines here", "expected a mapping, found %s", Kind(n))
+		return
+	}
+	fields := Fields(t)
+	byKey := map[string]Field{}
+	keys := make([]string, 0, len(fields))
+	for _, f := range fields {
+		byKey[f.Key] = f
+		keys = append(keys, f.Key)
+	}
+	var keyPos map[string]diag.Pos
+	if f, ok := t.FieldByName("KeyPos"); ok && f.Type == keyPosType {
+		keyPos = map[string]diag.Pos{}
+		v.FieldByIndex(f.Index).Set(reflect.ValueOf(keyPos))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		f, ok := byKey[k.Value]
+		if !ok {
+			d.Errorf(k, diag.DidYouMean(k.Value, keys), "unknown key %q", k.Value)
+			continue
+		}
+		if seen[k.Value] {
+			d.Errorf(k, "remove one of the two", "%q is given twice in this mapping", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if keyPos != nil {
+			keyPos[k.Value] = d.PosOf(k)
+		}
+		d.decode(val, v.Field(f.Index))
+	}
+	var missing []string
+	for _, f := range fields {
+		if f.Required && !seen[f.Key] {
+			missing = append(missing, f.Key)
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		d.Errorf(n, fmt.Sprintf("add a line \"%s: …\" to this mapping", m), "the key %q is required here and missing", m)
+	}
+}
