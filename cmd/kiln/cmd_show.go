@@ -43,7 +43,7 @@ Examples:
 			return exitDefs
 		}
 		if c.json {
-			c.printJSON(n)
+			c.printJSON(detailed(n))
 			return exitOK
 		}
 		showNode(c, n)
@@ -147,4 +147,26 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// nodeDetail is show --json NODE: the node as in the build's cluster dump,
+// plus every parameter with the layer and line that set it.
+type nodeDetail struct {
+	*model.Node
+	Parameters []paramDetail `json:"parameters"`
+}
+
+type paramDetail struct {
+	Module string `json:"module"`
+	*model.Param
+}
+
+func detailed(n *model.Node) nodeDetail {
+	d := nodeDetail{Node: n, Parameters: []paramDetail{}}
+	for _, m := range n.Modules {
+		for _, p := range m.Params {
+			d.Parameters = append(d.Parameters, paramDetail{Module: m.Name, Param: p})
+		}
+	}
+	return d
 }

@@ -226,3 +226,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// FS loads a site from any file system, e.g. one built in memory; display
+// prefixes the file names in messages.
+func FS(siteFS fs.FS, display string) (*Definitions, *diag.List) {
+	return load(siteFS, "", display)
+}

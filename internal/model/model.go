@@ -83,7 +83,7 @@ type Node struct {
 	Modules    []*Module    `json:"modules"`
 	Packages   []string     `json:"packages,omitempty"`
 	Guests     []string     `json:"guests,omitempty"` // the VMs this node hosts
-	Origin     diag.Pos     `json:"origin"`
+	Origin     diag.Pos     `json:"-"`
 }
 
 // Interface is a node's NIC on one network.
@@ -98,8 +98,8 @@ type Interface struct {
 	MAC      string   `json:"mac,omitempty"`
 	Hostname string   `json:"hostname"` // the node's name on this network, fully qualified
 	Boot     bool     `json:"boot,omitempty"`
-	IPOrigin Origin   `json:"ip_origin"`
-	MACFrom  Origin   `json:"mac_origin,omitempty"`
+	IPOrigin Origin   `json:"-"`
+	MACFrom  Origin   `json:"-"`
 }
 
 // Module is a catalog module as applied on one node.

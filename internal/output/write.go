@@ -35,7 +35,7 @@ func Write(dir string, files []render.File) (*Result, error) {
 		return nil, fmt.Errorf("%s exists and is not a kiln build (it has no %s); choose another folder with -o, or empty this one", dir, render.ManifestName)
 	}
 	oldBy := old.ByPath()
-	tmp := dir + ".kiln-new"
+	tmp := sibling(dir, "new")
 	if err := os.RemoveAll(tmp); err != nil { // left by a killed build
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func swap(tmp, dir string) error {
 	}
 	// A file system without RENAME_EXCHANGE: two renames, with a moment in
 	// between when dir is missing but the old tree is whole under .kiln-old.
-	old := dir + ".kiln-old"
+	old := sibling(dir, "old")
 	if err := os.RemoveAll(old); err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func lock(dir string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
-	p := dir + ".kiln-lock"
+	p := sibling(dir, "lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
@@ -155,4 +155,11 @@ func lock(dir string) (func(), error) {
 		return nil, fmt.Errorf("another kiln build of %s is running; wait for it to finish", dir)
 	}
 	return func() { f.Close() }, nil
+}
+
+// sibling names a hidden working file beside dir, e.g. .build.kiln-new for
+// the tree being written; it is on the same file system, so renames are
+// atomic.
+func sibling(dir, what string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".kiln-"+what)
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"kiln.dev/kiln/internal/starter"
+)
+
+var initVerb = &verb{
+	name:    "init",
+	args:    "DIR [--workers N] [--example-macs] [--force]",
+	summary: "Create a commented starter site for the embedded tier3 design",
+	help: `Writes DIR/site.yaml (every line explained; replace the placeholder
+addresses with yours), random secrets in DIR/secrets (0600, kept if they
+exist), and JSON Schemas in DIR/.schema that editors use to complete and
+check site.yaml as you type. The private network grows with --workers.
+
+Examples:
+  kiln init mysite && kiln check -C mysite && kiln build -C mysite
+  kiln init /tmp/big --workers 10000 --example-macs     # a scale test
+`,
+	run: func(c *cmdContext) int {
+		pos, ok := c.parse(1, 1)
+		if !ok {
+			return exitUsage
+		}
+		if c.workers < 0 || c.workers > starter.MaxWorkers {
+			c.usageError(fmt.Sprintf("--workers must be between 0 and %d", starter.MaxWorkers))
+			return exitUsage
+		}
+		dir := pos[0]
+		res, err := starter.Write(dir, starter.Options{Workers: c.workers, ExampleMACs: c.macs, Force: c.force})
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kiln init: %v\n", err)
+			return exitDefs
+		}
+		fmt.Fprintf(c.stdout, "wrote %s\n", strings.Join(res.Written, ", "))
+		if len(res.Kept) > 0 {
+			fmt.Fprintf(c.stdout, "kept the existing %s\n", strings.Join(res.Kept, ", "))
+		}
+		fmt.Fprintf(c.stdout, "next: edit %s/site.yaml, then kiln check -C %s && kiln build -C %s\n", dir, dir, dir)
+		return exitOK
+	},
+}
