@@ -16,9 +16,24 @@ import (
 
 type yamlScalar = yamlx.Scalar
 
-// funcs are the functions templates may call. r is the worker rendering,
-// nil at parse time.
+// funcGroups are the sets of functions templates may call, one per file of
+// this package that defines some (funcs_*.go add theirs in init). Each is
+// given the worker rendering, nil at parse time.
+var funcGroups = []func(r *renderer) template.FuncMap{coreFuncs}
+
+// funcs merges every group.
 func funcs(r *renderer) template.FuncMap {
+	m := template.FuncMap{}
+	for _, g := range funcGroups {
+		for k, v := range g(r) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// coreFuncs are the general-purpose functions.
+func coreFuncs(r *renderer) template.FuncMap {
 	return template.FuncMap{
 		"join": func(sep string, l any) string {
 			var parts []string
