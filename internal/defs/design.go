@@ -12,6 +12,7 @@ type Design struct {
 	Description string       `yaml:"description" doc:"What kind of cluster this design builds."`
 	Networks    []NetworkUse `yaml:"networks" doc:"The networks the roles attach to; the site gives each one's addresses."`
 	Artifacts   []Artifact   `yaml:"artifacts" doc:"The files a build writes, each from a template."`
+	Secrets     []SecretUse  `yaml:"secrets" doc:"Secrets the design's templates read with the secret function; every site must provide them (kiln init generates them)."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -23,6 +24,14 @@ type NetworkUse struct {
 	Name         yamlx.Scalar `yaml:"name,required" doc:"The network's name, e.g. public or private."`
 	Provisioning bool         `yaml:"provisioning" doc:"Nodes install over this network (PXE, kickstart)."`
 	Doc          string       `yaml:"doc" doc:"What the network is for, for the cabling table."`
+
+	Pos diag.Pos
+}
+
+// SecretUse declares a secret the design's templates read by name.
+type SecretUse struct {
+	Name yamlx.Scalar `yaml:"name,required" doc:"The secret's name, as listed under secrets: in site.yaml."`
+	Doc  string       `yaml:"doc" doc:"What the secret is for."`
 
 	Pos diag.Pos
 }

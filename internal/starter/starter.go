@@ -192,6 +192,9 @@ func secretNames(design string) ([]string, error) {
 		return nil, fmt.Errorf("cannot load the design %s", design)
 	}
 	seen := map[string]bool{}
+	for _, u := range d.Design.Secrets {
+		seen[u.Name.Value] = true
+	}
 	for _, m := range d.Modules {
 		for _, p := range m.Parameters {
 			if p.Type.Value == "secret" && p.Default != nil && p.Default.Value != "" {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"path"
+	"strings"
 
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/diag"
@@ -104,6 +105,17 @@ func (v *checker) site() {
 		}
 		v.params(m, mp.Params, "site parameters")
 		v.secretRefs(m, mp.Params)
+	}
+
+	for _, u := range v.d.Design.Secrets {
+		if _, ok := s.Secrets[u.Name.Value]; !ok {
+			at := s.KeyPos["secrets"]
+			if at.IsZero() {
+				at = diag.Pos{File: s.File}
+			}
+			v.diags.Add(at, "secrets", fmt.Sprintf("the design needs the secret %s (%s) and site.yaml does not list it", u.Name.Value, strings.TrimSuffix(u.Doc, ".")),
+				fmt.Sprintf("add %s: {file: secrets/%s} under secrets: and put the secret in that file (0600)", u.Name.Value, u.Name.Value))
+		}
 	}
 
 	for _, name := range sortedKeys(s.Secrets) {

@@ -129,6 +129,16 @@ func (v *checker) design() {
 	for i := range ds.Artifacts {
 		v.artifact(&ds.Artifacts[i], "design")
 	}
+	seenSecret := map[string]bool{}
+	for _, u := range ds.Secrets {
+		if seenSecret[u.Name.Value] {
+			v.diags.Add(u.Name.Pos, "design", fmt.Sprintf("secret %q is declared twice", u.Name.Value), "remove one of the two")
+		}
+		seenSecret[u.Name.Value] = true
+		if err := ptype.CheckLabel(strings.ReplaceAll(u.Name.Value, "_", "-")); err != nil {
+			v.diags.Add(u.Name.Pos, "design", "bad secret name: "+err.Error(), "use letters, digits and _, e.g. root_password")
+		}
+	}
 }
 
 func (v *checker) artifact(a *defs.Artifact, where string) {
