@@ -42,11 +42,15 @@ const manifestHeader = "# kiln build manifest: sha256 size mode path origin\n"
 func Entries(files []render.File) Manifest {
 	m := make(Manifest, len(files))
 	for i, f := range files {
-		sum := sha256.Sum256(f.Data)
-		m[i] = Entry{Path: f.Path, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Mode: f.Mode, Origin: f.Origin}
+		m[i] = entryOf(f)
 	}
 	sort.Slice(m, func(i, j int) bool { return m[i].Path < m[j].Path })
 	return m
+}
+
+func entryOf(f render.File) Entry {
+	sum := sha256.Sum256(f.Data)
+	return Entry{Path: f.Path, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Mode: f.Mode, Origin: f.Origin}
 }
 
 // Bytes is the manifest's text form.

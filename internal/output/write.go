@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"golang.org/x/sys/unix"
 
@@ -44,11 +45,12 @@ func Write(dir string, files []render.File) (*Result, error) {
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 
-	man := Entries(files)
 	res := &Result{}
 	made := map[string]bool{}
-	for i, f := range files {
-		e := man[i]
+	man := make(Manifest, 0, len(files))
+	for _, f := range files {
+		e := entryOf(f)
+		man = append(man, e)
 		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
 		if d := filepath.Dir(dst); !made[d] {
 			if err := os.MkdirAll(d, 0o755); err != nil {
@@ -76,6 +78,7 @@ func Write(dir string, files []render.File) (*Result, error) {
 			res.Added = append(res.Added, f.Path)
 		}
 	}
+	sort.Slice(man, func(i, j int) bool { return man[i].Path < man[j].Path })
 	newBy := man.ByPath()
 	for _, o := range old {
 		if _, ok := newBy[o.Path]; !ok {
