@@ -60,6 +60,7 @@ type artifact struct {
 	// built only for the nodes (or roles) that run the module.
 	module string
 	text   *template.Template
+	file   string // the template's file, for messages
 	path   *template.Template
 	mode   fs.FileMode
 }
@@ -96,6 +97,7 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 			parsed[name] = t
 		}
 		a.text = t
+		a.file = d.Templates[name].Display
 		pt, err := template.New("path").Option("missingkey=error").Funcs(funcs(nil)).Parse(a.decl.Path.Value)
 		if err != nil {
 			diags.Add(a.decl.Path.Pos, "artifact "+name, "the output path is not a valid template: "+templateMsg(err), "write it like kickstart-{{.Node.Name}}.cfg")
@@ -210,13 +212,36 @@ func run(jobs []job, secrets *secretStore, diags *diag.List) []File {
 	}
 	close(next)
 	wg.Wait()
+	// A template that fails for one node usually fails for all of them:
+	// say so once, naming the first node and how many others.
+	type key struct {
+		pos  diag.Pos
+		what string
+	}
+	first := map[key]*diag.Diagnostic{}
+	more := map[key]int{}
+	var order []key
 	out := files[:0]
 	for i, f := range files {
-		if errs[i] != nil {
-			diags.Add(errs[i].Pos, errs[i].Where, errs[i].What, errs[i].Fix)
+		if e := errs[i]; e != nil {
+			k := key{e.Pos, e.What}
+			if first[k] == nil {
+				first[k] = e
+				order = append(order, k)
+			} else {
+				more[k]++
+			}
 			continue
 		}
 		out = append(out, f)
+	}
+	for _, k := range order {
+		e := first[k]
+		where := e.Where
+		if n := more[k]; n > 0 {
+			where += fmt.Sprintf(" (and %d more)", n)
+		}
+		diags.Add(e.Pos, where, e.What, e.Fix)
 	}
 	return out
 }
@@ -261,7 +286,7 @@ func (r *renderer) render(j job) (File, *diag.Diagnostic) {
 	r.usedSecret = false
 	r.buf.Reset()
 	if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
-		return File{}, &diag.Diagnostic{Pos: diag.Pos{File: a.decl.File}, Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+		return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
 	}
 	f := File{Path: p, Data: bytes.Clone(r.buf.Bytes()), Mode: a.mode, Secret: a.decl.Secret || r.usedSecret, Origin: a.decl.Template.Value}
 	if j.subj != "" {
