@@ -28,8 +28,8 @@ nodes:
 secrets:
   token: {file: secrets/token}
 `)},
-		"secrets/token": {Data: []byte("hunter2\n")},
-		"design.yaml": {Data: []byte("name: t\nnetworks:\n  - name: lan\n    provisioning: true\nartifacts:\n" + artifacts)},
+		"secrets/token":  {Data: []byte("hunter2\n")},
+		"design.yaml":    {Data: []byte("name: t\nnetworks:\n  - name: lan\n    provisioning: true\nartifacts:\n" + artifacts)},
 		"roles/box.yaml": {Data: []byte("kind: physical\nnaming: box{n}\ninterfaces:\n  - {nic: eth0, network: lan}\nmodules: {}\n")},
 	}
 	for name, text := range templates {
