@@ -56,6 +56,7 @@ type Filter struct {
 	Roles   []yamlx.Scalar `yaml:"roles" doc:"Only these roles."`
 	Kind    yamlx.Scalar   `yaml:"kind" doc:"Only nodes of this kind: physical or vm."`
 	Modules []yamlx.Scalar `yaml:"modules" doc:"Only nodes that run all of these modules."`
+	BootMAC bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
 
 	Pos diag.Pos
 }

@@ -17,6 +17,8 @@ type Site struct {
 	Nodes      map[string]*RoleNodes `yaml:"nodes,required" doc:"The machines of each role: a list of named nodes, or a count with start addresses."`
 	Parameters ModuleParams          `yaml:"parameters" doc:"Site-wide parameter values, by module; they override role defaults."`
 	Secrets    map[string]*SecretRef `yaml:"secrets" doc:"Secrets the definitions refer to by name, each kept in a file of this folder."`
+	Users      []*User               `yaml:"users" doc:"The cluster's users, kept in its directory (LDAP); the first admin user is created when the directory is set up."`
+	Groups     []*Group              `yaml:"groups" doc:"The cluster's groups; every group a user names must be listed here."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -106,4 +108,31 @@ func ParseSite(file string, data []byte, diags *diag.List) *Site {
 	s := &Site{File: file}
 	(&yamlx.Decoder{File: file, Diags: diags}).Decode(n, s)
 	return s
+}
+
+// User is one account of the cluster's directory.
+type User struct {
+	Name     yamlx.Scalar   `yaml:"name,required" doc:"The login name: lower case letters, digits, _ and -, starting with a letter."`
+	UID      yamlx.Scalar   `yaml:"uid,required" doc:"The numeric user id, the same on every node and on the NFS server; keep it above 1000."`
+	Group    yamlx.Scalar   `yaml:"group,required" doc:"The user's primary group, one of groups:."`
+	Groups   []yamlx.Scalar `yaml:"groups" doc:"Further groups the user belongs to."`
+	FullName yamlx.Scalar   `yaml:"full_name" doc:"The person's name, e.g. Ada Lovelace."`
+	Home     yamlx.Scalar   `yaml:"home" doc:"The home folder (default: the design's, e.g. /export/home/NAME)."`
+	Shell    yamlx.Scalar   `yaml:"shell" doc:"The login shell (default /bin/bash)."`
+	Password yamlx.Scalar   `yaml:"password" doc:"The secret holding the user's initial password; only its salted hash reaches the directory."`
+	SSHKeys  []yamlx.Scalar `yaml:"ssh_keys" doc:"Public SSH keys the user logs in with."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// Group is one group of the cluster's directory.
+type Group struct {
+	Name  yamlx.Scalar `yaml:"name,required" doc:"The group's name."`
+	GID   yamlx.Scalar `yaml:"gid,required" doc:"The numeric group id; keep it above 1000."`
+	Admin bool         `yaml:"admin" doc:"Members administer the cluster (sudo on every node); the first of them is the directory's first user."`
+	Doc   string       `yaml:"doc" doc:"What the group is for, e.g. the cluster's administrators."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
 }

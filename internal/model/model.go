@@ -24,6 +24,9 @@ type Cluster struct {
 	Nodes []*Node `json:"nodes"`
 	// Secrets maps a secret's name to its file, relative to the site folder.
 	Secrets map[string]string `json:"secrets,omitempty"`
+	// Users and Groups of the cluster's directory, in the site's order.
+	Users  []*User  `json:"users,omitempty"`
+	Groups []*Group `json:"groups,omitempty"`
 
 	nodes map[string]*Node
 	roles map[string]*Role

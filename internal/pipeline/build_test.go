@@ -158,3 +158,30 @@ func TestTwoWrittenBuildsAreByteIdentical(t *testing.T) {
 		}
 	}
 }
+
+// No secret's value appears in a file that others may read: the files
+// that carry one are 0600, and the rest carry none.
+func TestNoSecretInAWorldReadableFile(t *testing.T) {
+	for _, src := range []Source{{Example: "tier3"}, {Dir: "testdata/slurm"}} {
+		s, err := Resolve(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := s.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, ref := range s.Defs.Site.Secrets {
+			b, err := fs.ReadFile(s.Defs.SiteFS, ref.File.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := strings.TrimSpace(string(b))
+			for _, f := range files {
+				if f.Mode.Perm()&0o077 != 0 && bytes.Contains(f.Data, []byte(v)) {
+					t.Errorf("%s (mode %04o) contains the secret %s", f.Path, f.Mode.Perm(), name)
+				}
+			}
+		}
+	}
+}

@@ -63,6 +63,15 @@ func coreFuncs(r *renderer) template.FuncMap {
 			return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 		},
 		"quote": func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
+		// shquote quotes a value for a POSIX shell: 'it'\''s'.
+		"shquote": func(s any) string {
+			return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", `'\''`) + "'"
+		},
+		// fail stops the build with a message: a template's own check of
+		// what it needs from the definitions.
+		"fail": func(msg string, args ...any) (string, error) {
+			return "", fmt.Errorf(msg, args...)
+		},
 		"sortStrings": func(l []string) []string {
 			out := append([]string(nil), l...)
 			sort.Strings(out)

@@ -153,6 +153,11 @@ func expand(a *artifact, c *model.Cluster) []job {
 				return false
 			}
 		}
+		if f.BootMAC {
+			if b := n.BootIface(); b == nil || b.MAC == "" {
+				return false
+			}
+		}
 		return true
 	}
 	var out []job

@@ -60,6 +60,7 @@ func (r *resolver) run() *model.Cluster {
 	r.macDuplicates()
 	c.Index()
 	r.params()
+	r.users()
 	if len(s.Secrets) > 0 {
 		c.Secrets = map[string]string{}
 		for name, ref := range s.Secrets {

@@ -1,0 +1,192 @@
+package tier3test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"kiln.dev/kiln/internal/testutil"
+)
+
+// slapd is a real OpenLDAP server in a temporary folder on loopback, with
+// the schemas the directory's entries use and the design's base DN and
+// manager.
+type slapd struct {
+	uri string
+	cmd *exec.Cmd
+}
+
+func startSlapd(t *testing.T, base, rootDN, rootPW string) *slapd {
+	t.Helper()
+	slapdBin := testutil.NeedProgram(t, "slapd")
+	slapadd := testutil.NeedProgram(t, "slapadd")
+	slappasswd := testutil.NeedProgram(t, "slappasswd")
+	dir := t.TempDir()
+	conf, db := filepath.Join(dir, "slapd.d"), filepath.Join(dir, "db")
+	for _, d := range []string{conf, db} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash, err := exec.Command(slappasswd, "-h", "{SSHA}", "-s", rootPW).Output()
+	if err != nil {
+		t.Fatalf("slappasswd: %v", err)
+	}
+	var schemas strings.Builder
+	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
+		fmt.Fprintf(&schemas, "include: file:///etc/ldap/schema/%s.ldif\n\n", s)
+	}
+	config := fmt.Sprintf(`dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: %[1]s/slapd.pid
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+%[2]s
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcDbDirectory: %[3]s
+olcSuffix: %[4]s
+olcRootDN: %[5]s
+olcRootPW: %[6]s
+olcAccess: to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: to * by * read
+`, dir, schemas.String(), db, base, rootDN, strings.TrimSpace(string(hash)))
+	cf := filepath.Join(dir, "config.ldif")
+	if err := os.WriteFile(cf, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(slapadd, "-n0", "-F", conf, "-l", cf).CombinedOutput(); err != nil {
+		t.Fatalf("slapadd of the test server's config: %v\n%s", err, out)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := &slapd{uri: "ldap://" + addr + "/"}
+	s.cmd = exec.Command(slapdBin, "-d", "0", "-h", s.uri, "-F", conf)
+	var logs bytes.Buffer
+	s.cmd.Stderr = &logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		if t.Failed() {
+			t.Logf("slapd said:\n%s", logs.String())
+		}
+	})
+	waitPort(t, addr, 10*time.Second)
+	return s
+}
+
+// run runs one of the build's scripts as its runbook says, with the
+// test server's address.
+func runScript(t *testing.T, dir, script string, env ...string) string {
+	t.Helper()
+	cmd := exec.Command("sh", filepath.Join(dir, script))
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s failed: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
+
+func TestTheDirectoryLoadsIntoRealSlapdAndTheAdminCanBind(t *testing.T) {
+	site, files := build(t)
+	testutil.NeedProgram(t, "ldapadd")
+	ldap := site.Cluster.NodesWith("ldap_server")[0]
+	base := fmt.Sprint(ldap.Param("ldap_server", "base_dn"))
+	rootDN := fmt.Sprint(ldap.Param("ldap_server", "root_dn"))
+	rootPW := secretValue(t, site, fmt.Sprint(ldap.Param("ldap_server", "root_password")))
+	srv := startSlapd(t, base, rootDN, rootPW)
+
+	dir := t.TempDir()
+	writeOut(t, files, dir, "ldap/bootstrap.ldif", "ldap/users.ldif", "ldap/load-ldap.sh")
+	out := runScript(t, dir, "load-ldap.sh", "LDAP_URI="+srv.uri)
+	if !strings.Contains(out, "creating "+base) || !strings.Contains(out, "1 user(s) added, 2 in site.yaml") {
+		t.Errorf("first load said:\n%s", out)
+	}
+	// Running it again changes nothing and says so.
+	out = runScript(t, dir, "load-ldap.sh", "LDAP_URI="+srv.uri)
+	if !strings.Contains(out, "already there") || !strings.Contains(out, "0 user(s) added") {
+		t.Errorf("second load said:\n%s", out)
+	}
+
+	// The first administrator binds with the site's password, from a 0600
+	// file as an admin would, and not with a wrong one.
+	admin := site.Cluster.Admins()[0]
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(secretValue(t, site, admin.Password)), 0o600)
+	userDN := "uid=" + admin.Name + ",ou=People," + base
+	who, err := exec.Command("ldapwhoami", "-x", "-H", srv.uri, "-D", userDN, "-y", pw).CombinedOutput()
+	if err != nil || !strings.Contains(string(who), "dn:"+userDN) {
+		t.Fatalf("the admin cannot bind with the site's password: %v\n%s", err, who)
+	}
+	os.WriteFile(pw, []byte("not-the-password"), 0o600)
+	if out, err := exec.Command("ldapwhoami", "-x", "-H", srv.uri, "-D", userDN, "-y", pw).CombinedOutput(); err == nil {
+		t.Fatalf("a wrong password binds:\n%s", out)
+	}
+
+	// Every user of site.yaml is there as a POSIX account with its ids,
+	// and the admin group lists the admin.
+	search, err := exec.Command("ldapsearch", "-LLL", "-x", "-H", srv.uri, "-b", base, "(objectClass=posixAccount)", "uid", "uidNumber", "gidNumber", "homeDirectory").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ldapsearch: %v\n%s", err, search)
+	}
+	for _, u := range site.Cluster.Users {
+		for _, want := range []string{"uid: " + u.Name, fmt.Sprintf("uidNumber: %d", u.UID)} {
+			if !strings.Contains(string(search), want) {
+				t.Errorf("the directory lacks %q:\n%s", want, search)
+			}
+		}
+	}
+	groups, _ := exec.Command("ldapsearch", "-LLL", "-x", "-H", srv.uri, "-b", "ou=Group,"+base, "(memberUid="+admin.Name+")", "cn").CombinedOutput()
+	if !strings.Contains(string(groups), "cn: t3admins") {
+		t.Errorf("the admin is in no admin group:\n%s", groups)
+	}
+}
+
+func TestMakeHomesCreatesEachHomeOnceWithNumericOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to other users needs root")
+	}
+	site, files := build(t)
+	dir, root := t.TempDir(), t.TempDir()
+	writeOut(t, files, dir, "nfs/make-homes.sh")
+	out := runScript(t, dir, "make-homes.sh", "KILN_ROOT="+root)
+	for _, u := range site.Cluster.Users {
+		home := filepath.Join(root, "export/home", u.Name)
+		st, err := os.Stat(home)
+		if err != nil {
+			t.Fatalf("no home for %s: %v\n%s", u.Name, err, out)
+		}
+		uid, gid := ownerOf(st)
+		if uid != u.UID || gid != u.GID || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: owner %d:%d mode %04o, want %d:%d 0700", home, uid, gid, st.Mode().Perm(), u.UID, u.GID)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "export/home/alice/thesis.tex"), []byte("work"), 0o600)
+	out = runScript(t, dir, "make-homes.sh", "KILN_ROOT="+root)
+	if !strings.Contains(out, "/export/home/alice exists, left alone") {
+		t.Errorf("a second run should leave homes alone; it said:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "export/home/alice/thesis.tex")); string(b) != "work" {
+		t.Error("a second run touched a user's files")
+	}
+}
