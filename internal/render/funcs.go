@@ -72,6 +72,7 @@ func coreFuncs(r *renderer) template.FuncMap {
 		"fail": func(msg string, args ...any) (string, error) {
 			return "", fmt.Errorf(msg, args...)
 		},
+		"add": func(a, b int) int { return a + b },
 		"sortStrings": func(l []string) []string {
 			out := append([]string(nil), l...)
 			sort.Strings(out)
