@@ -26,38 +26,39 @@ func Plan(dir string, files []render.File, diffs bool) ([]Change, error) {
 		return nil, err
 	}
 	oldBy := old.ByPath()
-	man := Entries(files)
+	newBy := make(map[string]bool, len(files))
 	var out []Change
-	for i, f := range files {
-		e := man[i]
+	for _, f := range files {
+		e := entryOf(f)
+		newBy[f.Path] = true
 		o, ok := oldBy[f.Path]
 		switch {
 		case !ok:
 			c := Change{Op: "add", Path: f.Path, Origin: f.Origin}
 			if diffs {
-				c.Diff = unified(f, nil, f.Data)
+				c.Diff = unified(f, false, nil, f.Data)
 			}
 			out = append(out, c)
 		case o.SHA256 != e.SHA256 || o.Mode != e.Mode:
 			c := Change{Op: "change", Path: f.Path, Origin: f.Origin}
 			if diffs {
 				before, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-				c.Diff = unified(f, before, f.Data)
+				// A file that was private before is not shown either.
+				c.Diff = unified(f, o.Mode.Perm()&0o077 == 0, before, f.Data)
 			}
 			out = append(out, c)
 		}
 	}
-	newBy := man.ByPath()
 	for _, o := range old {
-		if _, ok := newBy[o.Path]; !ok {
+		if !newBy[o.Path] {
 			out = append(out, Change{Op: "remove", Path: o.Path, Origin: o.Origin})
 		}
 	}
 	return out, nil
 }
 
-func unified(f render.File, before, after []byte) string {
-	if f.Secret {
+func unified(f render.File, wasPrivate bool, before, after []byte) string {
+	if f.Secret || wasPrivate {
 		return "(this file carries secrets; its contents are not shown)\n"
 	}
 	if bytes.Equal(before, after) {
@@ -66,6 +67,9 @@ func unified(f render.File, before, after []byte) string {
 	d := difflib.UnifiedDiff{
 		A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
 		FromFile: "a/" + f.Path, ToFile: "b/" + f.Path, Context: 3,
+	}
+	if before == nil {
+		d.FromFile = "/dev/null"
 	}
 	s, _ := difflib.GetUnifiedDiffString(d)
 	return s
