@@ -51,15 +51,21 @@ Example:
 			return exitOK
 		}
 		m := n.Module(first)
+		if m == nil && n.Iface(first) != nil {
+			// A network's fields other than ip and mac are not layered values.
+			fmt.Fprintf(c.stderr, "kiln explain: %s is a network of node %s; explain %s.ip or %s.mac, not %q\n", first, n.Name, first, first, key)
+			return exitDefs
+		}
 		if m == nil {
-			var names []string
+			var mods, nets []string
 			for _, m := range n.Modules {
-				names = append(names, m.Name)
+				mods = append(mods, m.Name)
 			}
 			for _, i := range n.Interfaces {
-				names = append(names, i.Network)
+				nets = append(nets, i.Network)
 			}
-			fmt.Fprintf(c.stderr, "kiln explain: node %s has no module or network %q%s; its modules: %s\n", n.Name, first, didYouMean(first, names), strings.Join(names, ", "))
+			fmt.Fprintf(c.stderr, "kiln explain: node %s has no module or network %q%s; its modules: %s; its networks: %s\n",
+				n.Name, first, didYouMean(first, append(append([]string(nil), mods...), nets...)), strings.Join(mods, ", "), strings.Join(nets, ", "))
 			return exitDefs
 		}
 		p := m.Param(rest)

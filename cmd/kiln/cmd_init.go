@@ -18,7 +18,7 @@ check site.yaml as you type. The private network grows with --workers.
 
 Examples:
   kiln init mysite && kiln check -C mysite && kiln build -C mysite
-  kiln init /tmp/big --workers 10000 --example-macs     # a scale test
+  kiln init /tmp/big --workers 10000 --example-macs --no-identity   # a scale test
 `,
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
@@ -38,6 +38,9 @@ Examples:
 		fmt.Fprintf(c.stdout, "wrote %s\n", strings.Join(res.Written, ", "))
 		if len(res.Kept) > 0 {
 			fmt.Fprintf(c.stdout, "kept the existing %s\n", strings.Join(res.Kept, ", "))
+		}
+		if !c.bk.noIdentity && !initIdentities(c, dir) {
+			return exitDefs
 		}
 		fmt.Fprintf(c.stdout, "next: edit %s/site.yaml, then kiln check -C %s && kiln build -C %s\n", dir, dir, dir)
 		return exitOK

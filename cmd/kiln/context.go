@@ -28,6 +28,8 @@ type cmdContext struct {
 	workers int
 	macs    bool
 	force   bool
+	bk      backupFlags // the backup and recovery verbs' (cmd_backup.go)
+	sv      serveFlags  // serve, status, events, reinstall (cmd_serve.go)
 }
 
 func (c *cmdContext) withArgs(args []string) *cmdContext {
@@ -40,7 +42,7 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 	fs := flag.NewFlagSet("kiln "+v.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch v.name {
-	case "check", "build", "plan", "show", "explain":
+	case "check", "build", "plan", "show", "explain", "enc", "autosign", "graph":
 		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
 		fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (tier3) instead of a site folder")
 	}
@@ -53,6 +55,8 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 		fs.StringVar(&c.out, "o", "", "the build folder (default: build/ in the site folder)")
 	case "schema":
 		fs.StringVar(&c.out, "o", "", "write every schema into this folder instead of printing one")
+	case "graph":
+		fs.StringVar(&c.out, "o", "", "the folder to write the pictures into (default: the current folder); - prints one")
 	}
 	switch v.name {
 	case "plan":
@@ -62,6 +66,8 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 		fs.BoolVar(&c.macs, "example-macs", false, "fill in made-up MAC addresses (for tests and benchmarks, not real machines)")
 		fs.BoolVar(&c.force, "force", false, "write into a folder that already has a site.yaml")
 	}
+	c.backupFlagSet(v.name, fs)
+	c.serveFlagSet(v.name, fs)
 	return fs
 }
 
@@ -98,7 +104,10 @@ func (c *cmdContext) parse(min, max int) ([]string, bool) {
 		}
 		return nil, false
 	}
-	if c.example != "" && c.dir != "." {
+	// -C given at all, even -C ., conflicts with --example.
+	setC := false
+	fs.Visit(func(f *flag.Flag) { setC = setC || f.Name == "C" })
+	if c.example != "" && setC {
 		c.usageError("give either -C DIR or --example NAME, not both")
 		return nil, false
 	}

@@ -34,6 +34,9 @@ var verbs []*verb
 func init() {
 	verbs = []*verb{
 		initVerb, checkVerb, buildVerb, planVerb, showVerb, explainVerb, schemaVerb, versionVerb,
+		backupVerb, restoreVerb, recoverVerb, drillVerb, identityVerb,
+		encVerb, autosignVerb, graphVerb,
+		serveVerb, statusVerb, eventsVerb, reinstallVerb,
 	}
 }
 
@@ -46,10 +49,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
-			if v := findVerb(args[1]); v != nil {
-				verbHelp(stdout, v)
-				return exitOK
+			v := findVerb(args[1])
+			if v == nil {
+				// Asked about a command that does not exist: say so, as
+				// kiln NAME would, rather than answer with the overview.
+				fmt.Fprintf(stderr, "kiln help: unknown command %q%s\n\n", args[1], suggestVerb(args[1]))
+				usage(stderr)
+				return exitUsage
 			}
+			verbHelp(stdout, v)
+			return exitOK
 		}
 		usage(stdout)
 		return exitOK
@@ -61,6 +70,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kiln: unknown command %q%s\n\n", name, suggestVerb(name))
 		usage(stderr)
 		return exitUsage
+	}
+	// kiln VERB -h asks for help: answer it with status 0, not as a usage
+	// error (the flag package reports -h as an error).
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			verbHelp(stdout, v)
+			return exitOK
+		}
 	}
 	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr}
 	return v.run(c.withArgs(args[1:]))

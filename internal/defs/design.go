@@ -13,6 +13,8 @@ type Design struct {
 	Networks    []NetworkUse `yaml:"networks" doc:"The networks the roles attach to; the site gives each one's addresses."`
 	Artifacts   []Artifact   `yaml:"artifacts" doc:"The files a build writes, each from a template."`
 	Secrets     []SecretUse  `yaml:"secrets" doc:"Secrets the design's templates read with the secret function; every site must provide them (kiln init generates them)."`
+	Backup      *BackupUse   `yaml:"backup" doc:"Which catalog module holds each node's backup settings, for kiln backup plan and kiln drill."`
+	Autosign    yamlx.Scalar `yaml:"autosign" doc:"A template of a node's Puppet autosign challenge, the same one its kickstart writes into csr_attributes.yaml, e.g. {{hmac \"puppet_autosign_key\" .Node.FQDN}}. kiln autosign approves a certificate request only when it carries this value; empty: kiln autosign approves nothing."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -28,6 +30,16 @@ type NetworkUse struct {
 	Pos diag.Pos
 }
 
+// BackupUse names the module whose parameters say where a node's state is
+// backed up; the module itself (its templates) does the backing up.
+type BackupUse struct {
+	Module     yamlx.Scalar `yaml:"module,required" doc:"The catalog module every node with state runs for its backups, e.g. backup."`
+	Repository yamlx.Scalar `yaml:"repository,required" doc:"Its parameter holding the node's restic repository."`
+	Password   yamlx.Scalar `yaml:"password,required" doc:"Its secret-typed parameter naming the repository's password."`
+
+	Pos diag.Pos
+}
+
 // SecretUse declares a secret the design's templates read by name.
 type SecretUse struct {
 	Name yamlx.Scalar `yaml:"name,required" doc:"The secret's name, as listed under secrets: in site.yaml."`
@@ -38,13 +50,18 @@ type SecretUse struct {
 
 // Artifact declares one kind of output file.
 type Artifact struct {
-	Template yamlx.Scalar `yaml:"template,required" doc:"The template file, under templates/."`
+	Template yamlx.Scalar `yaml:"template" doc:"The template file, under templates/. Each artifact has either template or copy."`
+	Copy     yamlx.Scalar `yaml:"copy" doc:"A folder of the design (a site folder may shadow its files one by one) copied verbatim into path, itself a folder, e.g. puppet/modules. Only for scope cluster."`
+	ENC      bool         `yaml:"enc" doc:"This node-scoped artifact is the node's Puppet External Node Classifier answer: kiln enc CERTNAME prints it. At most one artifact says so."`
 	Path     yamlx.Scalar `yaml:"path,required" doc:"The output path in the build folder; a template itself, e.g. kickstart-{{.Node.Name}}.cfg."`
 	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine) or role (one per role)."`
 	Filter   Filter       `yaml:"filter" doc:"Limits a node, vm or role scope to some nodes or roles."`
 	Mode     yamlx.Scalar `yaml:"mode" doc:"File mode in octal, e.g. \"0755\" for a script. Files that carry secrets are always 0600."`
 	Secret   bool         `yaml:"secret" doc:"The file carries a secret: written 0600 and served only to its node."`
 	Doc      string       `yaml:"doc" doc:"What the file is for."`
+	// AfterBuild artifacts are indexes of the build (a runbook, say): they
+	// name only files that exist, so they are rendered once the rest are.
+	AfterBuild bool `yaml:"after_build" doc:"Render this artifact after all the others, in the order declared; its template also sees .Build, the files built before it (path, doc, mode; .Build.Has, .Build.Glob, .Build.Text), so it can name only files the build really has."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -57,6 +74,8 @@ type Filter struct {
 	Kind    yamlx.Scalar   `yaml:"kind" doc:"Only nodes of this kind: physical or vm."`
 	Modules []yamlx.Scalar `yaml:"modules" doc:"Only nodes that run all of these modules."`
 	BootMAC bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
+	State   bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
+	OS      []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [sl5, sl6] for the legacy dialects."`
 
 	Pos diag.Pos
 }

@@ -39,7 +39,11 @@ func DidYouMean(word string, candidates []string) string {
 	return "valid choices: " + strings.Join(candidates, ", ")
 }
 
+// levenshtein is the edit distance of a and b, counting two swapped
+// neighbours as one edit (the optimal string alignment distance): "biuld"
+// is one typo away from "build", not two.
 func levenshtein(a, b string) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -53,8 +57,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -63,7 +63,8 @@ func (d *Definitions) ModuleNames() []string { return sortedKeys(d.Modules) }
 
 // Dir loads the site in folder dir. The definitions are returned even when
 // some files have problems, so that later stages can report theirs in the
-// same run; they are nil only when there is no site to read at all.
+// same run; they are nil only when there is no site to read at all (no
+// site.yaml, or one that is not YAML).
 func Dir(dir string) (*Definitions, *diag.List) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		var l diag.List
@@ -100,6 +101,7 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 		return nil, diags
 	}
 	d.Site = defs.ParseSite(display+SiteFile, data, diags)
+	siteParsed := d.Site != nil
 	if d.Site == nil {
 		d.Site = &defs.Site{File: display + SiteFile}
 	}
@@ -172,6 +174,12 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	for _, f := range tmpls {
 		name := strings.TrimPrefix(f.Rel, "templates/")
 		d.Templates[name] = Template{Name: name, Display: f.Display, Text: string(f.Data)}
+	}
+	if !siteParsed {
+		// site.yaml is not YAML: the design's files were read for their own
+		// syntax errors, but checking an empty site against the design would
+		// only add a message for every node and secret it lacks.
+		return nil, diags
 	}
 	return d, diags
 }

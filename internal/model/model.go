@@ -46,6 +46,8 @@ type Network struct {
 	Domain       string   `json:"domain"`
 	Provisioning bool     `json:"provisioning,omitempty"`
 	ReverseZone  string   `json:"reverse_zone,omitempty"`
+	// Doc is the design's word on what the network is for (the cabling table).
+	Doc string `json:"doc,omitempty"`
 }
 
 // Role is a resolved role.

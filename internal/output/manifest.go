@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,12 +32,17 @@ type Entry struct {
 	SHA256 string      `json:"sha256"`
 	Mode   fs.FileMode `json:"mode"`
 	Origin string      `json:"origin"`
+	// Node is the node a node-scoped file belongs to, and Secret marks a
+	// file that carries a secret: kiln serve gives such a file to its own
+	// node only (and never one that belongs to no node).
+	Node   string `json:"node,omitempty"`
+	Secret bool   `json:"secret,omitempty"`
 }
 
 // Manifest lists the files of a build, sorted by path.
 type Manifest []Entry
 
-const manifestHeader = "# kiln build manifest: sha256 size mode path origin\n"
+const manifestHeader = "# kiln build manifest: sha256 size mode path origin [node=NAME] [secret]\n"
 
 // Entries computes the manifest of rendered files.
 func Entries(files []render.File) Manifest {
@@ -50,7 +56,7 @@ func Entries(files []render.File) Manifest {
 
 func entryOf(f render.File) Entry {
 	sum := sha256.Sum256(f.Data)
-	return Entry{Path: f.Path, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Mode: f.Mode, Origin: f.Origin}
+	return Entry{Path: f.Path, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Mode: f.Mode, Origin: f.Origin, Node: f.Node, Secret: f.Secret}
 }
 
 // Bytes is the manifest's text form.
@@ -58,7 +64,20 @@ func (m Manifest) Bytes() []byte {
 	var b bytes.Buffer
 	b.WriteString(manifestHeader)
 	for _, e := range m {
-		fmt.Fprintf(&b, "%s  %d  %04o  %s  %s\n", e.SHA256, e.Size, e.Mode.Perm(), e.Path, e.Origin)
+		fmt.Fprintf(&b, "%s  %d  %04o  %s  %s", e.SHA256, e.Size, e.Mode.Perm(), e.Path, e.Origin)
+		// Owner and secrecy go in an optional sixth column, so that
+		// manifests written before it existed still read.
+		var flags []string
+		if e.Node != "" {
+			flags = append(flags, "node="+e.Node)
+		}
+		if e.Secret {
+			flags = append(flags, "secret")
+		}
+		if len(flags) > 0 {
+			b.WriteString("  " + strings.Join(flags, " "))
+		}
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }
@@ -87,7 +106,14 @@ func ReadManifest(dir string) (m Manifest, ok bool, err error) {
 		return nil, false, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	m, err = ParseManifest(f, filepath.Join(dir, render.ManifestName))
+	return m, true, err
+}
+
+// ParseManifest reads a manifest's text; name is the file named in errors.
+func ParseManifest(r io.Reader, name string) (Manifest, error) {
+	var m Manifest
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
 	for sc.Scan() {
@@ -96,18 +122,31 @@ func ReadManifest(dir string) (m Manifest, ok bool, err error) {
 		if strings.HasPrefix(t, "#") || t == "" {
 			continue
 		}
-		parts := strings.SplitN(t, "  ", 5)
-		if len(parts) != 5 {
-			return nil, true, fmt.Errorf("%s:%d: this manifest line is damaged", filepath.Join(dir, render.ManifestName), line)
+		parts := strings.SplitN(t, "  ", 6)
+		if len(parts) < 5 {
+			return nil, fmt.Errorf("%s:%d: this manifest line is damaged", name, line)
 		}
 		size, err1 := strconv.ParseInt(parts[1], 10, 64)
 		mode, err2 := strconv.ParseUint(parts[2], 8, 32)
 		if err1 != nil || err2 != nil || len(parts[0]) != 64 {
-			return nil, true, fmt.Errorf("%s:%d: this manifest line is damaged", filepath.Join(dir, render.ManifestName), line)
+			return nil, fmt.Errorf("%s:%d: this manifest line is damaged", name, line)
 		}
-		m = append(m, Entry{SHA256: parts[0], Size: size, Mode: fs.FileMode(mode), Path: parts[3], Origin: parts[4]})
+		e := Entry{SHA256: parts[0], Size: size, Mode: fs.FileMode(mode), Path: parts[3], Origin: parts[4]}
+		if len(parts) == 6 {
+			for _, f := range strings.Fields(parts[5]) {
+				switch {
+				case f == "secret":
+					e.Secret = true
+				case strings.HasPrefix(f, "node=") && len(f) > len("node="):
+					e.Node = f[len("node="):]
+				default:
+					return nil, fmt.Errorf("%s:%d: unknown manifest flag %q (written by a newer kiln?)", name, line, f)
+				}
+			}
+		}
+		m = append(m, e)
 	}
-	return m, true, sc.Err()
+	return m, sc.Err()
 }
 
 // Verify checks every file of the build in dir against its manifest and

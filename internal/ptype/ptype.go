@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"kiln.dev/kiln/internal/diag"
 )
 
 // Bases are the scalar types a parameter may have.
@@ -270,6 +272,11 @@ func ParseMAC(s string) (string, error) {
 	return hw.String(), nil
 }
 
+// didYouMean guesses the value meant by a typo, then lists them all.
 func didYouMean(s string, values []string) string {
-	return "use one of: " + strings.Join(values, ", ")
+	all := "use one of: " + strings.Join(values, ", ")
+	if g := diag.Suggest(s, values); g != "" {
+		return fmt.Sprintf("did you mean %q? (%s)", g, all)
+	}
+	return all
 }

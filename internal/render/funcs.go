@@ -63,7 +63,9 @@ func coreFuncs(r *renderer) template.FuncMap {
 			return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 		},
 		"quote": func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
-		// shquote quotes a value for a POSIX shell: 'it'\''s'.
+		// shquote quotes a value for a POSIX shell, always (so that a value
+		// that happens to be a command name, like head, is still a string):
+		// it's becomes 'it'\''s'.
 		"shquote": func(s any) string {
 			return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", `'\''`) + "'"
 		},

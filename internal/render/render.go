@@ -38,6 +38,8 @@ type File struct {
 	// Node is the node the file belongs to, if any (the server gives a
 	// node's secret-bearing files to that node only).
 	Node string
+	// Doc is the artifact's doc: what the file is for.
+	Doc string
 }
 
 // Data is what a template sees.
@@ -45,6 +47,8 @@ type Data struct {
 	Cluster *model.Cluster
 	Node    *model.Node // for node and vm scopes
 	Role    *model.Role // for role scope, and the node's role
+	// Build is the files built so far, for an after_build artifact only.
+	Build *BuildIndex
 }
 
 // job is one file to render.
@@ -81,6 +85,9 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 	}
 	parsed := map[string]*template.Template{}
 	for _, a := range arts {
+		if a.decl.Copy.Value != "" {
+			continue // copied verbatim, see copy.go
+		}
 		name := a.decl.Template.Value
 		t, ok := parsed[name]
 		if !ok {
@@ -116,14 +123,21 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 	}
 
 	var jobs []job
+	var late []*artifact
 	for _, a := range arts {
 		if a.text == nil {
+			continue
+		}
+		if a.decl.AfterBuild {
+			late = append(late, a)
 			continue
 		}
 		jobs = append(jobs, expand(a, c)...)
 	}
 	files := run(jobs, secrets, diags)
+	files = append(files, copyTrees(d, arts, diags)...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	files = renderLate(late, c, files, secrets, diags)
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
 			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].Origin, files[i].Origin),
@@ -158,6 +172,12 @@ func expand(a *artifact, c *model.Cluster) []job {
 				return false
 			}
 		}
+		if f.State && !n.HasState() {
+			return false
+		}
+		if len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
+			return false
+		}
 		return true
 	}
 	var out []job
@@ -171,6 +191,9 @@ func expand(a *artifact, c *model.Cluster) []job {
 		}
 	case "role":
 		for _, r := range c.Roles {
+			if len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
+				continue
+			}
 			if len(f.Roles) > 0 && !hasScalar(f.Roles, r.Name) || f.Kind.Value != "" && f.Kind.Value != r.Kind {
 				continue
 			}
@@ -186,7 +209,7 @@ func expand(a *artifact, c *model.Cluster) []job {
 			}
 		}
 	default:
-		if a.module != "" && len(c.NodesWith(a.module)) == 0 {
+		if a.module != "" && len(c.NodesWith(a.module)) == 0 || len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
 			return nil
 		}
 		out = append(out, job{a: a, data: Data{Cluster: c}})
@@ -293,7 +316,7 @@ func (r *renderer) render(j job) (File, *diag.Diagnostic) {
 	if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
 		return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
 	}
-	f := File{Path: p, Data: bytes.Clone(r.buf.Bytes()), Mode: a.mode, Secret: a.decl.Secret || r.usedSecret, Origin: a.decl.Template.Value}
+	f := File{Path: p, Data: bytes.Clone(r.buf.Bytes()), Mode: a.mode, Secret: a.decl.Secret || r.usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}

@@ -94,7 +94,7 @@ func (r *resolver) nodes() {
 				continue
 			}
 			i.Netmask, i.Prefix, i.DNS = net.Netmask, net.Prefix, net.DNS
-			i.Hostname = n.Name + "." + net.Domain
+			i.Hostname = qualify(n.Name, net.Domain)
 			if !gwSet && net.Gateway != "" && net.Gateway != i.IP {
 				i.Gateway = net.Gateway
 				gwSet = true
@@ -103,7 +103,7 @@ func (r *resolver) nodes() {
 		if pi := n.Primary(); pi != nil {
 			n.FQDN = pi.Hostname
 		} else {
-			n.FQDN = n.Name + "." + r.c.Domain
+			n.FQDN = qualify(n.Name, r.c.Domain)
 		}
 	}
 }
@@ -120,7 +120,8 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		}
 	}
 	n := 0
-	sitePos := r.d.Site.KeyPos["nodes"]
+	// With no nodes: key at all, point at the site file rather than nowhere.
+	sitePos := r.d.Site.KeyPos["nodes"].OrFile(r.d.Site.File)
 	if rn != nil {
 		sitePos = rn.Pos
 		switch {
@@ -178,6 +179,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		return out
 	}
 	c := rn.Count
+	if c == nil {
+		return nil // neither a list nor a count: reported when decoding
+	}
 	pattern := dr.Naming.Value
 	if pattern == "" {
 		pattern = role.Name + "{n}"
@@ -187,8 +191,21 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 			fmt.Sprintf("set count: 1, or give the role a pattern with {n} in %s", dr.File))
 		return nil
 	}
+	if c.Count > MaxCount {
+		// Expanding it would take minutes and gigabytes before any address
+		// check could say it does not fit.
+		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("count %d is more nodes than kiln builds for one role (at most %d)", c.Count, MaxCount),
+			"lower count")
+		return nil
+	}
+	// A count larger than its networks can hold is reported by allocate;
+	// expand only one node more than fits, which is enough for that.
+	count := c.Count
+	if room := r.room(dr, c); count > room+1 {
+		count = room + 1
+	}
 	names := map[string]bool{}
-	for i := 1; i <= c.Count; i++ {
+	for i := 1; i <= count; i++ {
 		name := nodeName(pattern, i)
 		names[name] = true
 		p := &planned{node: mk(name, i, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
@@ -208,12 +225,39 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		known = append(known, n)
 	}
 	for _, name := range sortedKeys(c.Nodes) {
-		if !names[name] {
+		if !names[name] && count == c.Count {
 			r.diags.Add(c.Nodes[name].Pos, "role "+role.Name, fmt.Sprintf("there is no node %q among this role's %d counted nodes", name, c.Count),
 				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, 1)+" to "+nodeName(pattern, max0(c.Count))))
 		}
 	}
 	return out
+}
+
+// MaxCount bounds a role's count, as starter.MaxWorkers bounds kiln init's
+// workers: the private network of so many nodes is a /9.
+const MaxCount = 1 << 22
+
+// room is how many addresses counted nodes can take at most: on each network
+// with a valid start address, the addresses from there to the network's end
+// (MaxCount when nothing bounds it).
+func (r *resolver) room(dr *defs.Role, c *defs.CountedNodes) int {
+	room := MaxCount
+	for _, di := range dr.Interfaces {
+		start, err := netip.ParseAddr(c.Start[di.Network.Value].Value)
+		net := r.network(di.Network.Value)
+		if err != nil || net == nil || net.CIDR == "" {
+			continue
+		}
+		p := netip.MustParsePrefix(net.CIDR)
+		if !p.Contains(start) || !start.Is4() {
+			continue
+		}
+		a, last := start.As4(), broadcast(p).As4()
+		n := int(uint32(last[0])<<24|uint32(last[1])<<16|uint32(last[2])<<8|uint32(last[3])) -
+			int(uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3])) + 1
+		room = min(room, n)
+	}
+	return room
 }
 
 // macs sets the MACs of a node's interfaces from its explicit settings and,
@@ -276,6 +320,9 @@ func (r *resolver) inNetwork(network string, a netip.Addr, pos diag.Pos, where s
 func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[string]netip.Addr, p *planned, i *model.Interface) {
 	role := p.node.Role
 	where := "role " + role
+	if mn := r.network(i.Network); mn == nil {
+		return // not a network of the design: reported by validate
+	}
 	start, ok := p.count.Start[i.Network]
 	if !ok {
 		if p.index == 1 {
@@ -364,6 +411,8 @@ func (r *resolver) gateways() {
 		}
 		gw := r.byName[sn.Gateway.Value]
 		switch {
+		case net.CIDR == "":
+			// The network's cidr is wrong (reported): no node has an address on it.
 		case gw == nil:
 			r.diags.Add(sn.Gateway.Pos, "network "+net.Name, fmt.Sprintf("gateway %q is neither an address nor a node of this site", sn.Gateway.Value),
 				"write the router's address, or the name of the node that routes this network (e.g. head)")
@@ -382,6 +431,9 @@ func (r *resolver) vmPlacement() {
 	for _, role := range r.c.Roles {
 		if role.Kind != "vm" {
 			continue
+		}
+		if h := r.d.Roles[role.Host]; h == nil || h.Kind.Value == "vm" {
+			continue // no such host role, or a vm: reported by validate
 		}
 		hosts := r.nodesOf(role.Host)
 		for k, name := range role.Nodes {
@@ -512,6 +564,16 @@ func bootNetwork(dr *defs.Role, d *defs.Design) string {
 		}
 	}
 	return ""
+}
+
+// qualify is a node's name in a domain. With no domain (site.yaml lacks
+// one, already reported) it is the bare name: "head." would fail every
+// hostname check that refers to it, one confusing message per reference.
+func qualify(name, domain string) string {
+	if domain == "" {
+		return name
+	}
+	return name + "." + domain
 }
 
 func max0(i int) int {

@@ -75,7 +75,7 @@ func (r *resolver) networks() {
 	for _, use := range r.d.Design.Networks {
 		name := use.Name.Value
 		sn := r.d.Site.Networks[name]
-		net := &model.Network{Name: name, Provisioning: use.Provisioning, Domain: r.d.Site.Domain.Value}
+		net := &model.Network{Name: name, Provisioning: use.Provisioning, Domain: r.d.Site.Domain.Value, Doc: use.Doc}
 		r.taken[name] = map[netip.Addr]diag.Pos{}
 		if sn == nil {
 			r.c.Networks = append(r.c.Networks, net)

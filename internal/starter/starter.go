@@ -125,7 +125,7 @@ func Write(dir string, o Options) (*Result, error) {
 	if _, err := os.Stat(ignore); errors.Is(err, fs.ErrNotExist) {
 		// Secrets stay out of version control in plain text; the build
 		// folder is regenerated.
-		if err := WriteFileAtomic(ignore, []byte("/build/\n/.build.kiln-*\n/secrets/\n"), 0o644); err != nil {
+		if err := WriteFileAtomic(ignore, []byte("/build/\n/.build.kiln-*\n/secrets/\n/backups/\n"), 0o644); err != nil {
 			return nil, err
 		}
 		res.Written = append(res.Written, ".gitignore")

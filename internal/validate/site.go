@@ -191,7 +191,9 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 		for _, m := range c.MACs {
 			v.mac(m, where)
 		}
-		if len(c.MACs) > c.Count && c.Count >= 0 {
+		// count 0 is also what a count that is not a number decodes to
+		// (reported): say nothing of the MACs then.
+		if len(c.MACs) > c.Count && c.Count > 0 {
 			v.diags.Add(c.MACs[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(c.MACs), c.Count), "raise count, or remove the extra MACs")
 		}
 		v.roleParams(r, c.Parameters, where)

@@ -29,6 +29,7 @@ func Definitions(d *load.Definitions) *diag.List {
 	v.roles()
 	v.site()
 	v.users()
+	v.puppet()
 	return v.diags
 }
 
@@ -130,6 +131,7 @@ func (v *checker) design() {
 	for i := range ds.Artifacts {
 		v.artifact(&ds.Artifacts[i], "design")
 	}
+	v.backup()
 	seenSecret := map[string]bool{}
 	for _, u := range ds.Secrets {
 		if seenSecret[u.Name.Value] {
@@ -143,11 +145,16 @@ func (v *checker) design() {
 }
 
 func (v *checker) artifact(a *defs.Artifact, where string) {
-	where += " artifact " + a.Template.Value
+	where += " artifact " + a.Template.Value + a.Copy.Value
+	v.artifactKind(a, where)
 	if a.Template.Value != "" {
 		if _, ok := v.d.Templates[a.Template.Value]; !ok {
+			hint := ""
+			if s := diag.Suggest(a.Template.Value, sortedKeys(v.d.Templates)); s != "" {
+				hint = fmt.Sprintf("did you mean %q?", s)
+			}
 			v.diags.Add(a.Template.Pos, where, fmt.Sprintf("there is no template %q", a.Template.Value),
-				fix(diag.DidYouMean(a.Template.Value, sortedKeys(v.d.Templates)), "put the template in templates/ of the design or the site folder"))
+				fix(hint, "put the template under templates/ of the design or of the site folder"))
 		}
 	}
 	if a.Scope.Value != "" {
@@ -158,7 +165,7 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 			v.diags.Add(a.Mode.Pos, where, fmt.Sprintf("%q is not a file mode", a.Mode.Value), `write it in octal, in quotes, e.g. "0755"`)
 		}
 	}
-	if (a.Scope.Value == "" || a.Scope.Value == "cluster") && (len(a.Filter.Roles) > 0 || a.Filter.Kind.Value != "" || len(a.Filter.Modules) > 0 || a.Filter.BootMAC) {
+	if (a.Scope.Value == "" || a.Scope.Value == "cluster") && (len(a.Filter.Roles) > 0 || a.Filter.Kind.Value != "" || len(a.Filter.Modules) > 0 || a.Filter.BootMAC || a.Filter.State) {
 		v.diags.Add(a.Filter.Pos, where, "a filter has no effect on a cluster-wide artifact", "set scope: node, vm or role, or remove the filter")
 	}
 	for _, r := range a.Filter.Roles {
@@ -166,6 +173,9 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 	}
 	if a.Filter.Kind.Value != "" {
 		v.oneOf(a.Filter.Kind, Kinds, where, "kind")
+	}
+	for _, o := range a.Filter.OS {
+		v.oneOf(o, Dialects, where, "os")
 	}
 	for _, m := range a.Filter.Modules {
 		if _, ok := v.d.Modules[m.Value]; !ok {

@@ -13,6 +13,7 @@
 package yamlx
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -37,7 +38,20 @@ func (s Scalar) String() string { return s.Value }
 type Decoder struct {
 	File  string
 	Diags *diag.List
+
+	// path leads from the document's root to the value being decoded, one
+	// ".key" or "[i]" a step: the "where" of the decoder's messages.
+	path []string
 }
+
+// Where names the value being decoded by its keys from the root of the
+// file, e.g. "networks.public" or "nodes.head[1].ip"; "" at the root.
+func (d *Decoder) Where() string {
+	return strings.TrimPrefix(strings.Join(d.path, ""), ".")
+}
+
+func (d *Decoder) push(step string) { d.path = append(d.path, step) }
+func (d *Decoder) pop()             { d.path = d.path[:len(d.path)-1] }
 
 // NodeDecoder is implemented by types that take more than one YAML shape
 // (a list of nodes or a count, say).
@@ -65,6 +79,12 @@ func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = m[2]
+			// yaml.v3 numbers the lines of its parser's errors ("did not
+			// find expected …", unlike the scanner's) from 0: without this,
+			// an unclosed [ is blamed on the line above it.
+			if pos.Line > 0 && strings.HasPrefix(msg, "did not find expected") {
+				pos.Line = min(pos.Line+1, max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
+			}
 		}
 		diags.Add(pos, "", "this is not valid YAML: "+msg,
 			"check the indentation and quoting near this line (a value that contains ': ' or starts with '{', '*' or '@' needs quotes)")
@@ -84,9 +104,9 @@ func (d *Decoder) PosOf(n *yaml.Node) diag.Pos {
 	return diag.Pos{File: d.File, Line: n.Line, Col: n.Column}
 }
 
-// Errorf records a problem at n.
+// Errorf records a problem at n, in the mapping or list being decoded.
 func (d *Decoder) Errorf(n *yaml.Node, fix, format string, args ...any) {
-	d.Diags.Add(d.PosOf(n), "", fmt.Sprintf(format, args...), fix)
+	d.Diags.Add(d.PosOf(n), d.Where(), fmt.Sprintf(format, args...), fix)
 }
 
 // Decode fills out (a pointer) from n.
@@ -171,7 +191,9 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
-			d.decode(c, s.Index(i))
+			d.push("[" + strconv.Itoa(i) + "]")
+			d.decodeElem(c, s.Index(i))
+			d.pop()
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -192,7 +214,9 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 			}
 			seen[k.Value] = true
 			e := reflect.New(v.Type().Elem()).Elem()
-			d.decode(val, e)
+			d.push("." + k.Value)
+			d.decodeElem(val, e)
+			d.pop()
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
 		}
 		v.Set(m)
@@ -210,6 +234,23 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 	default:
 		panic("yamlx: unsupported type " + v.Type().String())
 	}
+}
+
+// decodeElem decodes an element of a list or a mapping. An empty element
+// ("- " or "worker:" with nothing after it) of a struct type still becomes
+// a struct, decoded from an empty mapping so that its required keys are
+// reported: later stages may then rely on no element being nil.
+func (d *Decoder) decodeElem(n *yaml.Node, e reflect.Value) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if e.Kind() == reflect.Pointer && e.Type().Elem().Kind() == reflect.Struct && n.Tag == "!!null" {
+		p := reflect.New(e.Type().Elem())
+		d.decode(n, p.Elem())
+		e.Set(p)
+		return
+	}
+	d.decode(n, e)
 }
 
 // Field describes one key a struct accepts, for decoding and for JSON Schema.
@@ -285,7 +326,9 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		if keyPos != nil {
 			keyPos[k.Value] = d.PosOf(k)
 		}
+		d.push("." + k.Value)
 		d.decode(val, v.Field(f.Index))
+		d.pop()
 	}
 	var missing []string
 	for _, f := range fields {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"kiln.dev/kiln/internal/identity"
+	"kiln.dev/kiln/internal/pipeline"
+)
+
+var identityVerb = &verb{
+	name:    "identity",
+	args:    "[-C DIR] [import NODE FILE PATH-ON-NODE [public]]",
+	summary: "Make the SSH host keys of nodes that have none; import a grid host certificate",
+	help: `Each node's identity — its SSH host keys, and any grid host certificate —
+is kept in the site folder under identity/NODE/, private files encrypted
+with age to the site key (secrets/age.key). The kickstart puts them back
+when the node is installed, so a rebuilt node has the same host key.
+
+With no arguments: makes the site key if the site has none, and SSH host
+keys (ecdsa, ed25519, rsa) for every node without them; kept ones are never
+replaced. kiln init does this for a new site.
+
+import NODE FILE PATH: keeps FILE as NODE's PATH (e.g. a grid host key at
+/etc/grid-security/hostkey.pem), encrypted; add "public" for a file that is
+not secret (the certificate), kept as it is.
+
+Examples:
+  kiln identity -C mysite
+  kiln identity -C mysite import nfs hostkey.pem /etc/grid-security/hostkey.pem
+  kiln identity -C mysite import nfs hostcert.pem /etc/grid-security/hostcert.pem public
+`,
+	run: func(c *cmdContext) int {
+		pos, ok := c.parse(0, 5)
+		if !ok {
+			return exitUsage
+		}
+		if len(pos) > 0 {
+			return identityImport(c, pos)
+		}
+		s, ok := c.resolve()
+		if !ok {
+			return exitDefs
+		}
+		_, created, err := identity.EnsureKey(c.dir)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
+			return exitDefs
+		}
+		if created {
+			fmt.Fprintf(c.stdout, "made the site key %s/%s: keep a copy off this machine (without it the kept keys and the backups' secrets cannot be read)\n", c.dir, identity.KeyFile)
+		}
+		made, err := identity.Ensure(c.dir, s.Cluster.NodeNames())
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
+			return exitDefs
+		}
+		if len(made) == 0 {
+			fmt.Fprintf(c.stdout, "every node's host keys are kept already (%d nodes)\n", len(s.Cluster.Nodes))
+			return exitOK
+		}
+		fmt.Fprintf(c.stdout, "made SSH host keys for %s; kiln build puts them in the kickstarts\n", strings.Join(made, " "))
+		return exitOK
+	},
+}
+
+func identityImport(c *cmdContext, pos []string) int {
+	if pos[0] != "import" || len(pos) < 4 || len(pos) == 5 && pos[4] != "public" {
+		c.usageError("write kiln identity import NODE FILE PATH-ON-NODE [public]")
+		return exitUsage
+	}
+	s, ok := c.resolve()
+	if !ok {
+		return exitDefs
+	}
+	node, file, target := pos[1], pos[2], pos[3]
+	if s.Cluster.Node(node) == nil {
+		fmt.Fprintf(c.stderr, "kiln identity: there is no node %s in the site\n", node)
+		return exitDefs
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
+		return exitDefs
+	}
+	key, _, err := identity.EnsureKey(c.dir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
+		return exitDefs
+	}
+	f := identity.File{Path: target, Mode: 0o600, Data: data, Secret: len(pos) == 4}
+	if !f.Secret {
+		f.Mode = 0o644
+	}
+	if err := identity.Save(c.dir, key.Recipient(), node, []identity.File{f}); err != nil {
+		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
+		return exitDefs
+	}
+	how := "encrypted"
+	if !f.Secret {
+		how = "as it is (public)"
+	}
+	fmt.Fprintf(c.stdout, "kept %s as %s's %s, %s; kiln build puts it in the node's kickstart\n", file, node, target, how)
+	return exitOK
+}
+
+// initIdentities gives a new site its key and its nodes their SSH host
+// keys (kiln init).
+func initIdentities(c *cmdContext, dir string) bool {
+	s, err := pipeline.Resolve(pipeline.Source{Dir: dir})
+	if err != nil {
+		c.report(err)
+		fmt.Fprintf(c.stderr, "kiln init: no host keys made; fix site.yaml, then run kiln identity -C %s\n", dir)
+		return false
+	}
+	_, created, err := identity.EnsureKey(dir)
+	var made []string
+	if err == nil {
+		made, err = identity.Ensure(dir, s.Cluster.NodeNames())
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "kiln init: %v\n", err)
+		return false
+	}
+	if created {
+		fmt.Fprintf(c.stdout, "made the site key %s: keep a copy off this machine (it opens the kept host keys and the backups' secrets)\n", identity.KeyFile)
+	}
+	if len(made) > 0 {
+		fmt.Fprintf(c.stdout, "made SSH host keys for %d nodes in %s/\n", len(made), identity.Dir)
+	}
+	return true
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"kiln.dev/kiln/internal/backup"
+	"kiln.dev/kiln/internal/identity"
+	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/output"
+	"kiln.dev/kiln/internal/starter"
+)
+
+var recoverVerb = &verb{
+	name:    "recover",
+	args:    "NODE [-C DIR] [--mac NEW] [-o DIR]",
+	summary: "Rebuild a failed node: new MAC, its files, and the steps to reinstall and restore it",
+	help: `The failed-machine workflow. With --mac, records the replacement
+machine's boot MAC in site.yaml (only that value changes; comments and
+layout stay). Rebuilds the build folder, listing the files that changed
+(with --mac, those that depend on the MAC), and prints what to do next, in
+order: reinstall the node, what the installer puts back (its host keys),
+and the restore of its backed-up state (kiln-restore on the node, item by
+item in module order), after the roles it depends on.
+
+Example:
+  kiln recover wn3 --mac 52:54:00:b0:01:33 -C mysite
+`,
+	run: func(c *cmdContext) int {
+		pos, ok := c.parse(1, 1)
+		if !ok {
+			return exitUsage
+		}
+		name := pos[0]
+		s, ok := c.resolve()
+		if !ok {
+			return exitDefs
+		}
+		n := s.Cluster.Node(name)
+		if n == nil {
+			fmt.Fprintf(c.stderr, "kiln recover: there is no node %s in the site%s\n", name, suggestNode(name, s.Cluster.NodeNames()))
+			return exitDefs
+		}
+		if c.bk.mac != "" {
+			edit, err := backup.EditMAC(c.dir, s.Cluster, name, c.bk.mac)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "kiln recover: %v\n", err)
+				return exitDefs
+			}
+			site := filepath.Join(c.dir, load.SiteFile)
+			st, err := os.Stat(site)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "kiln recover: %v\n", err)
+				return exitDefs
+			}
+			if err := starter.WriteFileAtomic(site, edit.After, st.Mode().Perm()); err != nil {
+				fmt.Fprintf(c.stderr, "kiln recover: %v\n", err)
+				return exitDefs
+			}
+			if s, ok = c.resolve(); !ok {
+				starter.WriteFileAtomic(site, edit.Before, st.Mode().Perm())
+				fmt.Fprintf(c.stderr, "kiln recover: the new MAC makes the site invalid (above); site.yaml is left as it was\n")
+				return exitDefs
+			}
+			n = s.Cluster.Node(name)
+			fmt.Fprintf(c.stdout, "site.yaml:%d: %s %s MAC %s → %s\n", edit.Line, name, edit.NIC, edit.Old, edit.New)
+		}
+		files, err := s.Render()
+		if err != nil {
+			c.report(err)
+			return exitDefs
+		}
+		dir := c.outDir()
+		changes, err := output.Plan(dir, files, false)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kiln recover: %v\n", err)
+			return exitDefs
+		}
+		if _, err := output.Write(dir, files); err != nil {
+			fmt.Fprintf(c.stderr, "kiln recover: %v\n", err)
+			return exitDefs
+		}
+		fmt.Fprintf(c.stdout, "rebuilt %s: %d files changed\n", dir, len(changes))
+		for _, ch := range changes {
+			fmt.Fprintf(c.stdout, "  %s %s\n", ch.Op, ch.Path)
+		}
+
+		fmt.Fprintf(c.stdout, "\nTo recover %s (%s, role %s):\n", n.Name, n.FQDN, n.Role)
+		step := 0
+		say := func(format string, a ...any) {
+			step++
+			fmt.Fprintf(c.stdout, "%2d. %s\n", step, fmt.Sprintf(format, a...))
+		}
+		if r := s.Cluster.Role(n.Role); r != nil && len(r.After) > 0 {
+			say("Check that the roles %s needs first are up: %s.", n.Role, strings.Join(r.After, ", "))
+		}
+		if findVerb("reinstall") != nil {
+			say("Mark it for reinstall: kiln reinstall -C %s %s", c.dir, n.Name)
+		} else {
+			say("Make it install on its next boot: choose %s in the network boot menu (or boot the USB key).", n.Name)
+		}
+		say("If the Puppet server still holds its old certificate, clean it there: puppetserver ca clean --certname %s", n.FQDN)
+		say("Boot it. Its kickstart installs it and reports in; Puppet then configures it.")
+		if identity.HasHostKeys(s.Defs.SiteFS, n.Name) {
+			say("Nothing to do for its SSH host keys: the kickstart puts back the kept ones (identity/%s), so users see no change.", n.Name)
+		} else {
+			say("It gets NEW SSH host keys (the site keeps none for it: kiln identity -C %s makes them for next time); users will see \"host key changed\".", c.dir)
+		}
+		items := n.StateItems()
+		if len(items) == 0 {
+			say("It keeps no state to restore (its modules declare none): once configured, it is back.")
+		} else {
+			var tags []string
+			for _, it := range items {
+				tags = append(tags, it.Tag)
+			}
+			say("Once it is configured, restore its state on it, as root: kiln-restore run   (items, in this order: %s)", strings.Join(tags, ", "))
+			for _, it := range items {
+				how := "restic restore into place"
+				if it.Dump != "" {
+					how = "dump fed to: " + it.Restore
+				}
+				fmt.Fprintf(c.stdout, "      %-18s %s — %s\n", it.Tag, it.What(), how)
+			}
+			say("Check it: kiln-restore list shows the snapshots used; start the node's services again if a restore command stopped them.")
+		}
+		if len(n.Guests) > 0 {
+			say("It hosts the VMs %s: recover each in turn (kiln recover NAME), in install order.", strings.Join(n.Guests, ", "))
+		}
+		return exitOK
+	},
+}
+
+func suggestNode(name string, names []string) string {
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return ""
+}

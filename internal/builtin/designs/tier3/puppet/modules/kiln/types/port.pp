@@ -1,0 +1,2 @@
+# @summary A TCP or UDP port number.
+type Kiln::Port = Integer[1, 65535]

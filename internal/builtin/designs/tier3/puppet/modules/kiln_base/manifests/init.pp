@@ -1,0 +1,109 @@
+# @summary What every node of the cluster has: time, time zone, package
+#   repositories and proxy, the cluster's hosts file, SELinux mode, console
+#   keyboard and locale.
+#
+# The hosts file comes from the site module kiln_site that every kiln build
+# writes beside the modules (modules/kiln_site/files/hosts).
+#
+# @param timezone
+#   The node's time zone, e.g. Europe/Zurich (a file under /usr/share/zoneinfo).
+# @param ntp_servers
+#   NTP servers chrony keeps time with.
+# @param repositories
+#   Extra package repository URLs; each becomes /etc/yum.repos.d/kiln-N.repo.
+# @param proxy_url
+#   HTTP proxy for package downloads, empty for none.
+# @param selinux
+#   SELinux mode. Switching to or from disabled takes effect at the next boot.
+# @param keyboard
+#   Console keyboard layout (KEYMAP in /etc/vconsole.conf).
+# @param language
+#   System locale (LANG in /etc/locale.conf).
+class kiln_base (
+  String[1] $timezone,
+  Array[Kiln::Hostname, 1] $ntp_servers,
+  Array[String[1]] $repositories,
+  String $proxy_url,
+  Enum['enforcing', 'permissive', 'disabled'] $selinux,
+  Pattern[/\A[A-Za-z0-9_.-]+\z/] $keyboard,
+  Pattern[/\A[A-Za-z0-9_.@-]+\z/] $language,
+) {
+  unless $timezone =~ /\A[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*\z/ {
+    fail("kiln_base: '${timezone}' is not a time zone name such as Europe/Zurich")
+  }
+
+  package { 'chrony':
+    ensure => installed,
+  }
+  file { '/etc/chrony.conf':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => epp('kiln_base/chrony.conf.epp', { 'servers' => $ntp_servers }),
+    require => Package['chrony'],
+    notify  => Service['chronyd'],
+  }
+  service { 'chronyd':
+    ensure => running,
+    enable => true,
+  }
+
+  file { '/etc/localtime':
+    ensure => link,
+    target => "/usr/share/zoneinfo/${timezone}",
+  }
+
+  file { '/etc/hosts':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => file('kiln_site/hosts'),
+  }
+
+  $repositories.each |Integer $i, String $url| {
+    file { "/etc/yum.repos.d/kiln-${i}.repo":
+      ensure  => file,
+      owner   => 'root',
+      group   => 'root',
+      mode    => '0644',
+      content => epp('kiln_base/repo.epp', { 'index' => $i, 'url' => $url }),
+    }
+  }
+
+  file { '/etc/dnf/dnf.conf':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => epp('kiln_base/dnf.conf.epp', { 'proxy_url' => $proxy_url }),
+  }
+
+  file { '/etc/selinux/config':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => "# Managed by Puppet (kiln_base).\nSELINUX=${selinux}\nSELINUXTYPE=targeted\n",
+  }
+  if $selinux != 'disabled' {
+    $runtime = $selinux ? {
+      'enforcing' => '1',
+      default     => '0',
+    }
+    exec { "setenforce ${runtime}":
+      path   => ['/usr/sbin', '/usr/bin'],
+      onlyif => "sh -c 'selinuxenabled && [ \"\$(getenforce)\" != ${selinux.capitalize} ]'",
+    }
+  }
+
+  file { '/etc/vconsole.conf':
+    ensure  => file,
+    content => "# Managed by Puppet (kiln_base).\nKEYMAP=${keyboard}\n",
+  }
+  file { '/etc/locale.conf':
+    ensure  => file,
+    content => "# Managed by Puppet (kiln_base).\nLANG=${language}\n",
+  }
+}

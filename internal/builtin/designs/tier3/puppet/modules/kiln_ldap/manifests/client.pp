@@ -1,0 +1,42 @@
+# @summary Takes the cluster's users and groups from its LDAP directory
+#   (SSSD), with home directories created at first login.
+#
+# @param uri
+#   The LDAP server's URI, e.g. ldap://ldap.mytier3.local/.
+# @param base_dn
+#   The directory's base DN.
+class kiln_ldap::client (
+  Pattern[/\Aldaps?:\/\/[^\s]+\z/] $uri,
+  String[1] $base_dn,
+) {
+  package { ['sssd', 'openldap-clients', 'oddjob-mkhomedir']:
+    ensure => installed,
+  }
+  file { '/etc/sssd/sssd.conf':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0600',
+    content => epp('kiln_ldap/sssd.conf.epp', { 'uri' => $uri, 'base_dn' => $base_dn }),
+    require => Package['sssd'],
+    notify  => Service['sssd'],
+  }
+  file { '/etc/openldap/ldap.conf':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => "# Managed by Puppet (kiln_ldap::client).\nURI ${uri}\nBASE ${base_dn}\n",
+    require => Package['openldap-clients'],
+  }
+  exec { 'kiln_ldap::client authselect':
+    command => '/usr/bin/authselect select sssd with-mkhomedir --force',
+    unless  => "/bin/sh -c '/usr/bin/authselect current | /usr/bin/grep -q \"Profile ID: sssd\"'",
+    require => Package['sssd', 'oddjob-mkhomedir'],
+  }
+  service { ['sssd', 'oddjobd']:
+    ensure  => running,
+    enable  => true,
+    require => Exec['kiln_ldap::client authselect'],
+  }
+}

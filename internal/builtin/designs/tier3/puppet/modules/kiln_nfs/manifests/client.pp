@@ -1,0 +1,37 @@
+# @summary Mounts the NFS server's home and shared areas at the same paths,
+#   on demand (autofs), so a node boots even when the server is down.
+#
+# @param server
+#   The NFS server, by its private name.
+# @param mounts
+#   The folders mounted, at the same path as exported.
+class kiln_nfs::client (
+  Kiln::Hostname $server,
+  Array[Kiln::Absolutepath] $mounts,
+) {
+  package { ['nfs-utils', 'autofs']:
+    ensure => installed,
+  }
+  file { '/etc/auto.master.d/kiln.autofs':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => "# Managed by Puppet (kiln_nfs::client).\n/- /etc/auto.kiln\n",
+    require => Package['autofs'],
+    notify  => Service['autofs'],
+  }
+  file { '/etc/auto.kiln':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => epp('kiln_nfs/auto.kiln.epp', { 'server' => $server, 'mounts' => $mounts }),
+    require => Package['autofs'],
+    notify  => Service['autofs'],
+  }
+  service { 'autofs':
+    ensure => running,
+    enable => true,
+  }
+}

@@ -1,0 +1,98 @@
+# @summary The Puppet server and CA of the cluster. It classifies nodes from
+#   the current kiln site, signs certificates through kiln autosign, and is
+#   itself a classified node (its firewall and networking come from Puppet).
+#
+# Classification: with enc, puppetserver asks kiln enc for each node, so a
+# change made on the head (a new node, a new parameter) reaches the server
+# with the site folder and no copy of nodes.pp; with manifests it reads the
+# environment's manifests/ (site.pp, nodes.pp, modules.pp); with hiera,
+# site.pp includes the classes the node's Hiera data lists.
+#
+# @param certname
+#   The server's own certificate name.
+# @param dns_alt_names
+#   Other names agents may use to reach the server.
+# @param autosign
+#   Sign agents' certificates through kiln autosign (challenge checked);
+#   false: sign by hand with puppetserver ca sign.
+# @param environment
+#   The Puppet environment the cluster's nodes use; the class makes its
+#   folder, where the build's puppet/ folder is deployed. (Each agent's
+#   environment is kiln_puppet::agent's.)
+# @param classifier
+#   How nodes are classified: enc, manifests or hiera.
+# @param site_dir
+#   The kiln site folder on this server (site.yaml and its secrets), read by
+#   kiln enc and kiln autosign.
+# @param kiln_command
+#   The kiln program on this server.
+class kiln_puppet::server (
+  Kiln::Hostname $certname,
+  Array[Kiln::Hostname] $dns_alt_names,
+  Boolean $autosign,
+  Pattern[/\A[a-z0-9_]+\z/] $environment,
+  Enum['enc', 'manifests', 'hiera'] $classifier,
+  Kiln::Absolutepath $site_dir,
+  Kiln::Absolutepath $kiln_command,
+) {
+  package { 'puppetserver':
+    ensure => installed,
+  }
+
+  file { '/usr/local/sbin/kiln-enc':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0755',
+    content => epp('kiln_puppet/wrapper.epp', {
+        'verb'         => 'enc',
+        'kiln_command' => $kiln_command,
+        'site_dir'     => $site_dir,
+    }),
+  }
+  file { '/usr/local/sbin/kiln-autosign':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0755',
+    content => epp('kiln_puppet/wrapper.epp', {
+        'verb'         => 'autosign',
+        'kiln_command' => $kiln_command,
+        'site_dir'     => $site_dir,
+    }),
+  }
+
+  $node_terminus = $classifier ? {
+    'enc'   => 'exec',
+    default => 'plain',
+  }
+  $settings = {
+    'certname'       => ['main', $certname],
+    'dns_alt_names'  => ['main', join($dns_alt_names, ',')],
+    'autosign'       => ['server', $autosign ? { true => '/usr/local/sbin/kiln-autosign', default => 'false' }],
+    'node_terminus'  => ['server', $node_terminus],
+    'external_nodes' => ['server', $classifier ? { 'enc' => '/usr/local/sbin/kiln-enc', default => 'none' }],
+  }
+  $settings.each |$name, $s| {
+    kiln_puppet::setting { "server ${name}":
+      section => $s[0],
+      setting => $name,
+      value   => $s[1],
+      require => Package['puppetserver'],
+      notify  => Service['puppetserver'],
+    }
+  }
+  # The environment kiln's build is deployed into (rsync build/puppet/ here).
+  file { "/etc/puppetlabs/code/environments/${environment}":
+    ensure  => directory,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0755',
+    require => Package['puppetserver'],
+  }
+  service { 'puppetserver':
+    ensure  => running,
+    enable  => true,
+    require => File['/usr/local/sbin/kiln-enc', '/usr/local/sbin/kiln-autosign'],
+  }
+}

@@ -1,0 +1,203 @@
+package installtest
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kiln.dev/kiln/internal/kickstart"
+	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/pipeline"
+	"kiln.dev/kiln/internal/render"
+	"kiln.dev/kiln/internal/testutil"
+)
+
+var dialects = []string{"el9", "el8", "el7", "sl6", "sl5"}
+
+// checkKickstarts lints every kickstart of a build in its dialect, checks
+// root's password is only there as a SHA-512 crypt hash of the site's
+// secret, and shellchecks every %post body (all at once, in one run).
+func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
+	t.Helper()
+	c := b.site.Cluster
+	pw := secret(t, b.site, "root_password")
+	kss := b.paths(`(^|/)kickstart-[^/]+\.cfg$`)
+	if want := 2*len(c.Nodes) - countVMs(c); len(kss) != want {
+		t.Fatalf("%d kickstarts, want %d (one per node, and again on the USB key for each physical node)", len(kss), want)
+	}
+	dir := t.TempDir()
+	var bodies []string
+	seenRole := map[string]bool{}
+	for _, p := range kss {
+		f := b.files[p]
+		text := string(f.Data)
+		ks, probs := kickstart.Lint(c.OS, text)
+		for _, pr := range probs {
+			t.Errorf("%s (%s): %s", p, c.OS, pr)
+		}
+		if f.Mode.Perm() != 0o600 || !f.Secret {
+			t.Errorf("%s: mode %04o, secret %v; a kickstart carries a password hash and must be 0600", p, f.Mode.Perm(), f.Secret)
+		}
+		if strings.Contains(text, pw) {
+			t.Errorf("%s contains root's password in plain text", p)
+		}
+		rp := ks.Command("rootpw")
+		if rp == nil {
+			t.Errorf("%s has no rootpw", p)
+		} else if _, crypted := rp.Flag("--iscrypted"); !crypted {
+			t.Errorf("%s: rootpw without --iscrypted", p)
+		} else if h := rp.Args[len(rp.Args)-1]; !verifies(pw, h) {
+			t.Errorf("%s: rootpw hash %s is not the SHA-512 crypt hash of the site's root_password", p, h)
+		}
+		posts := ks.Section("%post")
+		if len(posts) != 1 {
+			t.Errorf("%s: %d %%post sections, want 1", p, len(posts))
+			continue
+		}
+		node := f.Node
+		if n := c.Node(node); n != nil && (shellcheckAll || !seenRole[n.Role]) && !strings.HasPrefix(p, "usb/") {
+			seenRole[n.Role] = true
+			bodies = append(bodies, writeFile(t, dir, strings.ReplaceAll(p, "/", "__")+".post.sh",
+				"#!/bin/bash\n# %post of "+p+"\n"+posts[0].Body))
+		}
+	}
+	sc := testutil.NeedProgram(t, "shellcheck")
+	out, err := exec.Command(sc, append([]string{"--format=gcc", "--shell=bash"}, bodies...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("shellcheck finds problems in %%post bodies:\n%s", out)
+	}
+}
+
+func countVMs(c *model.Cluster) int {
+	n := 0
+	for _, x := range c.Nodes {
+		if x.Kind != "physical" {
+			n++
+		}
+	}
+	return n
+}
+
+// verifies checks a $6$ hash against a password, as login would.
+func verifies(pw, hash string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 4 || parts[0] != "" || parts[1] != "6" {
+		return false
+	}
+	return render.SHA512Crypt(pw, parts[2]) == hash
+}
+
+func secret(t testing.TB, s *pipeline.Site, name string) string {
+	t.Helper()
+	ref, ok := s.Defs.Site.Secrets[name]
+	if !ok {
+		t.Fatalf("the site has no secret %s", name)
+	}
+	data, err := fs.ReadFile(s.Defs.SiteFS, path.Clean(ref.File.Value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimRight(string(data), "\r\n")
+	if len(v) < 8 {
+		t.Fatalf("secret %s is too short to search for", name)
+	}
+	return v
+}
+
+func TestExampleKickstarts(t *testing.T) {
+	checkKickstarts(t, example(t), true)
+}
+
+// Every dialect: a starter site (all roles, 6 workers) built for each OS.
+func TestKickstartsInEveryDialect(t *testing.T) {
+	for _, os_ := range dialects {
+		t.Run(os_, func(t *testing.T) {
+			b := buildSource(t, pipeline.Source{Dir: starterSite(t, os_, 6)})
+			if b.site.Cluster.OS != os_ {
+				t.Fatalf("the site resolved to os %s", b.site.Cluster.OS)
+			}
+			checkKickstarts(t, b, false)
+			wn := b.text(t, "kickstart-wn1.cfg")
+			ks, _ := kickstart.Lint(os_, wn)
+			// The dialect's own forms, beyond what the linter allows.
+			legacy := os_ == "sl5" || os_ == "sl6"
+			if got := ks.Command("install") != nil; got != legacy {
+				t.Errorf("install command present: %v, want %v", got, legacy)
+			}
+			if got := ks.Command("auth") != nil; got != (legacy || os_ == "el7") {
+				t.Errorf("auth command present: %v on %s", got, os_)
+			}
+			if u := ks.Command("url"); u == nil {
+				t.Error("a worker's kickstart has no url (install source)")
+			}
+			bootLine := b.text(t, "usb/README.txt")
+			wantKS := "inst.ks=hd:LABEL=KILN:/ks/"
+			if legacy {
+				wantKS = "linux ks=hd:sdX/ks/"
+			}
+			if !strings.Contains(bootLine, wantKS) {
+				t.Errorf("usb/README.txt has no %q boot line", wantKS)
+			}
+			pxe := b.text(t, "tftp/pxelinux.cfg/default")
+			if legacy == strings.Contains(pxe, "inst.ks=") {
+				t.Errorf("pxelinux menu uses the wrong kickstart option for %s", os_)
+			}
+		})
+	}
+}
+
+// One node of each role, in each dialect, is kept as a golden file.
+func TestKickstartGolden(t *testing.T) {
+	for _, os_ := range dialects {
+		b := buildSource(t, pipeline.Source{Dir: starterSite(t, os_, 2)})
+		done := map[string]bool{}
+		for _, n := range b.site.Cluster.Nodes {
+			if done[n.Role] {
+				continue
+			}
+			done[n.Role] = true
+			name := "kickstart-" + n.Name + ".cfg"
+			got := b.text(t, name)
+			g := filepath.Join("testdata", "golden", os_, name)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(g), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(g, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(g)
+			if err != nil {
+				t.Errorf("%s: %v (run go test ./internal/installtest -update)", g, err)
+				continue
+			}
+			if string(want) != got {
+				t.Errorf("%s differs from the build (run go test ./internal/installtest -update if meant):\n%s", g, firstDiff(string(want), got))
+			}
+		}
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("  line %d:\n    want: %s\n    got:  %s", i+1, w, g)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"errors"
+	"io/fs"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"kiln.dev/kiln/internal/builtin"
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/render"
+	"kiln.dev/kiln/internal/resolve"
+	"kiln.dev/kiln/internal/validate"
+)
+
+// brokenSites seed the fuzzer with the kinds of mistakes the validator
+// knows, so that mutation starts close to the interesting branches.
+var brokenSites = []string{
+	"",
+	"cluster: x\n",
+	"- a\n- b\n",
+	"cluster: [a]\ndomain: {b: c}\nnetworks: 3\nnodes: []\n",
+	`cluster: c
+domain: example.org
+networks:
+  public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}
+  private: {cidr: 10.0.0.0/30, gateway: head, dns: [10.0.0.1, x]}
+nodes:
+  head: [{name: head, ip: {public: 192.0.2.1, private: 10.0.0.1}, mac: {private: "zz"}}]
+  puppet: [{name: head, ip: {private: 10.0.0.2}}]
+  ldap: {count: 3, start: {private: 10.0.0.2}, macs: [a, b, c, d]}
+  worker: {count: 5, start: {private: 10.0.0.0}, nodes: {wn9: {}}}
+parameters:
+  condor: {daemon_role: boss, allow_write: "${worker[*].fqdn}"}
+  base: {timezone: "${nfs[7].private.ip}", ntp_servers: "${self.private.mac} ${cluster}"}
+secrets:
+  root_password: {file: ../etc/passwd}
+`,
+	`cluster: c
+domain: example.org
+design: none
+networks: {}
+nodes: {}
+`,
+	`cluster: c
+domain: example.org
+design: ../elsewhere
+networks: {}
+nodes: {}
+`,
+	"a: &x [*x]\nb: *x\n",
+	"cluster: &a c\ndomain: *a\nnetworks:\n  private: &n {cidr: 10.0.0.0/8}\n  public: *n\nnodes:\n  worker: &w {count: 2, start: {private: 10.0.0.5}}\n  interactive: *w\n",
+	"nodes:\n  worker:\n    count: 99999999999999999999\n",
+	"nodes:\n  worker:\n    count: -3\n    macs: [\"52:54:00:00:00:01\"]\n",
+	"networks:\n  private:\n    cidr: fd00::/64\n    gateway: fd00::1\nnodes:\n  worker: {count: 3, start: {private: \"fd00::ffff:ffff:ffff:fffe\"}}\n",
+	"networks:\n  private:\n    cidr: 255.255.255.0/24\nnodes:\n  worker: {count: 300, start: {private: 255.255.255.250}}\n",
+}
+
+// bigNumber finds counts the fuzzer may write that would make a run build
+// millions of nodes: correct behaviour, but far too slow to fuzz.
+var bigNumber = regexp.MustCompile(`[0-9]{5,}|0x[0-9a-fA-F]{5,}|0o?[0-7]{7,}|0b[01]{17,}|[0-9_]{7,}`)
+
+// FuzzSite feeds arbitrary site.yaml bytes, over the embedded tier3 design
+// and the example's secrets, through load, validate and resolve: whatever
+// the input, nothing panics and every problem comes back as a diagnostic
+// with a file.
+func FuzzSite(f *testing.F) {
+	ex, _ := builtin.Example("tier3")
+	example, err := fs.ReadFile(ex, "site.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	for _, s := range brokenSites {
+		f.Add([]byte(s))
+	}
+	// The example with each line dropped in turn: a site with one mistake.
+	lines := strings.SplitAfter(string(example), "\n")
+	for i := range lines {
+		f.Add([]byte(strings.Join(lines[:i], "") + strings.Join(lines[i+1:], "")))
+	}
+	secrets, _ := fs.Glob(ex, "secrets/*")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bigNumber.Match(data) {
+			t.Skip("a count this large is slow, not wrong")
+		}
+		fsys := fstest.MapFS{"site.yaml": {Data: data}}
+		for _, s := range secrets {
+			b, _ := fs.ReadFile(ex, s)
+			fsys[s] = &fstest.MapFile{Data: b, Mode: 0o600}
+		}
+		checkSite(t, fsys)
+	})
+}
+
+// checkSite runs the pipeline over fsys and checks the shape of its answer.
+func checkSite(t *testing.T, fsys fs.FS) {
+	t.Helper()
+	d, diags := load.FS(fsys, "site/")
+	all := &diag.List{}
+	all.Append(diags)
+	if d != nil {
+		all.Append(validate.Definitions(d))
+		c, rd := resolve.Cluster(d)
+		all.Append(rd)
+		if all.Len() == 0 {
+			// A site that checks clean must render, or say why.
+			_, rd := render.Build(d, c)
+			all.Append(rd)
+		}
+	}
+	err := all.Err()
+	if d == nil && err == nil {
+		t.Fatal("no definitions and no problem reported")
+	}
+	if err == nil {
+		return
+	}
+	var de *diag.Error
+	if !errors.As(err, &de) {
+		t.Fatalf("error is %T, not a diagnostic list: %v", err, err)
+	}
+	for _, dg := range de.Diagnostics {
+		if dg.Pos.File == "" || dg.What == "" {
+			t.Errorf("diagnostic without a file or a message: %q", dg.String())
+		}
+		if strings.Contains(dg.What, "%!") || strings.Contains(dg.Fix, "%!") {
+			t.Errorf("badly formatted diagnostic: %q", dg.String())
+		}
+	}
+}

@@ -1,0 +1,535 @@
+# nodes.pp: every node of mytier3 with its classes and their
+# parameters. Written by kiln from the site, the design and the catalog: edit
+# those and rebuild, not this file. Read by the Puppet server when the
+# classifier is manifests (environment.conf reads the whole manifests/
+# folder); with the ENC (kiln enc) or Hiera it is the same classification,
+# written another way.
+
+# head: role head
+node 'head.physics.example.edu' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/head',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'central_manager',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_gateway':
+    private_interface => 'eth1',
+    private_network   => '10.10.0.0/24',
+    public_interface  => 'eth0',
+  }
+  class { 'kiln_install_server':
+    dhcp_pool_size => 32,
+    docroot        => '/var/www/kiln',
+    http_port      => 80,
+    listen_address => '10.10.0.1',
+    mirror_url     => '',
+    tftp_root      => '/var/lib/tftpboot',
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  class { 'kiln_vm_host':
+    bridge           => 'br0',
+    bridge_interface => 'eth1',
+    image_dir        => '/var/lib/libvirt/images',
+  }
+  kiln::order({
+    'kiln_backup'         => ['kiln_base'],
+    'kiln_condor'         => ['kiln_base'],
+    'kiln_firewall'       => ['kiln_base'],
+    'kiln_gateway'        => ['kiln_base'],
+    'kiln_install_server' => ['kiln_base'],
+    'kiln_ldap::client'   => ['kiln_base'],
+    'kiln_puppet::agent'  => ['kiln_base'],
+    'kiln_vm_host'        => ['kiln_base'],
+  })
+}
+
+# puppet: role puppet, a VM on head
+node 'puppet.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/puppet',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  class { 'kiln_puppet::server':
+    autosign      => true,
+    certname      => 'puppet.mytier3.local',
+    classifier    => 'enc',
+    dns_alt_names => ['puppet', 'puppet.mytier3.local'],
+    environment   => 'production',
+    kiln_command  => '/usr/local/bin/kiln',
+    site_dir      => '/etc/kiln/site',
+  }
+  kiln::order({
+    'kiln_backup'         => ['kiln_base'],
+    'kiln_firewall'       => ['kiln_base'],
+    'kiln_puppet::agent'  => ['kiln_base'],
+    'kiln_puppet::server' => ['kiln_base'],
+  })
+}
+
+# ldap: role ldap, a VM on head
+node 'ldap.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/ldap',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::server':
+    admin_bin     => '/root/bin',
+    base_dn       => 'dc=physics,dc=example,dc=edu',
+    root_dn       => 'cn=root,dc=physics,dc=example,dc=edu',
+    root_password => '{SSHA}33V7yWrlttBsMG+AH3ziapuGkPs2dWbEIcl5wA==',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::server'  => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# proxy: role proxy, a VM on head
+node 'proxy.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/proxy',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  class { 'kiln_frontier_squid':
+    allowed_networks => ['10.10.0.0/24'],
+    cache_dir_gb     => 20,
+    cache_mem_mb     => 256,
+    port             => 3128,
+  }
+  kiln::order({
+    'kiln_backup'         => ['kiln_base'],
+    'kiln_firewall'       => ['kiln_base'],
+    'kiln_frontier_squid' => ['kiln_base'],
+    'kiln_puppet::agent'  => ['kiln_base'],
+  })
+}
+
+# nfs: role nfs
+node 'nfs.physics.example.edu' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/nfs',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::server':
+    clients => '10.10.0.0/24',
+    exports => ['/export/home', '/export/share'],
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  class { 'kiln_xrootd':
+    export_paths => ['/export/share/data'],
+    mode         => 'standalone',
+    private_name => 'nfs.mytier3.local',
+    public_name  => 'nfs.physics.example.edu',
+    redirector   => '',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::server'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+    'kiln_xrootd'        => ['kiln_base'],
+  })
+}
+
+# int1: role interactive
+node 'int1.physics.example.edu' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int1',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'submit',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# int2: role interactive
+node 'int2.physics.example.edu' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int2',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'submit',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# wn1: role worker
+node 'wn1.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn1',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'execute',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# wn2: role worker
+node 'wn2.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn2',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'execute',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# wn3: role worker
+node 'wn3.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn3',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'execute',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}
+
+# wn4: role worker
+node 'wn4.mytier3.local' {
+  class { 'kiln_base':
+    keyboard     => 'us',
+    language     => 'en_US.UTF-8',
+    ntp_servers  => ['time.example.edu'],
+    proxy_url    => '',
+    repositories => [],
+    selinux      => 'enforcing',
+    timezone     => 'America/Chicago',
+  }
+  class { 'kiln_backup':
+    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn4',
+  }
+  class { 'kiln_condor':
+    allow_write     => ['*.mytier3.local'],
+    central_manager => 'head.mytier3.local',
+    daemon_role     => 'execute',
+    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+  }
+  class { 'kiln_firewall':
+    mode             => 'managed',
+    site_rules       => [],
+    trusted_networks => ['10.10.0.0/24'],
+  }
+  class { 'kiln_ldap::client':
+    base_dn => 'dc=physics,dc=example,dc=edu',
+    uri     => 'ldap://ldap.mytier3.local/',
+  }
+  class { 'kiln_nfs::client':
+    mounts => ['/export/home', '/export/share'],
+    server => 'nfs.mytier3.local',
+  }
+  class { 'kiln_puppet::agent':
+    environment => 'production',
+    runinterval => 1800,
+    server      => 'puppet.mytier3.local',
+  }
+  kiln::order({
+    'kiln_backup'        => ['kiln_base'],
+    'kiln_condor'        => ['kiln_base'],
+    'kiln_firewall'      => ['kiln_base'],
+    'kiln_ldap::client'  => ['kiln_base'],
+    'kiln_nfs::client'   => ['kiln_base'],
+    'kiln_puppet::agent' => ['kiln_base'],
+  })
+}

@@ -1,0 +1,147 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"sort"
+
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/model"
+)
+
+// BuildIndex is what an after_build artifact's template sees as .Build: the
+// files of the build rendered before it, sorted by path. A runbook built
+// from it names only files that exist, and grows as the design does.
+type BuildIndex struct {
+	Files []BuiltFile
+	index map[string]int
+}
+
+// BuiltFile is one file of the build, as an index of the build shows it.
+type BuiltFile struct {
+	Path     string
+	Doc      string // what the file is for: its artifact's doc
+	Template string // the template (or copied file) it came from
+	Node     string // the node it belongs to, if any
+	Mode     string // octal, e.g. 0755
+	Secret   bool
+	data     []byte
+}
+
+// FileGroup is the files one artifact made, for a table of the build.
+type FileGroup struct {
+	Doc    string
+	Paths  []string
+	Secret bool // some of the files carry a secret
+}
+
+func newBuild(files []File) *BuildIndex {
+	b := &BuildIndex{Files: make([]BuiltFile, len(files)), index: make(map[string]int, len(files))}
+	for i, f := range files {
+		tmpl, _, _ := cutAt(f.Origin)
+		b.Files[i] = BuiltFile{Path: f.Path, Doc: f.Doc, Template: tmpl, Node: f.Node,
+			Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Secret: f.Secret, data: f.Data}
+		b.index[f.Path] = i
+	}
+	return b
+}
+
+// Has reports whether the build has a file at path.
+func (b *BuildIndex) Has(p string) bool {
+	_, ok := b.index[p]
+	return ok
+}
+
+// File returns the file at path; it is an error to ask for one the build
+// does not have, so a template cannot name a file that is not there.
+func (b *BuildIndex) File(p string) (*BuiltFile, error) {
+	i, ok := b.index[p]
+	if !ok {
+		return nil, fmt.Errorf("the build has no file %s", p)
+	}
+	return &b.Files[i], nil
+}
+
+// Glob lists the files whose path matches a path.Match pattern, by path.
+func (b *BuildIndex) Glob(pattern string) ([]BuiltFile, error) {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, fmt.Errorf("bad pattern %q: %v", pattern, err)
+	}
+	var out []BuiltFile
+	for _, f := range b.Files {
+		if ok, _ := path.Match(pattern, f.Path); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// ForNode lists the files that belong to a node (rendered for it), by path.
+func (b *BuildIndex) ForNode(name string) []BuiltFile {
+	var out []BuiltFile
+	for _, f := range b.Files {
+		if f.Node == name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Text returns a file's content. A secret-bearing file is refused: what
+// reads the build this way (a runbook) is world-readable.
+func (b *BuildIndex) Text(p string) (string, error) {
+	f, err := b.File(p)
+	if err != nil {
+		return "", err
+	}
+	if f.Secret {
+		return "", fmt.Errorf("%s carries a secret; an index of the build may not include it", p)
+	}
+	return string(f.data), nil
+}
+
+// Groups gathers the files by what they are for (their artifact's doc),
+// in the order of each group's first path.
+func (b *BuildIndex) Groups() []FileGroup {
+	var out []FileGroup
+	at := map[string]int{}
+	for _, f := range b.Files {
+		i, ok := at[f.Doc]
+		if !ok {
+			i = len(out)
+			at[f.Doc] = i
+			out = append(out, FileGroup{Doc: f.Doc})
+		}
+		out[i].Paths = append(out[i].Paths, f.Path)
+		out[i].Secret = out[i].Secret || f.Secret
+	}
+	return out
+}
+
+func cutAt(origin string) (before, after string, found bool) {
+	for i := len(origin) - 1; i >= 0; i-- {
+		if origin[i] == '@' {
+			return origin[:i], origin[i+1:], true
+		}
+	}
+	return origin, "", false
+}
+
+// renderLate renders the after_build artifacts one by one, in the order
+// the design declares them: each sees the files before it, the earlier
+// after_build ones included (a runbook's HTML form reads its Markdown).
+func renderLate(late []*artifact, c *model.Cluster, files []File, secrets *secretStore, diags *diag.List) []File {
+	for _, a := range late {
+		jobs := expand(a, c)
+		if len(jobs) == 0 {
+			continue
+		}
+		b := newBuild(files)
+		for i := range jobs {
+			jobs[i].data.Build = b
+		}
+		files = append(files, run(jobs, secrets, diags)...)
+		sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	}
+	return files
+}

@@ -1,0 +1,395 @@
+package render
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"kiln.dev/kiln/internal/model"
+)
+
+func init() { funcGroups = append(funcGroups, puppetFuncs) }
+
+// PuppetClass is one class of a node's classification, as the nodes.pp,
+// ENC and Hiera templates write it: the same list for all three, so they
+// cannot disagree.
+type PuppetClass struct {
+	Module string
+	Class  string
+	Params []PuppetParam
+	// Requires are the classes of the node applied before this one (the
+	// catalog's requires:), sorted.
+	Requires []string
+}
+
+// PuppetParam is a class parameter with the value Puppet receives.
+type PuppetParam struct {
+	Name  string
+	Value any
+}
+
+// puppetFuncs write Puppet's languages: manifests, ENC YAML and Hiera data.
+func puppetFuncs(r *renderer) template.FuncMap {
+	return template.FuncMap{
+		// puppetClasses lists the node's classes with the parameters some
+		// layer set (an unset parameter is left to the class's default).
+		// A parameter of type secret names a site secret; the class
+		// receives its {SSHA} hash, never the secret itself.
+		"puppetClasses": func(n *model.Node) ([]PuppetClass, error) {
+			return puppetClasses(r, n)
+		},
+		// puppetRequires maps each class of the node that must wait for
+		// others to those classes: the argument of kiln::order.
+		"puppetRequires": func(cs []PuppetClass) map[string][]string {
+			out := map[string][]string{}
+			for _, c := range cs {
+				if len(c.Requires) > 0 {
+					out[c.Class] = c.Requires
+				}
+			}
+			return out
+		},
+		"nodePorts":     nodePorts,
+		// ipv4Only and ipv6Only keep the addresses or networks of one family
+		// from a list: nftables sets and iptables take one family each.
+		"ipv4Only": func(l any) []string { return byFamily(l, false) },
+		"ipv6Only": func(l any) []string { return byFamily(l, true) },
+		// puppetCatalog lists every module the cluster's nodes run with its
+		// class, once each, by module name.
+		"puppetCatalog": func(c *model.Cluster) []PuppetClass {
+			seen := map[string]bool{}
+			var out []PuppetClass
+			for _, n := range c.Nodes {
+				for _, m := range n.Modules {
+					if !seen[m.Name] {
+						seen[m.Name] = true
+						out = append(out, PuppetClass{Module: m.Name, Class: m.Class})
+					}
+				}
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].Module < out[j].Module })
+			return out
+		},
+		"puppetValue":   puppetValue,
+		"puppetDeclare": puppetDeclare,
+		"puppetHash":    puppetHash,
+		// yamlValue writes a value as YAML (JSON's flow syntax, which YAML
+		// reads the same way): strings always quoted, so "no" or "0755"
+		// stay strings.
+		"yamlValue": yamlValue,
+		// subfolders lists the folders directly under a folder of the design
+		// (or the site folder shadowing it), sorted: e.g. the Puppet modules
+		// a copy artifact ships, for the Puppetfile.
+		"subfolders": func(dir string) ([]string, error) {
+			if r == nil {
+				return nil, nil
+			}
+			files, err := r.secrets.d.Sources.Walk(path.Clean(dir))
+			if err != nil {
+				return nil, err
+			}
+			seen := map[string]bool{}
+			var out []string
+			for _, f := range files {
+				rest := strings.TrimPrefix(f.Rel, path.Clean(dir)+"/")
+				if i := strings.IndexByte(rest, '/'); i > 0 && !seen[rest[:i]] {
+					seen[rest[:i]] = true
+					out = append(out, rest[:i])
+				}
+			}
+			sort.Strings(out)
+			return out, nil
+		},
+	}
+}
+
+func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
+	if n == nil {
+		return nil, fmt.Errorf("puppetClasses needs a node (use it in a node-scoped artifact)")
+	}
+	classOf := map[string]string{}
+	for _, m := range n.Modules {
+		classOf[m.Name] = m.Class
+	}
+	out := make([]PuppetClass, 0, len(n.Modules))
+	for _, m := range n.Modules {
+		c := PuppetClass{Module: m.Name, Class: m.Class}
+		for _, p := range m.Params {
+			if !p.Set {
+				continue
+			}
+			v := p.Value
+			if p.Type == "secret" {
+				h, err := sshaSecret(r, fmt.Sprint(v))
+				if err != nil {
+					return nil, fmt.Errorf("module %s parameter %s: %v", m.Name, p.Name, err)
+				}
+				v = h
+			}
+			c.Params = append(c.Params, PuppetParam{Name: p.Name, Value: v})
+		}
+		sort.Slice(c.Params, func(i, j int) bool { return c.Params[i].Name < c.Params[j].Name })
+		for _, req := range m.Requires {
+			if cl, ok := classOf[req]; ok {
+				c.Requires = append(c.Requires, cl)
+			}
+		}
+		sort.Strings(c.Requires)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// sshaSecret is the {SSHA} hash of a secret (slapd's olcRootPW format),
+// with a salt derived from the secret so that builds are reproducible.
+func sshaSecret(r *renderer, name string) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("secrets are read only while rendering")
+	}
+	pw, err := r.secrets.get(name)
+	if err != nil {
+		return "", err
+	}
+	r.usedSecret = true
+	m := hmac.New(sha256.New, []byte(pw))
+	m.Write([]byte("kiln ssha salt " + name))
+	salt := m.Sum(nil)[:8]
+	h := sha1.New()
+	h.Write([]byte(pw))
+	h.Write(salt)
+	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), salt...)), nil
+}
+
+// puppetValue writes a value as a Puppet literal: strings single-quoted
+// (the only escapes are \\ and \'), numbers and booleans bare, lists as
+// arrays, maps as hashes with sorted keys.
+func puppetValue(v any) (string, error) {
+	var b strings.Builder
+	if err := writePuppet(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func writePuppet(b *strings.Builder, v any) error {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("undef")
+	case string:
+		b.WriteString("'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(x) + "'")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case uint64:
+		b.WriteString(strconv.FormatUint(x, 10))
+	case float64:
+		b.WriteString(strconv.FormatFloat(x, 'f', -1, 64))
+	case []string:
+		l := make([]any, len(x))
+		for i, s := range x {
+			l[i] = s
+		}
+		return writePuppet(b, l)
+	case []any:
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if err := writePuppet(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteString("]")
+	case map[string][]string:
+		m := make(map[string]any, len(x))
+		for k, l := range x {
+			m[k] = l
+		}
+		return writePuppet(b, m)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePuppet(b, k)
+			b.WriteString(" => ")
+			if err := writePuppet(b, x[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteString("}")
+	default:
+		return fmt.Errorf("cannot write a %T as a Puppet value", v)
+	}
+	return nil
+}
+
+// puppetDeclare writes a resource-like class declaration, indented by
+// indent spaces, with its arrows aligned as puppet-lint wants them.
+func puppetDeclare(indent int, c PuppetClass) (string, error) {
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%sclass { '%s':", pad, c.Class)
+	if len(c.Params) == 0 {
+		b.WriteString(" }")
+		return b.String(), nil
+	}
+	width := 0
+	for _, p := range c.Params {
+		width = max(width, len(p.Name))
+	}
+	b.WriteString("\n")
+	for _, p := range c.Params {
+		v, err := puppetValue(p.Value)
+		if err != nil {
+			return "", fmt.Errorf("class %s parameter %s: %v", c.Class, p.Name, err)
+		}
+		fmt.Fprintf(&b, "%s  %-*s => %s,\n", pad, width, p.Name, v)
+	}
+	b.WriteString(pad + "}")
+	return b.String(), nil
+}
+
+func yamlValue(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(buf.String(), "\n"), nil
+}
+
+// PortGroup is the ports a node opens for one zone and protocol.
+type PortGroup struct {
+	Zone  string
+	Proto string
+	Ports []string // in numeric order
+}
+
+// nodePorts groups the ports the node's modules declare by zone (public
+// first) and protocol, each list sorted and without repeats: what the
+// firewall templates open.
+func nodePorts(n *model.Node) []PortGroup {
+	if n == nil {
+		return nil
+	}
+	set := map[[2]string]map[int]bool{}
+	for _, m := range n.Modules {
+		for _, p := range m.Ports {
+			k := [2]string{p.Zone, p.Proto}
+			if set[k] == nil {
+				set[k] = map[int]bool{}
+			}
+			set[k][p.Port] = true
+		}
+	}
+	var out []PortGroup
+	for k, ports := range set {
+		g := PortGroup{Zone: k[0], Proto: k[1]}
+		nums := make([]int, 0, len(ports))
+		for p := range ports {
+			nums = append(nums, p)
+		}
+		sort.Ints(nums)
+		for _, p := range nums {
+			g.Ports = append(g.Ports, strconv.Itoa(p))
+		}
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Zone != out[j].Zone {
+			return out[i].Zone == "public" || out[j].Zone != "public" && out[i].Zone < out[j].Zone
+		}
+		return out[i].Proto < out[j].Proto
+	})
+	return out
+}
+
+func byFamily(l any, v6 bool) []string {
+	var in []string
+	switch x := l.(type) {
+	case []string:
+		in = x
+	case []any:
+		for _, e := range x {
+			in = append(in, fmt.Sprint(e))
+		}
+	case string:
+		in = []string{x}
+	}
+	var out []string
+	for _, s := range in {
+		if strings.Contains(s, ":") == v6 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// puppetHash writes a hash one key per line, keys sorted, arrows aligned as
+// puppet-lint wants them; the closing brace is indented by indent spaces.
+func puppetHash(indent int, v any) (string, error) {
+	m := map[string]any{}
+	switch x := v.(type) {
+	case map[string]any:
+		m = x
+	case map[string][]string:
+		for k, l := range x {
+			m[k] = l
+		}
+	case map[string]string:
+		for k, s := range x {
+			m[k] = s
+		}
+	case []PuppetClass:
+		for _, c := range x {
+			m[c.Module] = c.Class
+		}
+	default:
+		return "", fmt.Errorf("puppetHash cannot write a %T", v)
+	}
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	keys := make([]string, 0, len(m))
+	width := 0
+	for k := range m {
+		keys = append(keys, k)
+		kl, _ := puppetValue(k)
+		width = max(width, len(kl))
+	}
+	sort.Strings(keys)
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	b.WriteString("{\n")
+	for _, k := range keys {
+		kl, _ := puppetValue(k)
+		vl, err := puppetValue(m[k])
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s  %-*s => %s,\n", pad, width, kl, vl)
+	}
+	b.WriteString(pad + "}")
+	return b.String(), nil
+}

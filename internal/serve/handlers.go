@@ -1,0 +1,470 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/state"
+)
+
+// routes builds the handler: every route wrapped with the request limits
+// and the metrics.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boot.ipxe", s.bootEntry)
+	mux.HandleFunc("GET /boot/ipxe", s.bootNode)
+	mux.HandleFunc("GET /kiln/{path...}", s.buildFile)
+	mux.HandleFunc("GET /os/{path...}", s.mirrorFile)
+	mux.HandleFunc("POST /kiln/installed/{name}", s.installed)
+	mux.HandleFunc("POST /api/v1/nodes/{name}/{report}", s.report)
+	mux.HandleFunc("GET /api/v1/nodes", s.apiNodes)
+	mux.HandleFunc("GET /api/v1/nodes/{name}", s.apiNode)
+	mux.HandleFunc("GET /api/v1/events", s.apiEvents)
+	mux.HandleFunc("GET /metrics", s.metricsPage)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "ok: %d nodes, %d files\n", len(s.snap.Load().cluster.Nodes), len(s.snap.Load().files))
+	})
+	mux.HandleFunc("GET /{$}", s.dashboard)
+	mux.HandleFunc("GET /nodes/{name}", s.nodePage)
+	return s.metrics.wrap(limitBody(mux))
+}
+
+// limitBody caps request bodies: nothing kiln serve takes needs more.
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// remoteIP is the request's source address, without port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().String()
+	}
+	return host
+}
+
+// base is the URL nodes reach this server at.
+func (s *Server) base(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	host := r.Host
+	if host == "" || !safeHost(host) {
+		host = "localhost"
+		if r.TLS == nil {
+			if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+				host = a.String()
+			}
+		}
+	}
+	return "http://" + host
+}
+
+func safeHost(h string) bool {
+	if len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.:[]", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func seqHeader(w http.ResponseWriter, seq int64) {
+	if seq > 0 {
+		w.Header().Set("X-Kiln-Event", strconv.FormatInt(seq, 10))
+	}
+}
+
+// textError answers with a plain-text error.
+func textError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
+
+// deny answers 403 and logs the refusal as an event.
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, node, why string) {
+	ip := remoteIP(r)
+	s.log.Warn("refused", "node", node, "remote", ip, "path", r.URL.Path, "why", why)
+	seq, err := s.store.Record(r.Context(), state.Event{Node: node, Kind: state.KindDenied, Detail: r.Method + " " + r.URL.Path + ": " + why, Remote: ip})
+	if err != nil {
+		s.log.Error("cannot record an event", "err", err)
+	}
+	seqHeader(w, seq)
+	textError(w, http.StatusForbidden, "403 forbidden: "+why)
+}
+
+// storeError answers a state file failure.
+func (s *Server) storeError(w http.ResponseWriter, err error) {
+	s.log.Error("state file", "err", err)
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	textError(w, http.StatusServiceUnavailable, "503: the state file cannot be written: "+err.Error())
+}
+
+// nodeAddrOK reports whether ip is one of the node's addresses (always
+// true unless --check-address is on).
+func (s *Server) nodeAddrOK(n *model.Node, ip string) bool {
+	if !s.cfg.CheckAddress {
+		return true
+	}
+	for _, i := range n.Interfaces {
+		if i.IP == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFile serves a file of the build tree.
+func (s *Server) buildFile(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	p := r.PathValue("path")
+	if p == strings.ReplaceAll(s.cfg.IPXEScript, "{node}", "boot") && s.cfg.Discover != "" {
+		// Discovery needs every machine's MAC: the build's entry script
+		// would show unknown machines a menu instead.
+		s.bootEntry(w, r)
+		return
+	}
+	if name, ok := matchNode(s.cfg.IPXEScript, p); ok && snap.cluster.Node(name) != nil {
+		s.bootByName(w, r, snap.cluster.Node(name))
+		return
+	}
+	f, ok := snap.files[p]
+	if !ok {
+		textError(w, http.StatusNotFound, "404: the build has no file "+p)
+		return
+	}
+	if f.secret {
+		if f.node == "" {
+			s.deny(w, r, "", p+" carries secrets of no single node; it is not served over HTTP (copy it on the head node)")
+			return
+		}
+		n := snap.cluster.Node(f.node)
+		if !snap.tokenOK(f.node, r.URL.Query().Get("token")) {
+			why := "wrong token for " + f.node
+			if r.URL.Query().Get("token") == "" {
+				why = "no token: " + p + " is " + f.node + "'s and carries secrets; its boot script gives the URL with the token"
+			}
+			s.deny(w, r, f.node, why)
+			return
+		}
+		if !s.nodeAddrOK(n, remoteIP(r)) {
+			s.deny(w, r, f.node, fmt.Sprintf("%s is not an address of %s (--check-address is on)", remoteIP(r), f.node))
+			return
+		}
+		st, ok, err := s.store.Node(r.Context(), f.node)
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		if ok && !state.InstallMode(st.State) {
+			s.deny(w, r, f.node, fmt.Sprintf("%s is %s; its secret-bearing files are served only while it installs (kiln reinstall %s)", f.node, st.State, f.node))
+			return
+		}
+	}
+	if f.node != "" {
+		kick := p == strings.ReplaceAll(s.cfg.Kickstart, "{node}", f.node)
+		res, err := s.store.Fetch(r.Context(), f.node, p, remoteIP(r), kick)
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		seqHeader(w, res.Seq)
+	}
+	w.Header().Set("Content-Type", contentType(p))
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
+	w.Header().Set("ETag", `"`+f.sha+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if f.secret {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	w.Write(f.data)
+}
+
+func contentType(p string) string {
+	switch path.Ext(p) {
+	case ".json":
+		return "application/json"
+	case ".html":
+		// Served as text: the build is not a web site, and its files must
+		// not run scripts in the dashboard's origin.
+		return "text/plain; charset=utf-8"
+	}
+	return "text/plain; charset=utf-8"
+}
+
+// mirrorFile serves the OS install tree: files only, no listings, nothing
+// outside the tree (os.Root refuses .. and symlinks that leave it).
+func (s *Server) mirrorFile(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Mirror == "" {
+		textError(w, http.StatusNotFound, "404: this server has no OS install tree (kiln serve --mirror DIR)")
+		return
+	}
+	p := r.PathValue("path")
+	if p == "" || !validPath(p) {
+		textError(w, http.StatusNotFound, "404: not a file of the install tree")
+		return
+	}
+	root, err := os.OpenRoot(s.cfg.Mirror)
+	if err != nil {
+		textError(w, http.StatusServiceUnavailable, "503: the install tree cannot be opened")
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(p)
+	if err != nil {
+		textError(w, http.StatusNotFound, "404: the install tree has no file "+p)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		textError(w, http.StatusNotFound, "404: the install tree has no file "+p)
+		return
+	}
+	// A big file over a slow link: allow a minute plus 1 MB/s.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(st.Size()/(1<<20))*time.Second))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, st.Name(), st.ModTime(), f)
+}
+
+func validPath(p string) bool {
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return !strings.ContainsRune(p, 0)
+}
+
+// matchNode reports whether p is pattern with {node} filled in, and the
+// name it was filled with.
+func matchNode(pattern, p string) (string, bool) {
+	pre, post, ok := strings.Cut(pattern, "{node}")
+	if !ok || !strings.HasPrefix(p, pre) || !strings.HasSuffix(p, post) || len(p) <= len(pre)+len(post) {
+		return "", false
+	}
+	name := p[len(pre) : len(p)-len(post)]
+	return name, !strings.Contains(name, "/")
+}
+
+// installed takes the kickstart's %post callback, as the install chain's
+// kickstart sends it: POST /kiln/installed/NODE?token=T with the form
+// field status=installed (or status=failed when %post went wrong).
+func (s *Server) installed(w http.ResponseWriter, r *http.Request) {
+	status := "installed"
+	if err := r.ParseForm(); err == nil && r.PostForm.Get("status") != "" {
+		status = r.PostForm.Get("status")
+	}
+	switch status {
+	case "installed":
+		s.takeReport(w, r, r.PathValue("name"), "installed")
+	case "failed":
+		s.takeReport(w, r, r.PathValue("name"), "failed")
+	default:
+		textError(w, http.StatusBadRequest, fmt.Sprintf("400: status must be installed or failed, not %q", status))
+	}
+}
+
+// report takes a node's callback.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	s.takeReport(w, r, r.PathValue("name"), r.PathValue("report"))
+}
+
+func (s *Server) takeReport(w http.ResponseWriter, r *http.Request, name, what string) {
+	snap := s.snap.Load()
+	n := snap.cluster.Node(name)
+	if n == nil {
+		textError(w, http.StatusNotFound, "404: the site has no node "+name)
+		return
+	}
+	if !state.IsReport(what) && what != "failed" {
+		textError(w, http.StatusNotFound, fmt.Sprintf("404: %q is not a report; nodes report installed, puppet-signed or configured", what))
+		return
+	}
+	if !snap.tokenOK(name, r.URL.Query().Get("token")) {
+		s.deny(w, r, name, "wrong or missing token for "+name+"'s "+what+" report")
+		return
+	}
+	if !s.nodeAddrOK(n, remoteIP(r)) {
+		s.deny(w, r, name, fmt.Sprintf("%s is not an address of %s (--check-address is on)", remoteIP(r), name))
+		return
+	}
+	var res *state.Result
+	var err error
+	if what == "failed" {
+		res, err = s.store.Fail(r.Context(), name, "the installer's %post reported a failure (see /root/kiln-post.log on "+name+")", remoteIP(r))
+	} else {
+		res, err = s.store.Report(r.Context(), name, what, remoteIP(r))
+	}
+	var ce *state.ConflictError
+	if errors.As(err, &ce) {
+		seq, _ := s.store.Record(r.Context(), state.Event{Node: name, Kind: state.KindReport, Detail: "refused: " + ce.Msg, Remote: remoteIP(r)})
+		seqHeader(w, seq)
+		textError(w, http.StatusConflict, "409: "+ce.Msg)
+		return
+	}
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if res.InstallTime > 0 {
+		s.metrics.observeInstall(res.InstallTime)
+	}
+	s.log.Info("report", "node", name, "report", what, "state", res.Node.State, "remote", remoteIP(r))
+	seqHeader(w, res.Seq)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "ok: %s is %s\n", name, res.Node.State)
+}
+
+// ---- read-only API ----
+
+// NodeView is a node as the API and kiln status show it.
+type NodeView struct {
+	state.Node
+	Role   string `json:"role"`
+	IP     string `json:"ip,omitempty"`
+	MAC    string `json:"mac,omitempty"`
+	InSite bool   `json:"in_site"`
+}
+
+func (s *Server) views(ctx context.Context) ([]NodeView, error) {
+	snap := s.snap.Load()
+	nodes, err := s.store.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Views(snap.cluster, nodes), nil
+}
+
+// Views joins the stored states with the site's nodes, in the site's
+// install order; nodes the site no longer has come last.
+func Views(c *model.Cluster, nodes []*state.Node) []NodeView {
+	by := map[string]*state.Node{}
+	for _, n := range nodes {
+		by[n.Name] = n
+	}
+	var out []NodeView
+	for _, m := range c.Nodes {
+		v := NodeView{Role: m.Role, InSite: true}
+		if st := by[m.Name]; st != nil {
+			v.Node = *st
+			delete(by, m.Name)
+		} else {
+			v.Node = state.Node{Name: m.Name, State: state.Planned}
+		}
+		if b := m.BootIface(); b != nil {
+			v.IP, v.MAC = b.IP, b.MAC
+		} else if p := m.Primary(); p != nil {
+			v.IP, v.MAC = p.IP, p.MAC
+		}
+		out = append(out, v)
+	}
+	for _, n := range nodes {
+		if by[n.Name] != nil {
+			out = append(out, NodeView{Node: *n})
+		}
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (s *Server) apiNodes(w http.ResponseWriter, r *http.Request) {
+	v, err := s.views(r.Context())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]any{"cluster": s.snap.Load().cluster.Name, "nodes": v})
+}
+
+func (s *Server) apiNode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	v, err := s.views(r.Context())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	for _, n := range v {
+		if n.Name == name {
+			evs, err := s.store.Events(r.Context(), state.Query{Node: name, Limit: 200})
+			if err != nil {
+				s.storeError(w, err)
+				return
+			}
+			writeJSON(w, map[string]any{"node": n, "events": evs, "files": s.nodeFiles(name)})
+			return
+		}
+	}
+	textError(w, http.StatusNotFound, "404: no node "+name)
+}
+
+func (s *Server) nodeFiles(name string) []string {
+	var out []string
+	for p, f := range s.snap.Load().files {
+		if f.node == name {
+			out = append(out, p)
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
+	q := state.Query{Node: r.URL.Query().Get("node")}
+	var err error
+	if v := r.URL.Query().Get("after"); v != "" {
+		if q.After, err = strconv.ParseInt(v, 10, 64); err != nil || q.After < 0 {
+			textError(w, http.StatusBadRequest, "400: after must be an event number")
+			return
+		}
+	}
+	q.Limit = 1000
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 || q.Limit > 10000 {
+			textError(w, http.StatusBadRequest, "400: limit must be between 1 and 10000")
+			return
+		}
+	}
+	evs, err := s.store.Events(r.Context(), q)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []state.Event{}
+	}
+	writeJSON(w, evs)
+}

@@ -1,0 +1,47 @@
+package serve
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kiln.dev/kiln/internal/pipeline"
+	"kiln.dev/kiln/internal/testutil"
+)
+
+// The example's systemd unit for kiln serve passes systemd-analyze verify
+// and starts kiln serve the way this package expects.
+func TestExampleUnit(t *testing.T) {
+	analyze := testutil.NeedProgram(t, "systemd-analyze")
+	site, err := pipeline.Resolve(pipeline.Source{Example: "tier3"})
+	if err != nil {
+		t.Skipf("the example does not resolve right now: %v", err)
+	}
+	files, err := site.Render()
+	if err != nil {
+		t.Skipf("the example does not render right now: %v", err)
+	}
+	var unit string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, "/kiln-serve.service") {
+			unit = string(f.Data)
+		}
+	}
+	if unit == "" {
+		t.Fatal("the example build has no kiln-serve.service")
+	}
+	for _, want := range []string{"ExecStart=/usr/local/bin/kiln serve -C /etc/kiln/site --listen 10.10.0.1:80 --dhcp dnsmasq", "KillSignal=SIGTERM", "Conflicts=dnsmasq.service"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("the unit lacks %q:\n%s", want, unit)
+		}
+	}
+	// verify wants the program to exist; check the unit with a stand-in.
+	p := filepath.Join(t.TempDir(), "kiln-serve.service")
+	os.WriteFile(p, []byte(strings.ReplaceAll(unit, "/usr/local/bin/kiln", "/bin/true")), 0o644)
+	out, err := exec.Command(analyze, "verify", p).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}

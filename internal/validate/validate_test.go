@@ -1,0 +1,661 @@
+package validate_test
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"kiln.dev/kiln/internal/builtin"
+	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/resolve"
+	"kiln.dev/kiln/internal/validate"
+)
+
+// baseSite is a small valid site over the embedded tier3 design. The cases
+// below change one line of it (keeping line numbers) or add design files
+// to the site folder, and expect the problem at an exact place.
+//
+// Lines: 1 cluster, 3 networks, 4 public, 5 private, 6 nodes, 8 head's entry,
+// 9 puppet, 10 ldap, 11 proxy, 12 nfs, 13 interactive, 14 worker,
+// 15 parameters, 16 base, 17 secrets, 18 site_secret, then the example's.
+var baseSite = `cluster: small
+domain: example.org
+networks:
+  public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}
+  private: {cidr: 10.1.0.0/24, gateway: head, domain: small.local}
+nodes:
+  head:
+    - {name: head, ip: {public: 192.0.2.10, private: 10.1.0.1}, mac: {private: "52:54:00:00:00:01"}}
+  puppet: [{name: puppet, ip: {private: 10.1.0.2}}]
+  ldap: [{name: ldap, ip: {private: 10.1.0.3}}]
+  proxy: [{name: proxy, ip: {private: 10.1.0.4}}]
+  nfs: [{name: nfs, ip: {public: 192.0.2.11, private: 10.1.0.5}}]
+  interactive: {count: 1, start: {public: 192.0.2.20, private: 10.1.0.20}}
+  worker: {count: 3, start: {private: 10.1.0.101}, macs: ["52:54:00:00:01:01"]}
+parameters:
+  base: {timezone: Europe/Paris}
+secrets:
+  site_secret: {file: secrets/site_secret}
+` + exampleSecrets
+
+// exampleSecrets is the embedded example's list of secrets, which follows
+// the design's: the tests need not change when the design needs a new one.
+var exampleSecrets = func() string {
+	ex, _ := builtin.Example("tier3")
+	b, _ := fs.ReadFile(ex, "site.yaml")
+	_, after, _ := strings.Cut(string(b), "\nsecrets:\n")
+	return after
+}()
+
+// siteFS is baseSite with the given files replaced or added, and the
+// example's secret files.
+func siteFS(files map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{"site.yaml": {Data: []byte(baseSite)}, "secrets/site_secret": {Data: []byte("x\n"), Mode: 0o600}}
+	ex, _ := builtin.Example("tier3")
+	secrets, _ := fs.Glob(ex, "secrets/*")
+	for _, s := range secrets {
+		b, _ := fs.ReadFile(ex, s)
+		fsys[s] = &fstest.MapFile{Data: b, Mode: 0o600}
+	}
+	for name, text := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(text)}
+	}
+	return fsys
+}
+
+// edit replaces old (which must be in baseSite) with new.
+func edit(t *testing.T, old, new string) string {
+	t.Helper()
+	if !strings.Contains(baseSite, old) {
+		t.Fatalf("the base site has no %q", old)
+	}
+	return strings.Replace(baseSite, old, new, 1)
+}
+
+// problems loads, validates and resolves a site as kiln check does.
+func problems(t *testing.T, fsys fstest.MapFS) []diag.Diagnostic {
+	t.Helper()
+	d, diags := load.FS(fsys, "site/")
+	all := &diag.List{}
+	all.Append(diags)
+	if d != nil {
+		all.Append(validate.Definitions(d))
+		_, rd := resolve.Cluster(d)
+		all.Append(rd)
+	}
+	return all.Items()
+}
+
+// want is one expected problem: its exact place and "where", and words
+// that its "what" and "fix" must contain.
+type want struct {
+	pos   string
+	where string
+	what  []string
+	fix   []string
+}
+
+// expect checks that got holds every wanted problem, and nothing else in
+// the site's own files (the embedded design's files are not the subject).
+func expect(t *testing.T, got []diag.Diagnostic, wants ...want) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range wants {
+		found := false
+		for i, d := range got {
+			if used[i] || d.Pos.String() != w.pos || d.Where != w.where || !containsAll(d.What, w.what) || !containsAll(d.Fix, w.fix) {
+				continue
+			}
+			used[i], found = true, true
+			break
+		}
+		if !found {
+			t.Errorf("no problem at %s, where %q, saying %q, fixed by %q", w.pos, w.where, w.what, w.fix)
+		}
+	}
+	for i, d := range got {
+		if !used[i] && (strings.HasPrefix(d.Pos.File, "site/") || d.Pos.File == "") {
+			t.Errorf("unexpected problem: %s", d)
+		}
+	}
+	if t.Failed() {
+		for _, d := range got {
+			t.Logf("got: %s", d)
+		}
+	}
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBaseSiteIsValid(t *testing.T) {
+	for _, d := range problems(t, siteFS(nil)) {
+		t.Errorf("%s", d)
+	}
+}
+
+// TestSiteMistakes: the mistakes a cluster manager makes in site.yaml that
+// validation (before anything is resolved) catches.
+func TestSiteMistakes(t *testing.T) {
+	cases := []struct {
+		name string
+		site func(t *testing.T) string
+		want []want
+	}{{
+		name: "unknown top-level key",
+		site: func(t *testing.T) string { return edit(t, "domain: example.org", "domian: example.org") },
+		want: []want{
+			{pos: "site/site.yaml:2:1", what: []string{`unknown key "domian"`}, fix: []string{`did you mean "domain"?`}},
+			{pos: "site/site.yaml:1:1", what: []string{`"domain" is required`}, fix: []string{`add a line "domain: …"`}},
+		},
+	}, {
+		name: "unknown nested key",
+		site: func(t *testing.T) string {
+			return edit(t, "public: {cidr: 192.0.2.0/24, gateway:", "public: {cidr: 192.0.2.0/24, gatway:")
+		},
+		want: []want{
+			{pos: "site/site.yaml:4:32", where: "networks.public", what: []string{`unknown key "gatway"`}, fix: []string{`did you mean "gateway"?`}},
+		},
+	}, {
+		name: "unknown key far from any",
+		site: func(t *testing.T) string { return edit(t, "cluster: small", "cluster: small\nfrobnicate: yes") },
+		want: []want{
+			{pos: "site/site.yaml:2:1", what: []string{`unknown key "frobnicate"`}, fix: []string{"cluster", "domain", "networks"}},
+		},
+	}, {
+		name: "missing required key in a network",
+		site: func(t *testing.T) string {
+			return edit(t, "public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}", "public: {gateway: 192.0.2.1}")
+		},
+		want: []want{
+			{pos: "site/site.yaml:4:11", where: "networks.public", what: []string{`"cidr" is required`}, fix: []string{"cidr: …"}},
+		},
+	}, {
+		name: "empty network",
+		site: func(t *testing.T) string {
+			return edit(t, "public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}", "public:")
+		},
+		want: []want{
+			{pos: "site/site.yaml:4:10", where: "networks.public", what: []string{`"cidr" is required`}},
+		},
+	}, {
+		name: "count is not a number",
+		site: func(t *testing.T) string { return edit(t, "worker: {count: 3,", "worker: {count: three,") },
+		want: []want{
+			{pos: "site/site.yaml:14:19", where: "nodes.worker.count", what: []string{"expected a whole number", `"three"`}, fix: []string{"whole number"}},
+		},
+	}, {
+		name: "a list where one value goes",
+		site: func(t *testing.T) string { return edit(t, "cluster: small", "cluster: [small]") },
+		want: []want{
+			{pos: "site/site.yaml:1:10", where: "cluster", what: []string{"expected a single value, found a list"}},
+			// The empty name makes the derived names fail their checks: tolerated, not wanted here.
+		},
+	}, {
+		name: "nodes of a role neither list nor count",
+		site: func(t *testing.T) string {
+			return edit(t, "puppet: [{name: puppet, ip: {private: 10.1.0.2}}]", "puppet: lots")
+		},
+		want: []want{
+			{pos: "site/site.yaml:9:11", where: "nodes.puppet", what: []string{"expected the nodes of this role", `"lots"`}, fix: []string{"count:"}},
+			{pos: "site/site.yaml:9:11", where: "role puppet", what: []string{"needs 1 puppet node(s); this site has 0"}},
+		},
+	}, {
+		name: "wrong parameter type",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", "base: {ntp_servers: time.example.org}")
+		},
+		want: []want{
+			{pos: "site/site.yaml:16:23", where: "site parameters: base.ntp_servers", what: []string{"expected a list of hostname"}, fix: []string{"[a, b]"}},
+		},
+	}, {
+		name: "enum value with a typo",
+		site: func(t *testing.T) string {
+			return edit(t, "worker: {count: 3, start: {private: 10.1.0.101},", "worker: {count: 3, parameters: {condor: {daemon_role: exectue}}, start: {private: 10.1.0.101},")
+		},
+		want: []want{
+			{pos: "site/site.yaml:14:57", where: "role worker: condor.daemon_role", what: []string{`"exectue" is not one of the allowed values`}, fix: []string{`did you mean "execute"?`, "central_manager, submit, execute"}},
+		},
+	}, {
+		name: "unknown parameter",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", "base: {time_zone: Europe/Paris}")
+		},
+		want: []want{
+			{pos: "site/site.yaml:16:10", where: "site parameters", what: []string{`module base has no parameter "time_zone"`}, fix: []string{`did you mean "timezone"?`, "catalog/base/module.yaml"}},
+		},
+	}, {
+		name: "unknown module in parameters",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", "bsae: {timezone: Europe/Paris}")
+		},
+		want: []want{
+			{pos: "site/site.yaml:16:3", where: "site parameters", what: []string{`unknown module "bsae"`}, fix: []string{`did you mean "base"?`}},
+		},
+	}, {
+		name: "module the role does not run",
+		site: func(t *testing.T) string {
+			return edit(t, "worker: {count: 3,", "worker: {parameters: {squid: {}}, count: 3,")
+		},
+		want: []want{
+			{pos: "site/site.yaml:14:25", where: "role worker", what: []string{`role worker does not run module "squid"`}, fix: []string{"its modules are: base"}},
+		},
+	}, {
+		name: "unknown role under nodes",
+		site: func(t *testing.T) string { return edit(t, "  worker: {count: 3,", "  wroker: {count: 3,") },
+		want: []want{
+			{pos: "site/site.yaml:14:11", where: "site nodes", what: []string{`unknown role "wroker"`}, fix: []string{`did you mean "worker"?`}},
+		},
+	}, {
+		name: "bad node name",
+		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: ldap_1, ip:") },
+		want: []want{
+			{pos: "site/site.yaml:10:17", where: "node ldap_1", what: []string{`"ldap_1" is not a valid host name (RFC 1123)`}, fix: []string{"letters, digits and hyphens"}},
+		},
+	}, {
+		name: "node name too long",
+		site: func(t *testing.T) string {
+			return edit(t, "{name: ldap, ip:", "{name: "+strings.Repeat("l", 64)+", ip:")
+		},
+		want: []want{
+			{pos: "site/site.yaml:10:17", where: "node " + strings.Repeat("l", 64), what: []string{"is not a valid host name (RFC 1123)"}},
+		},
+	}, {
+		name: "dotted node name",
+		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: ldap.example.org, ip:") },
+		want: []want{
+			{pos: "site/site.yaml:10:17", where: "node ldap.example.org", what: []string{"is a dotted name"}},
+		},
+	}, {
+		name: "node name starting with a hyphen",
+		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: -ldap, ip:") },
+		want: []want{
+			{pos: "site/site.yaml:10:17", where: "node -ldap", what: []string{"RFC 1123"}},
+		},
+	}, {
+		name: "bad MAC",
+		site: func(t *testing.T) string {
+			return edit(t, `mac: {private: "52:54:00:00:00:01"}`, `mac: {private: "52:54:00:00:00:0g"}`)
+		},
+		want: []want{
+			{pos: "site/site.yaml:8:80", where: "node head", what: []string{`"52:54:00:00:00:0g" is not a MAC address`}, fix: []string{"six pairs of hex digits"}},
+		},
+	}, {
+		name: "short MAC in a count's list",
+		site: func(t *testing.T) string { return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01"]`) },
+		want: []want{
+			{pos: "site/site.yaml:14:59", where: "role worker", what: []string{"is not a MAC address"}},
+		},
+	}, {
+		name: "more MACs than nodes",
+		site: func(t *testing.T) string {
+			return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01:01", "52:54:00:00:01:02", "52:54:00:00:01:03", "52:54:00:00:01:04"]`)
+		},
+		want: []want{
+			{pos: "site/site.yaml:14:122", where: "role worker", what: []string{"4 MACs are listed for 3 nodes"}, fix: []string{"raise count"}},
+		},
+	}, {
+		name: "MAC on a network the role does not use",
+		site: func(t *testing.T) string {
+			return edit(t, `mac: {private: "52:54:00:00:00:01"}`, `mac: {privte: "52:54:00:00:00:01"}`)
+		},
+		want: []want{
+			{pos: "site/site.yaml:8:79", where: "node head", what: []string{`no interface on network "privte"`}, fix: []string{`did you mean "private"?`}},
+		},
+	}, {
+		name: "address that is not one",
+		site: func(t *testing.T) string { return edit(t, "ip: {private: 10.1.0.3}", "ip: {private: 10.1.0.300}") },
+		want: []want{
+			{pos: "site/site.yaml:10:37", where: "node ldap", what: []string{`"10.1.0.300" is not an IP address`}, fix: []string{"10.10.0.5"}},
+		},
+	}, {
+		name: "network with host bits",
+		site: func(t *testing.T) string { return edit(t, "cidr: 10.1.0.0/24", "cidr: 10.1.0.1/24") },
+		want: []want{
+			{pos: "site/site.yaml:5:19", where: "network private", what: []string{"has host bits set"}, fix: []string{"did you mean 10.1.0.0/24?"}},
+		},
+	}, {
+		name: "gateway outside its network",
+		site: func(t *testing.T) string { return edit(t, "gateway: 192.0.2.1}", "gateway: 192.0.3.1}") },
+		want: []want{
+			{pos: "site/site.yaml:4:41", where: "network public", what: []string{"gateway 192.0.3.1 is outside the network 192.0.2.0/24"}},
+		},
+	}, {
+		name: "negative count",
+		site: func(t *testing.T) string { return edit(t, "interactive: {count: 1,", "interactive: {count: -1,") },
+		want: []want{
+			{pos: "site/site.yaml:13:17", where: "role interactive", what: []string{"count cannot be negative"}},
+		},
+	}, {
+		name: "secret file missing",
+		site: func(t *testing.T) string {
+			return edit(t, "{file: secrets/site_secret}", "{file: secrets/site_secert}")
+		},
+		want: []want{
+			{pos: "site/site.yaml:18:23", where: "secret site_secret", what: []string{"secrets/site_secert does not exist"}},
+		},
+	}, {
+		name: "secret outside the site folder",
+		site: func(t *testing.T) string { return edit(t, "{file: secrets/site_secret}", "{file: ../site_secret}") },
+		want: []want{
+			{pos: "site/site.yaml:18:23", where: "secret site_secret", what: []string{"not a path inside the site folder"}},
+		},
+	}, {
+		name: "bad YAML",
+		site: func(t *testing.T) string { return edit(t, "cluster: small", "cluster: [small") },
+		want: []want{
+			// Only that: checked against the design, the empty site would lack everything.
+			// Line 2 is where the parser finds the list unclosed.
+			{pos: "site/site.yaml:2", what: []string{"this is not valid YAML", "did not find expected ',' or ']'"}, fix: []string{"indentation and quoting"}},
+		},
+	}, {
+		name: "every problem at once",
+		site: func(t *testing.T) string {
+			s := edit(t, "cluster: small", "cluster: small_1")
+			s = strings.Replace(s, "ip: {private: 10.1.0.3}", "ip: {private: 10.1.0.300}", 1)
+			return strings.Replace(s, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01"]`, 1)
+		},
+		want: []want{
+			{pos: "site/site.yaml:1:10", where: "site", what: []string{"bad cluster name"}},
+			{pos: "site/site.yaml:10:37", where: "node ldap", what: []string{"is not an IP address"}},
+			{pos: "site/site.yaml:14:59", where: "role worker", what: []string{"is not a MAC address"}},
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			expect(t, problems(t, siteFS(map[string]string{"site.yaml": c.site(t)})), c.want...)
+		})
+	}
+}
+
+// TestDesignMistakes: mistakes in roles and catalog modules, made by the
+// designer or by a site that shadows one of the design's files.
+func TestDesignMistakes(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  []want
+		// ignore: problems of other checks this case sets off, by a word
+		// of their message (the Puppet cross-checks have their own tests).
+		ignore string
+	}{{
+		name: "vm on a role that does not exist",
+		files: map[string]string{"roles/proxy.yaml": `kind: vm
+host: haed
+vm: {vcpus: 1, memory: 2048, disk: 40}
+naming: proxy
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/proxy.yaml:2:7", where: "role proxy", what: []string{`the vm's host role "haed" does not exist`}, fix: []string{`did you mean "head"?`}},
+		},
+	}, {
+		name: "vm on a vm",
+		files: map[string]string{"roles/proxy.yaml": `kind: vm
+host: puppet
+vm: {vcpus: 1, memory: 2048, disk: 40}
+naming: proxy
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/proxy.yaml:2:7", where: "role proxy", what: []string{`the vm's host role "puppet" is itself a vm`}, fix: []string{"physical role"}},
+		},
+	}, {
+		name: "vm without host or size",
+		files: map[string]string{"roles/proxy.yaml": `kind: vm
+naming: proxy
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/proxy.yaml:1:1", where: "role proxy", what: []string{"needs the role of the machine that runs it"}, fix: []string{"host: head"}},
+			{pos: "site/roles/proxy.yaml:1:1", where: "role proxy", what: []string{"needs its size"}, fix: []string{"vm: {vcpus"}},
+		},
+	}, {
+		name: "wrong kind and a wrong type",
+		files: map[string]string{"roles/proxy.yaml": `kind: virtual
+host: head
+vm: {vcpus: two, memory: 2048, disk: 40}
+naming: proxy
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/proxy.yaml:1:7", where: "role proxy", what: []string{`"virtual" is not a valid kind`}, fix: []string{"physical, vm"}},
+			{pos: "site/roles/proxy.yaml:3:13", where: "vm.vcpus", what: []string{"expected a whole number", `"two"`}},
+		},
+	}, {
+		name: "unknown module in a role",
+		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+  condorr: {}
+`},
+		want: []want{
+			{pos: "site/roles/worker.yaml:6:3", where: "role worker", what: []string{`unknown module "condorr"`}, fix: []string{`did you mean "condor"?`}},
+		},
+	}, {
+		name: "unknown role in after",
+		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
+after: [nsf]
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/worker.yaml:2:9", where: "role worker", what: []string{`unknown role "nsf"`}, fix: []string{`did you mean "nfs"?`}},
+		},
+	}, {
+		name: "unknown network on an interface",
+		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
+interfaces:
+  - {nic: eth0, network: privat}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/worker.yaml:3:26", where: "role worker", what: []string{`network "privat" is not one of the design's networks`}, fix: []string{`did you mean "private"?`}},
+			// The site's start address is on a network the role no longer has.
+			{pos: "site/site.yaml:14:39", where: "role worker", what: []string{`no interface on network "private"`}, fix: []string{"the role's networks are: privat"}},
+		},
+	}, {
+		name: "unknown key in a role",
+		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+aftr: [nfs]
+`},
+		want: []want{
+			{pos: "site/roles/worker.yaml:6:1", what: []string{`unknown key "aftr"`}, fix: []string{`did you mean "after"?`}},
+		},
+	}, {
+		name: "cycle in relationships",
+		files: map[string]string{"roles/nfs.yaml": `naming: nfs
+after: [worker]
+interfaces:
+  - {nic: eth0, network: public}
+  - {nic: eth1, network: private}
+modules:
+  base: {}
+`, "roles/worker.yaml": `naming: wn{n}
+after: [interactive]
+interfaces:
+  - {nic: eth0, network: private}
+modules:
+  base: {}
+`, "roles/interactive.yaml": `naming: int{n}
+after: [nfs]
+interfaces:
+  - {nic: eth0, network: public}
+  - {nic: eth1, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{pos: "site/roles/worker.yaml:2:9", what: []string{"role relationships form a cycle: interactive → nfs → worker → interactive"}, fix: []string{"remove one of these dependencies"}},
+		},
+	}, {
+		name: "cycle in module requirements",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
+requires: [beta]
+`, "catalog/beta/module.yaml": `class: kiln_beta
+requires: [gamma]
+`, "catalog/gamma/module.yaml": `class: kiln_gamma
+requires: [alpha]
+`, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha {\n}\n",
+			"puppet/modules/kiln_beta/manifests/init.pp":  "class kiln_beta {\n}\n",
+			"puppet/modules/kiln_gamma/manifests/init.pp": "class kiln_gamma {\n}\n"},
+		want: []want{
+			{pos: "site/catalog/gamma/module.yaml:2:12", what: []string{"module requirements form a cycle: alpha → beta → gamma → alpha"}},
+		},
+	}, {
+		name: "module requires one that does not exist",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
+requires: [bsae]
+`, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha {\n}\n"},
+		want: []want{
+			{pos: "site/catalog/alpha/module.yaml:2:12", where: "module alpha", what: []string{`requires unknown module "bsae"`}, fix: []string{`did you mean "base"?`}},
+		},
+	}, {
+		name: "module catalog mistakes",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: Kiln::Alpha
+parameters:
+  port:
+    type: prot
+  mode:
+    type: enum
+    values: [a, b]
+    default: c
+  size:
+    type: int
+    default: "12"
+ports:
+  - {proto: tpc, port: 70000, zone: public}
+`},
+		want: []want{
+			{pos: "site/catalog/alpha/module.yaml:1:8", where: "module alpha", what: []string{`"Kiln::Alpha" is not a valid Puppet class name`}},
+			{pos: "site/catalog/alpha/module.yaml:4:11", where: "module alpha parameter port", what: []string{`unknown type "prot"`}},
+			{pos: "site/catalog/alpha/module.yaml:8:14", where: "module alpha parameter mode default", what: []string{`"c" is not one of the allowed values`}},
+			{pos: "site/catalog/alpha/module.yaml:11:14", where: "module alpha parameter size default", what: []string{"expected a whole number"}, fix: []string{"without quotes"}},
+			{pos: "site/catalog/alpha/module.yaml:13:13", where: "module alpha", what: []string{`"tpc" is not a valid protocol`}, fix: []string{`did you mean "tcp"?`}},
+			{pos: "site/catalog/alpha/module.yaml:13:18", where: "module alpha", what: []string{"70000 is not a port number"}},
+		},
+		ignore: "manifest",
+	}, {
+		name:  "module missing its class",
+		files: map[string]string{"catalog/alpha/module.yaml": "description: no class\n"},
+		want: []want{
+			{pos: "site/catalog/alpha/module.yaml:1:1", what: []string{`the key "class" is required here and missing`}},
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := problems(t, siteFS(c.files))
+			if c.ignore != "" {
+				got = slices.DeleteFunc(got, func(d diag.Diagnostic) bool { return strings.Contains(d.What, c.ignore) })
+			}
+			expect(t, got, c.want...)
+		})
+	}
+}
+
+// TestCatalogUpgrade: a site written for an older catalog keeps building
+// when a module gains a parameter with a default; a new required parameter
+// is named, with the file and the place to set it. The site folder's copy
+// of the module (and of its Puppet class, which declares the same
+// parameters) stands for the newer catalog.
+func TestCatalogUpgrade(t *testing.T) {
+	design, _ := builtin.Design("tier3")
+	read := func(name string) string {
+		b, err := fs.ReadFile(design, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// newer returns the files of a base module with one more parameter, and
+	// the line where its declaration starts.
+	newer := func(t *testing.T, param string, decl string) (map[string]string, int) {
+		mod := read("catalog/base/module.yaml")
+		before, after, ok := strings.Cut(mod, "\nparameters:\n")
+		if !ok {
+			t.Fatal("catalog/base/module.yaml has no parameters: line")
+		}
+		files := map[string]string{"catalog/base/module.yaml": before + "\nparameters:\n  " + param + ":\n" + decl + after}
+		line := strings.Count(before, "\n") + 4 // the line after "  param:"
+		const pp = "puppet/modules/kiln_base/manifests/init.pp"
+		if class, err := fs.ReadFile(design, pp); err == nil {
+			text := strings.Replace(string(class), "class kiln_base (\n", "class kiln_base (\n  String $"+param+",\n", 1)
+			text = strings.Replace(text, "class kiln_base (\n", "# @param "+param+"\n#   A new parameter.\nclass kiln_base (\n", 1)
+			files[pp] = text
+		}
+		return files, line
+	}
+	t.Run("new parameter with a default", func(t *testing.T) {
+		files, _ := newer(t, "motd", "    type: string\n    default: Welcome\n    doc: The message of the day.\n")
+		expect(t, problems(t, siteFS(files)))
+	})
+	t.Run("new required parameter", func(t *testing.T) {
+		files, line := newer(t, "site_code", "    type: string\n    required: true\n    doc: The site's code in the grid.\n")
+		expect(t, problems(t, siteFS(files)), want{
+			pos:   "site/site.yaml:15:1",
+			where: "module base",
+			what:  []string{fmt.Sprintf("parameter site_code is required and nothing sets it (declared at site/catalog/base/module.yaml:%d:5)", line)},
+			fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:", "The site's code in the grid."},
+		})
+	})
+	t.Run("new required parameter, set by the site", func(t *testing.T) {
+		files, _ := newer(t, "site_code", "    type: string\n    required: true\n")
+		files["site.yaml"] = edit(t, "base: {timezone: Europe/Paris}", "base: {timezone: Europe/Paris, site_code: T3_US_X}")
+		expect(t, problems(t, siteFS(files)))
+	})
+	t.Run("new required parameter that some roles set", func(t *testing.T) {
+		files, _ := newer(t, "site_code", "    type: string\n    required: true\n")
+		role := read("roles/worker.yaml")
+		if !strings.Contains(role, "\n  base: {}\n") {
+			t.Fatal("roles/worker.yaml no longer has base: {}")
+		}
+		files["roles/worker.yaml"] = strings.Replace(role, "\n  base: {}\n", "\n  base: {site_code: T3_US_X}\n", 1)
+		expect(t, problems(t, siteFS(files)), want{
+			pos:   "site/site.yaml:15:1",
+			where: "module base",
+			what:  []string{"parameter site_code is required and nothing sets it for the head, puppet"},
+			fix:   []string{"roles/head.yaml", "give it a default for the role"},
+		})
+	})
+	t.Run("a site with no parameters section", func(t *testing.T) {
+		files, _ := newer(t, "site_code", "    type: string\n    required: true\n")
+		files["site.yaml"] = edit(t, "parameters:\n  base: {timezone: Europe/Paris}\n", "")
+		expect(t, problems(t, siteFS(files)), want{
+			pos:   "site/site.yaml",
+			where: "module base",
+			what:  []string{"parameter site_code is required"},
+			fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:"},
+		})
+	})
+}
