@@ -51,7 +51,7 @@ Examples:
 		if created {
 			fmt.Fprintf(c.stdout, "made the site key %s/%s: keep a copy off this machine (without it the kept keys and the backups' secrets cannot be read)\n", c.dir, identity.KeyFile)
 		}
-		made, err := identity.Ensure(c.dir, s.Cluster.NodeNames())
+		made, err := identity.Ensure(c.dir, s.Cluster.OS, s.Cluster.NodeNames())
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
 			return exitDefs
@@ -117,7 +117,7 @@ func initIdentities(c *cmdContext, dir string) bool {
 	_, created, err := identity.EnsureKey(dir)
 	var made []string
 	if err == nil {
-		made, err = identity.Ensure(dir, s.Cluster.NodeNames())
+		made, err = identity.Ensure(dir, s.Cluster.OS, s.Cluster.NodeNames())
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kiln init: %v\n", err)

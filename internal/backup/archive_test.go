@@ -30,7 +30,7 @@ func exampleSite(t *testing.T) string {
 	if err := os.CopyFS(dir, ex); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := identity.Ensure(dir, []string{"wn1", "ldap"}); err != nil {
+	if _, err := identity.Ensure(dir, "el9", []string{"wn1", "ldap"}); err != nil {
 		t.Fatal(err)
 	}
 	return dir

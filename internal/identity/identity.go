@@ -325,17 +325,27 @@ func writeNew(p string, data []byte) error {
 	return err
 }
 
-// HostKeyTypes are the SSH host key types kiln creates, as named in the
-// file names: every type an EL sshd generates for itself at first boot, so
-// that a rebuilt node offers no fresh key of any type.
-var HostKeyTypes = []string{"ecdsa", "ed25519", "rsa"}
+// HostKeyTypes are the SSH host key types kiln keeps for a node of an OS
+// dialect. On EL7 and later: ecdsa and ed25519, which every current client
+// prefers, and which take microseconds to make (an RSA key takes up to a
+// second, hours for a 10,000-node site). The Puppet base class lists only
+// these as sshd's HostKey, so a rebuilt node offers no fresh key of any
+// type. The legacy dialects' OpenSSH (4.3 on SL5, 5.3 on SL6) knows
+// neither, so they keep RSA.
+func HostKeyTypes(osDialect string) []string {
+	switch osDialect {
+	case "sl5", "sl6":
+		return []string{"rsa"}
+	}
+	return []string{"ecdsa", "ed25519"}
+}
 
 // NewHostKeys creates a fresh set of SSH host keys for a node, in the files
 // and modes sshd reads.
-func NewHostKeys(node string) ([]File, error) {
+func NewHostKeys(node, osDialect string) ([]File, error) {
 	comment := "root@" + node
 	var out []File
-	for _, t := range HostKeyTypes {
+	for _, t := range HostKeyTypes(osDialect) {
 		var priv crypto.Signer
 		var err error
 		switch t {
@@ -368,8 +378,9 @@ func NewHostKeys(node string) ([]File, error) {
 
 // Ensure gives every listed node that has no identity yet a fresh set of
 // SSH host keys, creating the site key first if needed. It returns the
-// nodes it made keys for. Keys are made on all cores (RSA takes a moment).
-func Ensure(dir string, nodes []string) ([]string, error) {
+// nodes it made keys for, of the types the OS dialect uses. Keys are made
+// on all cores (RSA, for the legacy dialects, takes a moment).
+func Ensure(dir, osDialect string, nodes []string) ([]string, error) {
 	key, _, err := EnsureKey(dir)
 	if err != nil {
 		return nil, err
@@ -393,7 +404,7 @@ func Ensure(dir string, nodes []string) ([]string, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			files, err := NewHostKeys(n)
+			files, err := NewHostKeys(n, osDialect)
 			switch {
 			case err != nil:
 			case Has(site, n): // an imported certificate came first

@@ -18,7 +18,7 @@ import (
 // very same bytes.
 func TestHostKeysRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	made, err := Ensure(dir, []string{"wn1", "wn2"})
+	made, err := Ensure(dir, "el9", []string{"wn1", "wn2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestHostKeysRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	want := "/etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_rsa_key.pub"
+	want := "/etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub"
 	if got := strings.Join(paths, " "); got != want {
 		t.Fatalf("files:\n got %s\nwant %s", got, want)
 	}
@@ -75,7 +75,7 @@ func TestHostKeysRoundTrip(t *testing.T) {
 	}
 
 	// Ensure again: nothing new, nothing replaced.
-	made, err = Ensure(dir, []string{"wn1", "wn2", "wn3"})
+	made, err = Ensure(dir, "el9", []string{"wn1", "wn2", "wn3"})
 	if err != nil || strings.Join(made, " ") != "wn3" {
 		t.Fatalf("second Ensure made %v (%v), want only wn3", made, err)
 	}
@@ -103,7 +103,7 @@ func TestHostKeysRoundTrip(t *testing.T) {
 // ssh-keygen, the program sshd's world uses, reads the keys kiln makes.
 func TestHostKeysReadBySSHKeygen(t *testing.T) {
 	keygen := testutil.NeedProgram(t, "ssh-keygen")
-	files, err := NewHostKeys("wn1")
+	files, err := NewHostKeys("wn1", "el9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestHostKeysReadBySSHKeygen(t *testing.T) {
 
 func TestLoadWrongKeyAndBadNames(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Ensure(dir, []string{"wn1"}); err != nil {
+	if _, err := Ensure(dir, "el9", []string{"wn1"}); err != nil {
 		t.Fatal(err)
 	}
 	other := t.TempDir()
@@ -143,7 +143,7 @@ func TestLoadWrongKeyAndBadNames(t *testing.T) {
 		t.Errorf("decrypting without a key: %v", err)
 	}
 	for _, bad := range []string{"", "..", "a/b", ".hidden"} {
-		if _, err := Ensure(dir, []string{bad}); err == nil {
+		if _, err := Ensure(dir, "el9", []string{bad}); err == nil {
 			t.Errorf("Ensure accepted the node name %q", bad)
 		}
 	}
@@ -175,14 +175,27 @@ func TestImportKeepsExisting(t *testing.T) {
 		t.Error("Save accepted a relative target path")
 	}
 	// SSH keys still get made for a node whose certificate came first.
-	if made, err := Ensure(dir, []string{"nfs"}); err != nil || len(made) != 1 {
+	if made, err := Ensure(dir, "el9", []string{"nfs"}); err != nil || len(made) != 1 {
 		t.Fatalf("Ensure after import: %v %v", made, err)
 	}
 	files, err := Load(os.DirFS(dir), key, "nfs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 8 || files[0].Path != "/etc/grid-security/hostcert.pem" || string(files[1].Data) != "KEY\n" || !files[1].Secret {
+	if len(files) != 6 || files[0].Path != "/etc/grid-security/hostcert.pem" || string(files[1].Data) != "KEY\n" || !files[1].Secret {
 		t.Errorf("identity after import: %+v", files[:2])
+	}
+}
+
+func TestLegacyDialectsKeepRSAHostKeys(t *testing.T) {
+	files, err := NewHostKeys("wn1", "sl6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Path != "/etc/ssh/ssh_host_rsa_key" {
+		t.Fatalf("sl6 host keys: %v", files)
+	}
+	if _, err := ssh.ParsePrivateKey(files[0].Data); err != nil {
+		t.Fatal(err)
 	}
 }

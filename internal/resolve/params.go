@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -248,6 +249,12 @@ func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shar
 		if prob := t.CheckValue(v); prob != nil {
 			err = fmt.Errorf("gives %v, which does not fit type %s: %s", v, t, prob.What)
 		}
+	}
+	if errors.Is(err, errUpstream) {
+		// The problem upstream (a bad cidr, a node without an address) is
+		// reported where it is; repeating it here for every value that
+		// uses it would bury it.
+		return nil
 	}
 	if err != nil {
 		key := what + "@" + lv.origin.Pos.String()

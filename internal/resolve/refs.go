@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -77,6 +78,11 @@ func (r *resolver) substitute(n *yaml.Node, self *model.Node) (any, error) {
 	return out, nil
 }
 
+// errUpstream says a reference reached a value that is missing because of
+// a problem reported on its own (a network whose cidr is wrong, a node that
+// got no address); the value that used it is then not reported again.
+var errUpstream = errors.New("depends on a value that has a problem of its own")
+
 // ref evaluates one reference expression.
 func (r *resolver) ref(expr string, self *model.Node) (any, error) {
 	parts := strings.Split(strings.TrimSpace(expr), ".")
@@ -106,6 +112,9 @@ func (r *resolver) ref(expr string, self *model.Node) (any, error) {
 		net := r.network(parts[1])
 		if net == nil {
 			return nil, fmt.Errorf("${%s}: there is no network %q", expr, parts[1])
+		}
+		if net.CIDR == "" {
+			return nil, errUpstream
 		}
 		switch parts[2] {
 		case "cidr":
@@ -179,6 +188,9 @@ func nodeField(n *model.Node, f []string, expr string) (any, error) {
 		i := n.Iface(f[0])
 		if i == nil {
 			return nil, fmt.Errorf("${%s}: node %s has no interface on network %q", expr, n.Name, f[0])
+		}
+		if i.IP == "" && (f[1] == "ip" || f[1] == "netmask") {
+			return nil, errUpstream
 		}
 		switch f[1] {
 		case "ip":

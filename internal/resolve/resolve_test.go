@@ -345,3 +345,16 @@ func TestAllocation(t *testing.T) {
 		t.Errorf("the puppet vm is not placed on head: %+v", vm)
 	}
 }
+
+// A network whose cidr is wrong is reported once, where it is written, not
+// again by every parameter whose default refers to the network or to a
+// node's address on it (in the embedded catalog's files).
+func TestABadNetworkIsReportedOnceNotByEveryReferenceToIt(t *testing.T) {
+	got := problems(t, siteFS(map[string]string{"site.yaml": edit(t, "cidr: 10.1.0.0/24", "cidr: 10.1.0.0/33")}))
+	if len(got) != 1 || got[0].Pos.String() != "site/site.yaml:5:19" {
+		for _, d := range got {
+			t.Logf("got: %s", d)
+		}
+		t.Fatalf("want the one problem at site/site.yaml:5:19, got %d", len(got))
+	}
+}
