@@ -30,6 +30,7 @@ type cmdContext struct {
 	force   bool
 	bk      backupFlags // the backup and recovery verbs' (cmd_backup.go)
 	sv      serveFlags  // serve, status, events, reinstall (cmd_serve.go)
+	pp      puppetFlags // modules export (cmd_modules.go)
 }
 
 func (c *cmdContext) withArgs(args []string) *cmdContext {
@@ -42,7 +43,7 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 	fs := flag.NewFlagSet("kiln "+v.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch v.name {
-	case "check", "build", "plan", "show", "explain", "enc", "autosign", "graph":
+	case "check", "build", "plan", "show", "explain", "enc", "autosign", "modules", "graph":
 		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
 		fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (tier3) instead of a site folder")
 	}
@@ -68,6 +69,7 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 	}
 	c.backupFlagSet(v.name, fs)
 	c.serveFlagSet(v.name, fs)
+	c.puppetFlagSet(v.name, fs)
 	return fs
 }
 

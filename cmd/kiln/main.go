@@ -35,7 +35,7 @@ func init() {
 	verbs = []*verb{
 		initVerb, checkVerb, buildVerb, planVerb, showVerb, explainVerb, schemaVerb, versionVerb,
 		backupVerb, restoreVerb, recoverVerb, drillVerb, identityVerb,
-		encVerb, autosignVerb, graphVerb,
+		encVerb, autosignVerb, modulesVerb, graphVerb,
 		serveVerb, statusVerb, eventsVerb, reinstallVerb,
 	}
 }

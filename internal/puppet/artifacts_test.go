@@ -13,8 +13,8 @@ import (
 
 // TestManifestsValidate runs the Puppet parser over every manifest and EPP
 // template of the build (the shipped modules and the generated site.pp,
-// nodes.pp and modules.pp, in each classifier's form), and puppet-lint with
-// warnings as failures.
+// nodes.pp and modules.pp, in each classifier's form, and the Slurm
+// fixture's modules), and puppet-lint with warnings as failures.
 func TestManifestsValidate(t *testing.T) {
 	puppet := testutil.NeedProgram(t, "puppet")
 	lint := testutil.NeedProgram(t, "puppet-lint")
@@ -30,12 +30,14 @@ func TestManifestsValidate(t *testing.T) {
 			epp = findFiles(t, filepath.Join(build, "puppet", "modules"), ".epp")
 		}
 	}
+	// The Slurm fixture's own modules, too.
+	pp = append(pp, findFiles(t, "../pipeline/testdata/slurm/puppet", ".pp")...)
 	if len(pp) < 20 || len(epp) < 10 {
 		t.Fatalf("found only %d manifests and %d EPP templates in the build", len(pp), len(epp))
 	}
 	run(t, puppet, append([]string{"parser", "validate", "--strict=error"}, pp...)...)
 	run(t, puppet, append([]string{"epp", "validate"}, epp...)...)
-	run(t, lint, append([]string{"--fail-on-warnings", "--no-autoloader_layout-check"}, pp...)...)
+	run(t, lint, append([]string{"--fail-on-warnings"}, pp...)...)
 }
 
 // TestFirewallRulesets checks every node's nftables ruleset with nft -c and

@@ -406,3 +406,20 @@ func TestBigSiteCatalogsCompile(t *testing.T) {
 		checkAgainstModel(t, n, got[n.FQDN])
 	}
 }
+
+// TestSlurmFixtureCatalogsCompile compiles, through kiln enc, every node of
+// the Slurm GPU fixture: a design that shares nothing with tier3 but the
+// generic Puppet template functions, with its own modules and templates.
+func TestSlurmFixtureCatalogsCompile(t *testing.T) {
+	testutil.NeedProgram(t, "puppet")
+	ruby := testutil.NeedProgram(t, "ruby")
+	kiln := buildKiln(t)
+	site, err := filepath.Abs("../pipeline/testdata/slurm")
+	must(t, err)
+	cl, build := buildSite(t, site)
+	env := puppetEnv(t, cl, build, kiln, site, "enc")
+	got := classesByNode(t, "enc", compileAll(t, ruby, env, certnames(cl)))
+	for _, n := range cl.Nodes {
+		checkAgainstModel(t, n, got[n.FQDN])
+	}
+}

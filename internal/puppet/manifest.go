@@ -154,12 +154,52 @@ type token struct {
 func lex(s string) ([]token, error) {
 	var out []token
 	line := 1
+	var heredocs []string // end tags of heredocs opened on this line
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '\n':
 			line++
 			i++
+			// A heredoc's text starts on the line after its @(TAG); skip
+			// it, through its end marker ("| TAG", "|- TAG", "TAG").
+			for _, tag := range heredocs {
+				start := line
+				for {
+					if i >= len(s) {
+						return nil, fmt.Errorf("%d: the heredoc %s is never ended", start-1, tag)
+					}
+					end := strings.IndexByte(s[i:], '\n')
+					if end < 0 {
+						end = len(s) - i
+					}
+					text := strings.TrimSpace(s[i : i+end])
+					text = strings.TrimSpace(strings.TrimPrefix(text, "|"))
+					text = strings.TrimSpace(strings.TrimPrefix(text, "-"))
+					i += end
+					if i < len(s) {
+						i++
+						line++
+					}
+					if text == tag {
+						break
+					}
+				}
+			}
+			heredocs = nil
+		case c == '@' && i+1 < len(s) && s[i+1] == '(':
+			end := strings.IndexByte(s[i:], ')')
+			if end < 0 || strings.Contains(s[i:i+end], "\n") {
+				return nil, fmt.Errorf("%d: a heredoc tag @( is never closed", line)
+			}
+			tag := s[i+2 : i+end]
+			if k := strings.IndexAny(tag, ":/"); k >= 0 {
+				tag = tag[:k]
+			}
+			tag = strings.Trim(strings.TrimSpace(tag), `"`)
+			heredocs = append(heredocs, tag)
+			out = append(out, token{tString, s[i : i+end+1], line})
+			i += end + 1
 		case c == ' ' || c == '\t' || c == '\r':
 			i++
 		case c == '#':

@@ -21,6 +21,12 @@ class demo::server (
 }
 /* class fake ( $not_a_param ) { } */
 class demo {
+  $text = @("EOT"/L)
+    It's a "heredoc" with ${x} and a ) and class nope ($y) {
+    | EOT
+  $other = @(END)
+    don't
+    -END
 }
 define demo::thing (String $x) {
 }
@@ -58,6 +64,7 @@ func TestParseClassesErrors(t *testing.T) {
 		"open list":    "class a (\n  String $x,\n",
 		"open comment": "/* class a () {}\n",
 		"open regex":   "class a (\n  Pattern[/x] $y,\n) {}\n",
+		"open heredoc": "class a {\n  $x = @(EOT)\n  text\n}\n",
 	} {
 		if _, err := ParseClasses("bad.pp", []byte(src)); err == nil || !strings.HasPrefix(err.Error(), "bad.pp:") {
 			t.Errorf("%s: err = %v, want an error naming bad.pp and the line", name, err)

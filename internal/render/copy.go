@@ -8,17 +8,19 @@ import (
 
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/model"
 )
 
 // copyTrees returns the files of the copy artifacts: every file under the
 // artifact's folder, in any layer (the site folder shadows the design file
 // by file), written verbatim under the artifact's path. Puppet modules, say,
 // ship this way: their own templates and manifests are not kiln templates.
-func copyTrees(d *load.Definitions, arts []*artifact, diags *diag.List) []File {
+// A catalog module's copy artifact is written when some node runs it.
+func copyTrees(d *load.Definitions, c *model.Cluster, arts []*artifact, diags *diag.List) []File {
 	var out []File
 	for _, a := range arts {
 		src := a.decl.Copy.Value
-		if src == "" {
+		if src == "" || a.module != "" && len(c.NodesWith(a.module)) == 0 {
 			continue
 		}
 		files, err := CopySources(d, src)

@@ -58,7 +58,7 @@ func puppetFuncs(r *renderer) template.FuncMap {
 			}
 			return out
 		},
-		"nodePorts":     nodePorts,
+		"nodePorts": nodePorts,
 		// ipv4Only and ipv6Only keep the addresses or networks of one family
 		// from a list: nftables sets and iptables take one family each.
 		"ipv4Only": func(l any) []string { return byFamily(l, false) },

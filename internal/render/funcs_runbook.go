@@ -110,16 +110,18 @@ func runbookFuncs(r *renderer) template.FuncMap {
 			}
 		},
 		"add": func(a, b int) int { return a + b },
-		// wordWith is the first word of a text that starts with prefix,
-		// without the prefix: wordWith ipxeScript "inst.ks=" is the
-		// kickstart's URL.
-		"wordWith": func(text, prefix string) (string, error) {
+		// wordWith is the first word of a text that starts with one of the
+		// prefixes, without it: wordWith ipxeScript "inst.ks=" "ks=" is
+		// the kickstart's URL.
+		"wordWith": func(text string, prefixes ...string) (string, error) {
 			for _, w := range strings.Fields(text) {
-				if strings.HasPrefix(w, prefix) {
-					return strings.TrimPrefix(w, prefix), nil
+				for _, p := range prefixes {
+					if strings.HasPrefix(w, p) {
+						return strings.TrimPrefix(w, p), nil
+					}
 				}
 			}
-			return "", fmt.Errorf("no word starts with %q", prefix)
+			return "", fmt.Errorf("no word starts with %s", strings.Join(prefixes, " or "))
 		},
 		// urlPath is the path of a URL: /kiln/kickstart-wn1.cfg.
 		"urlPath": func(u string) (string, error) {

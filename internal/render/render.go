@@ -135,7 +135,7 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 		jobs = append(jobs, expand(a, c)...)
 	}
 	files := run(jobs, secrets, diags)
-	files = append(files, copyTrees(d, arts, diags)...)
+	files = append(files, copyTrees(d, c, arts, diags)...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	files = renderLate(late, c, files, secrets, diags)
 	for i := 1; i < len(files); i++ {

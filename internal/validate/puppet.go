@@ -80,7 +80,12 @@ func (v *checker) puppet() {
 func (v *checker) parity() {
 	classes := map[string]*puppet.Class{}
 	var roots []string
+	scanned := map[string]bool{}
 	for _, a := range v.copyArtifacts() {
+		if scanned[path.Clean(a.Copy.Value)] {
+			continue // the same folder, copied twice
+		}
+		scanned[path.Clean(a.Copy.Value)] = true
 		files, err := v.d.Sources.Walk(path.Clean(a.Copy.Value))
 		if err != nil {
 			continue // reported by artifactKind
@@ -151,12 +156,20 @@ func (v *checker) parity() {
 	}
 }
 
+// copyArtifacts lists the copy artifacts of the design and of the catalog's
+// modules.
 func (v *checker) copyArtifacts() []*defs.Artifact {
 	var out []*defs.Artifact
-	for i := range v.d.Design.Artifacts {
-		if v.d.Design.Artifacts[i].Copy.Value != "" {
-			out = append(out, &v.d.Design.Artifacts[i])
+	add := func(as []defs.Artifact) {
+		for i := range as {
+			if as[i].Copy.Value != "" {
+				out = append(out, &as[i])
+			}
 		}
+	}
+	add(v.d.Design.Artifacts)
+	for _, name := range v.d.ModuleNames() {
+		add(v.d.Modules[name].Artifacts)
 	}
 	return out
 }

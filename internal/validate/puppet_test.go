@@ -113,7 +113,9 @@ func TestArtifactKinds(t *testing.T) {
 	with := func(artifacts string) map[string]string {
 		return map[string]string{"catalog/squid/module.yaml": squid + "artifacts:\n" + artifacts}
 	}
-	at := func(line int) string { return "site/catalog/squid/module.yaml:" + itoa(strings.Count(squid, "\n")+1+line) }
+	at := func(line int) string {
+		return "site/catalog/squid/module.yaml:" + itoa(strings.Count(squid, "\n")+1+line)
+	}
 	cases := []struct {
 		name  string
 		files map[string]string

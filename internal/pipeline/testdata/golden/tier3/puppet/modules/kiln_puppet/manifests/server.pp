@@ -82,12 +82,17 @@ class kiln_puppet::server (
       notify  => Service['puppetserver'],
     }
   }
-  # The environment kiln's build is deployed into (rsync build/puppet/ here).
-  file { "/etc/puppetlabs/code/environments/${environment}":
+  # The environment kiln's build is deployed into (kiln modules export, or
+  # rsync of build/puppet/), and the site folder kiln enc and kiln autosign
+  # read. puppetserver runs as puppet; kiln writes the files that carry
+  # hashes of secrets (Hiera data, nodes.pp) and the site's secrets 0600, so
+  # the group puppet is given read access here, on every run.
+  file { ["/etc/puppetlabs/code/environments/${environment}", $site_dir]:
     ensure  => directory,
+    recurse => true,
     owner   => 'root',
-    group   => 'root',
-    mode    => '0755',
+    group   => 'puppet',
+    mode    => 'u+rwX,g+rX,g-w,o-rwx',
     require => Package['puppetserver'],
   }
   service { 'puppetserver':
