@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"kiln.dev/kiln/internal/backup"
 	"kiln.dev/kiln/internal/identity"
 	"kiln.dev/kiln/internal/load"
+	"kiln.dev/kiln/internal/model"
 	"kiln.dev/kiln/internal/output"
 	"kiln.dev/kiln/internal/starter"
+	"kiln.dev/kiln/internal/state"
 )
 
 var recoverVerb = &verb{
@@ -96,10 +99,10 @@ Example:
 		if r := s.Cluster.Role(n.Role); r != nil && len(r.After) > 0 {
 			say("Check that the roles %s needs first are up: %s.", n.Role, strings.Join(r.After, ", "))
 		}
-		if findVerb("reinstall") != nil {
-			say("Mark it for reinstall: kiln reinstall -C %s %s", c.dir, n.Name)
+		if seq, err := markReinstall(c, s.Cluster, n.Name); err != nil {
+			say("Make it install on its next boot: choose %s in the network boot menu (or boot the USB key). (%v)", n.Name, err)
 		} else {
-			say("Make it install on its next boot: choose %s in the network boot menu (or boot the USB key).", n.Name)
+			say("Done now: marked for reinstall in kiln serve's state (event %d), so its next network boot installs it.", seq)
 		}
 		say("If the Puppet server still holds its old certificate, clean it there: puppetserver ca clean --certname %s", n.FQDN)
 		say("Boot it. Its kickstart installs it and reports in; Puppet then configures it.")
@@ -138,4 +141,28 @@ func suggestNode(name string, names []string) string {
 		return fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	return ""
+}
+
+// markReinstall marks a node needs-reinstall in kiln serve's state file,
+// as kiln reinstall does; it says why not when the site has no state file
+// (kiln serve has never run for it).
+func markReinstall(c *cmdContext, cl *model.Cluster, node string) (int64, error) {
+	p := c.statePath()
+	if _, err := os.Stat(p); err != nil {
+		return 0, fmt.Errorf("kiln serve has not run for this site, so there is no install state at %s to mark", p)
+	}
+	st, err := state.Open(p)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if _, err := st.Sync(ctx, nodeList(cl)); err != nil {
+		return 0, err
+	}
+	r, err := st.Reinstall(ctx, node, whoami(), "kiln recover")
+	if err != nil {
+		return 0, err
+	}
+	return r.Seq, nil
 }
