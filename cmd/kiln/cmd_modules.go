@@ -72,6 +72,11 @@ Examples:
 			}
 			gid, _ = strconv.Atoi(g.Gid)
 		}
+		if _, ok, err := output.ReadManifest(pos[1]); err == nil && !ok {
+			// e.g. the environment the puppetserver package made.
+			fmt.Fprintf(c.stderr, "kiln modules: %s exists and is not an earlier export (it has no MANIFEST); move it aside (mv %s %s.orig) and export again\n", pos[1], pos[1], pos[1])
+			return exitDefs
+		}
 		if _, err := output.Write(pos[1], env); err != nil {
 			fmt.Fprintf(c.stderr, "kiln modules: %v\n", err)
 			return exitDefs

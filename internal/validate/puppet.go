@@ -125,7 +125,7 @@ func (v *checker) parity() {
 		c := classes[m.Class.Value]
 		if c == nil {
 			v.diags.Add(m.Class.Pos, where, fmt.Sprintf("class %s is defined in no manifest under %s", m.Class.Value, strings.Join(roots, ", ")),
-				fmt.Sprintf("write it in %s/%s, or correct class:", roots[0], ClassFile(m.Class.Value)))
+				fmt.Sprintf("write it in %s/%s, or correct class:", roots[0], classFile(m.Class.Value)))
 			continue
 		}
 		for _, pn := range sortedKeys(m.Parameters) {
@@ -174,9 +174,9 @@ func (v *checker) copyArtifacts() []*defs.Artifact {
 	return out
 }
 
-// ClassFile is where Puppet's autoloader looks for a class, relative to
+// classFile is where Puppet's autoloader looks for a class, relative to
 // the modules folder: a::b in a/manifests/b.pp, a in a/manifests/init.pp.
-func ClassFile(class string) string {
+func classFile(class string) string {
 	parts := strings.Split(class, "::")
 	if len(parts) == 1 {
 		return parts[0] + "/manifests/init.pp"

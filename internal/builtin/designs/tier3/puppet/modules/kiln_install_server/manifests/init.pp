@@ -34,7 +34,8 @@ class kiln_install_server (
   $unit = file("kiln_site/kiln-serve/${certname}.service")
   # The unit and this classification come from the same kiln build.
   unless "--listen ${listen_address}:${http_port} " in $unit {
-    fail("kiln_install_server: the kiln-serve unit of ${certname} does not listen on ${listen_address}:${http_port}; redeploy the whole kiln build")
+    $fix = 'redeploy the whole kiln build'
+    fail("kiln_install_server: the kiln-serve unit of ${certname} does not listen on ${listen_address}:${http_port}; ${fix}")
   }
 
   package { 'dnsmasq':

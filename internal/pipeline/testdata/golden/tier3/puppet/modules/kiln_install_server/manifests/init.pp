@@ -1,26 +1,27 @@
-# @summary The head's install server: HTTP on the private network only (port
-#   80 of the private address, never the public one) and TFTP for PXE.
+# @summary The head's install server: kiln serve, which answers HTTP
+#   (kickstarts, boot scripts, the OS tree) on the private address only,
+#   never the public one, and runs dnsmasq for DHCP, TFTP and DNS.
 #
-# The kiln build is published under docroot; kickstarts, the OS tree and the
-# boot menus are served from there. DHCP and the per-node boot entries are
-# the install chain's dnsmasq configuration, which kiln renders; this class
-# runs dnsmasq and gives it the TFTP root.
+# Kiln renders the kiln-serve unit for this node into the site module
+# (files/kiln-serve/CERTNAME.service); the class installs it and keeps the
+# service running. kiln serve starts dnsmasq itself, so the distribution's
+# dnsmasq service is kept off. kiln serve reads the kiln program in
+# /usr/local/bin and the site folder in /etc/kiln/site (see the runbook).
 #
 # @param listen_address
-#   The (private) address httpd binds to.
+#   The (private) address kiln serve answers HTTP on.
 # @param http_port
 #   The HTTP port kickstarts and install trees are served on.
 # @param docroot
-#   Where the build and the OS install tree are served from.
+#   The folder served; the OS install tree goes in its os/ folder.
 # @param tftp_root
 #   The TFTP root for PXE boot loaders.
 # @param mirror_url
-#   A site mirror of the OS install tree, empty to serve the tree from docroot.
-#   Kiln writes it into the kickstarts; the class lets httpd serve the local
-#   tree only when it is empty.
+#   A site mirror of the OS install tree (kiln writes it into the
+#   kickstarts); empty: the tree is served from docroot/os.
 # @param dhcp_pool_size
-#   How many addresses the DHCP pool for unknown machines has; kiln renders the
-#   pool into the dnsmasq configuration. Zero turns the pool off.
+#   Addresses handed out to machines whose MAC the site does not list; kiln
+#   writes the pool into kiln serve's dnsmasq configuration.
 class kiln_install_server (
   Kiln::Ip $listen_address,
   Kiln::Port $http_port,
@@ -29,73 +30,50 @@ class kiln_install_server (
   String $mirror_url,
   Integer[0] $dhcp_pool_size,
 ) {
-  package { ['httpd', 'dnsmasq']:
+  $certname = $trusted['certname']
+  $unit = file("kiln_site/kiln-serve/${certname}.service")
+  # The unit and this classification come from the same kiln build.
+  unless "--listen ${listen_address}:${http_port} " in $unit {
+    $fix = 'redeploy the whole kiln build'
+    fail("kiln_install_server: the kiln-serve unit of ${certname} does not listen on ${listen_address}:${http_port}; ${fix}")
+  }
+
+  package { 'dnsmasq':
     ensure => installed,
   }
-
-  # The stock configuration listens on every address; only ours may.
-  exec { 'kiln_install_server stock Listen':
-    command => "/usr/bin/sed -i -e 's/^Listen /#Listen (kiln: see conf.d\\/kiln.conf) /' /etc/httpd/conf/httpd.conf",
-    onlyif  => "/usr/bin/grep -q '^Listen ' /etc/httpd/conf/httpd.conf",
-    require => Package['httpd'],
-    notify  => Service['httpd'],
-  }
-  file { $docroot:
-    ensure => directory,
-    owner  => 'root',
-    group  => 'root',
-    mode   => '0755',
-  }
-  file { '/etc/httpd/conf.d/kiln.conf':
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0644',
-    content => epp('kiln_install_server/kiln.conf.epp', {
-        'listen_address' => $listen_address,
-        'http_port'      => $http_port,
-        'docroot'        => $docroot,
-        'serve_os'       => $mirror_url == '',
-    }),
-    require => Package['httpd'],
-    notify  => Service['httpd'],
-  }
-  service { 'httpd':
-    ensure => running,
-    enable => true,
-  }
-
-  file { $tftp_root:
-    ensure => directory,
-    owner  => 'root',
-    group  => 'root',
-    mode   => '0755',
-  }
-  file { '/etc/dnsmasq.d/kiln-tftp.conf':
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0644',
-    content => "# Managed by Puppet (kiln_install_server).\nenable-tftp\ntftp-root=${tftp_root}\ntftp-secure\n",
-    require => Package['dnsmasq'],
-    notify  => Service['dnsmasq'],
-  }
   service { 'dnsmasq':
-    ensure  => running,
-    enable  => true,
-    require => File[$tftp_root],
+    ensure  => stopped,
+    enable  => false,
+    require => Package['dnsmasq'],
   }
-  if $dhcp_pool_size > 0 {
-    # The pool is handed out on the private network only; a dnsmasq without
-    # its interface binding would answer DHCP on the campus network.
-    file { '/etc/dnsmasq.d/kiln-bind.conf':
-      ensure  => file,
-      owner   => 'root',
-      group   => 'root',
-      mode    => '0644',
-      content => "# Managed by Puppet (kiln_install_server).\nlisten-address=${listen_address}\nbind-interfaces\n",
-      require => Package['dnsmasq'],
-      notify  => Service['dnsmasq'],
-    }
+
+  $folders = $mirror_url ? {
+    ''      => [$docroot, "${docroot}/os", $tftp_root],
+    default => [$docroot, $tftp_root],
+  }
+  file { $folders:
+    ensure => directory,
+    owner  => 'root',
+    group  => 'root',
+    mode   => '0755',
+  }
+
+  file { '/etc/systemd/system/kiln-serve.service':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => $unit,
+    notify  => Exec['kiln_install_server daemon-reload'],
+  }
+  exec { 'kiln_install_server daemon-reload':
+    command     => '/usr/bin/systemctl daemon-reload',
+    refreshonly => true,
+  }
+  service { 'kiln-serve':
+    ensure    => running,
+    enable    => true,
+    require   => [Service['dnsmasq'], File[$folders]],
+    subscribe => Exec['kiln_install_server daemon-reload'],
   }
 }
