@@ -328,10 +328,12 @@ func writeNew(p string, data []byte) error {
 // HostKeyTypes are the SSH host key types kiln keeps for a node of an OS
 // dialect. On EL7 and later: ecdsa and ed25519, which every current client
 // prefers, and which take microseconds to make (an RSA key takes up to a
-// second, hours for a 10,000-node site). The Puppet base class lists only
-// these as sshd's HostKey, so a rebuilt node offers no fresh key of any
-// type. The legacy dialects' OpenSSH (4.3 on SL5, 5.3 on SL6) knows
-// neither, so they keep RSA.
+// second, hours for a 10,000-node site). On EL9 the tier3 base class lists
+// only these as sshd's HostKey, so a rebuilt node offers no fresh key of
+// any type; on EL7 and EL8 sshd also offers the RSA key it makes at first
+// boot, which a rebuild changes, but clients that know the node's ed25519
+// or ecdsa key ask for that one. The legacy dialects' OpenSSH (4.3 on SL5,
+// 5.3 on SL6) knows neither, so they keep RSA.
 func HostKeyTypes(osDialect string) []string {
 	switch osDialect {
 	case "sl5", "sl6":

@@ -106,4 +106,26 @@ class kiln_base (
     ensure  => file,
     content => "# Managed by Puppet (kiln_base).\nLANG=${language}\n",
   }
+
+  # sshd offers only the host key types kiln keeps for the node (its
+  # identity, put back by the kickstart), so a rebuilt node offers no key
+  # its users have not seen before. EL9's sshd reads drop-in files.
+  if versioncmp($facts['os']['release']['major'], '9') >= 0 {
+    file { '/etc/ssh/sshd_config.d/10-kiln-hostkeys.conf':
+      ensure  => file,
+      owner   => 'root',
+      group   => 'root',
+      mode    => '0600',
+      content => @(KEYS),
+        # Managed by Puppet (kiln_base): the host keys kiln keeps.
+        HostKey /etc/ssh/ssh_host_ecdsa_key
+        HostKey /etc/ssh/ssh_host_ed25519_key
+        | KEYS
+    }
+    ~> exec { 'kiln_base: reload sshd for its host keys':
+      command     => 'systemctl reload sshd',
+      path        => ['/usr/bin', '/usr/sbin'],
+      refreshonly => true,
+    }
+  }
 }
