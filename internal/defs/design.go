@@ -70,12 +70,13 @@ type Artifact struct {
 
 // Filter narrows an artifact's scope.
 type Filter struct {
-	Roles   []yamlx.Scalar `yaml:"roles" doc:"Only these roles."`
-	Kind    yamlx.Scalar   `yaml:"kind" doc:"Only nodes of this kind: physical or vm."`
-	Modules []yamlx.Scalar `yaml:"modules" doc:"Only nodes that run all of these modules."`
-	BootMAC bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
-	State   bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
-	OS      []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [sl5, sl6] for the legacy dialects."`
+	Roles     []yamlx.Scalar `yaml:"roles" doc:"Only these roles."`
+	Kind      yamlx.Scalar   `yaml:"kind" doc:"Only nodes of this kind: physical or vm."`
+	Modules   []yamlx.Scalar `yaml:"modules" doc:"Only nodes that run all of these modules."`
+	BootMAC   bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
+	State     bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
+	Bootstrap bool           `yaml:"bootstrap" doc:"Only nodes whose role lists bootstrap modules (configured with puppet apply before the Puppet server exists)."`
+	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [sl5, sl6] for the legacy dialects."`
 
 	Pos diag.Pos
 }

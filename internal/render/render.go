@@ -175,6 +175,11 @@ func expand(a *artifact, c *model.Cluster) []job {
 		if f.State && !n.HasState() {
 			return false
 		}
+		if f.Bootstrap {
+			if r := c.Role(n.Role); r == nil || len(r.Bootstrap) == 0 {
+				return false
+			}
+		}
 		if len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
 			return false
 		}

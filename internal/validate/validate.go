@@ -165,7 +165,7 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 			v.diags.Add(a.Mode.Pos, where, fmt.Sprintf("%q is not a file mode", a.Mode.Value), `write it in octal, in quotes, e.g. "0755"`)
 		}
 	}
-	if (a.Scope.Value == "" || a.Scope.Value == "cluster") && (len(a.Filter.Roles) > 0 || a.Filter.Kind.Value != "" || len(a.Filter.Modules) > 0 || a.Filter.BootMAC || a.Filter.State) {
+	if (a.Scope.Value == "" || a.Scope.Value == "cluster") && (len(a.Filter.Roles) > 0 || a.Filter.Kind.Value != "" || len(a.Filter.Modules) > 0 || a.Filter.BootMAC || a.Filter.State || a.Filter.Bootstrap) {
 		v.diags.Add(a.Filter.Pos, where, "a filter has no effect on a cluster-wide artifact", "set scope: node, vm or role, or remove the filter")
 	}
 	for _, r := range a.Filter.Roles {
