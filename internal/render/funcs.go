@@ -83,14 +83,23 @@ func coreFuncs(r *renderer) template.FuncMap {
 		"macDashes": func(mac string) string { return strings.ReplaceAll(strings.ToLower(mac), ":", "-") },
 		// secret returns a secret's value and marks the file being rendered
 		// as secret-bearing (written 0600, served to its node only).
-		"secret": func(name string) (string, error) {
-			if r == nil {
-				return "", nil
-			}
-			r.usedSecret = true
-			return r.secrets.get(name)
-		},
+		"secret": func(name string) (string, error) { return r.secret(name) },
 	}
+}
+
+// secret reads a secret for the file being rendered and marks the file as
+// secret-bearing: every function that reads a secret, or derives a value
+// from one, goes through here. r is nil only while templates are parsed.
+func (r *renderer) secret(name string) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("secret %s is read only while rendering", name)
+	}
+	v, err := r.secrets.get(name)
+	if err != nil {
+		return "", err
+	}
+	r.usedSecret = true
+	return v, nil
 }
 
 // secretStore reads the site's secrets once each.

@@ -17,14 +17,10 @@ func cryptoFuncs(r *renderer) template.FuncMap {
 		// a per-node value (an autosign challenge, say) that the holder of
 		// the key can check and nobody else can forge.
 		"hmac": func(secretName, message string) (string, error) {
-			if r == nil {
-				return "", nil
-			}
-			key, err := r.secrets.get(secretName)
+			key, err := r.secret(secretName)
 			if err != nil {
 				return "", err
 			}
-			r.usedSecret = true
 			m := hmac.New(sha256.New, []byte(key))
 			m.Write([]byte(message))
 			return hex.EncodeToString(m.Sum(nil)), nil

@@ -20,14 +20,10 @@ func directoryFuncs(r *renderer) template.FuncMap {
 		// and seed (the user's name), so builds stay byte-identical and two
 		// users with one password still get different hashes.
 		"ssha": func(secretName, seed string) (string, error) {
-			if r == nil {
-				return "", nil
-			}
-			pw, err := r.secrets.get(secretName)
+			pw, err := r.secret(secretName)
 			if err != nil {
 				return "", err
 			}
-			r.usedSecret = true
 			return ssha(pw, seed), nil
 		},
 		// rdnValue is the value of a DN's first component:

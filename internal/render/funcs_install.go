@@ -27,14 +27,10 @@ func installFuncs(r *renderer) template.FuncMap {
 		// context (an HMAC), so builds are byte-identical and two contexts
 		// (say, two nodes) get different hashes of the same password.
 		"sha512crypt": func(secretName, context string) (string, error) {
-			if r == nil {
-				return "", nil
-			}
-			pw, err := r.secrets.get(secretName)
+			pw, err := r.secret(secretName)
 			if err != nil {
 				return "", err
 			}
-			r.usedSecret = true
 			return SHA512Crypt(pw, DeriveSalt(pw, context)), nil
 		},
 		// in reports whether v is one of the values: {{ if in .Cluster.OS "el8" "el9" }}.

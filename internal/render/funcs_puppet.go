@@ -2,10 +2,6 @@ package render
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -152,21 +148,11 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 // sshaSecret is the {SSHA} hash of a secret (slapd's olcRootPW format),
 // with a salt derived from the secret so that builds are reproducible.
 func sshaSecret(r *renderer, name string) (string, error) {
-	if r == nil {
-		return "", fmt.Errorf("secrets are read only while rendering")
-	}
-	pw, err := r.secrets.get(name)
+	pw, err := r.secret(name)
 	if err != nil {
 		return "", err
 	}
-	r.usedSecret = true
-	m := hmac.New(sha256.New, []byte(pw))
-	m.Write([]byte("kiln ssha salt " + name))
-	salt := m.Sum(nil)[:8]
-	h := sha1.New()
-	h.Write([]byte(pw))
-	h.Write(salt)
-	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), salt...)), nil
+	return ssha(pw, name), nil
 }
 
 // puppetValue writes a value as a Puppet literal: strings single-quoted

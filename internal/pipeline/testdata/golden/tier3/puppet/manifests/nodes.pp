@@ -17,14 +17,14 @@ node 'head.physics.example.edu' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/head',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'central_manager',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -82,7 +82,7 @@ node 'puppet.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/puppet',
   }
   class { 'kiln_firewall':
@@ -124,7 +124,7 @@ node 'ldap.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/ldap',
   }
   class { 'kiln_firewall':
@@ -136,7 +136,7 @@ node 'ldap.mytier3.local' {
     admin_bin     => '/root/bin',
     base_dn       => 'dc=physics,dc=example,dc=edu',
     root_dn       => 'cn=root,dc=physics,dc=example,dc=edu',
-    root_password => '{SSHA}33V7yWrlttBsMG+AH3ziapuGkPs2dWbEIcl5wA==',
+    root_password => '{SSHA}LHGJmUnWwNkdD4J56+9gwrgAjHN3uN+2VNSOCw==',
   }
   class { 'kiln_puppet::agent':
     environment => 'production',
@@ -163,7 +163,7 @@ node 'proxy.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/proxy',
   }
   class { 'kiln_firewall':
@@ -202,7 +202,7 @@ node 'nfs.physics.example.edu' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/nfs',
   }
   class { 'kiln_firewall':
@@ -252,14 +252,14 @@ node 'int1.physics.example.edu' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int1',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'submit',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -301,14 +301,14 @@ node 'int2.physics.example.edu' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int2',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'submit',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -350,14 +350,14 @@ node 'wn1.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn1',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'execute',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -399,14 +399,14 @@ node 'wn2.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn2',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'execute',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -448,14 +448,14 @@ node 'wn3.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn3',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'execute',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -497,14 +497,14 @@ node 'wn4.mytier3.local' {
     timezone     => 'America/Chicago',
   }
   class { 'kiln_backup':
-    password   => '{SSHA}0Zk4HIrzQ4dyxJ7QsoSOaFXLGsL0iBTwZV2FsA==',
+    password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn4',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
     central_manager => 'head.mytier3.local',
     daemon_role     => 'execute',
-    pool_password   => '{SSHA}rUsvo9TlPplwU3RioBZ3DJ41rERJ0x+x4KxFlw==',
+    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
