@@ -38,26 +38,26 @@ func TestPuppetParity(t *testing.T) {
 		files: map[string]string{"catalog/squid/module.yaml": strings.Replace(squid, "\nparameters:\n",
 			"\nparameters:\n  max_clients:\n    type: int\n    default: 100\n    doc: How many clients.\n", 1)},
 		want: []want{{
-			pos: "site/catalog/squid/module.yaml:8:5", where: "module squid parameter max_clients",
-			what: []string{"class kiln_frontier_squid in " + squidPP + " has no parameter $max_clients"},
-			fix:  []string{"add it to the class's parameter list (" + squidPP + ":", "or remove it from site/catalog/squid/module.yaml"},
+			Pos: "site/catalog/squid/module.yaml:8:5", Where: "module squid parameter max_clients",
+			What: []string{"class kiln_frontier_squid in " + squidPP + " has no parameter $max_clients"},
+			Fix:  []string{"add it to the class's parameter list (" + squidPP + ":", "or remove it from site/catalog/squid/module.yaml"},
 		}},
 	}, {
 		name: "class parameter the catalog lacks",
 		files: map[string]string{"puppet/modules/kiln_frontier_squid/manifests/init.pp": strings.Replace(manifest,
 			"  Integer[1] $cache_dir_gb,\n", "  Integer[1] $cache_dir_gb,\n  Boolean $ipv6 = false,\n", 1)},
 		want: []want{{
-			pos: "site/puppet/modules/kiln_frontier_squid/manifests/init.pp:" + lineOf(manifest, "$cache_dir_gb,", 1), where: "class kiln_frontier_squid",
-			what: []string{"parameter $ipv6 is not declared in " + squidYAML},
-			fix:  []string{"declare it under parameters: in " + squidYAML},
+			Pos: "site/puppet/modules/kiln_frontier_squid/manifests/init.pp:" + lineOf(manifest, "$cache_dir_gb,", 1), Where: "class kiln_frontier_squid",
+			What: []string{"parameter $ipv6 is not declared in " + squidYAML},
+			Fix:  []string{"declare it under parameters: in " + squidYAML},
 		}},
 	}, {
 		name:  "class that no manifest defines",
 		files: map[string]string{"catalog/squid/module.yaml": strings.Replace(squid, "class: kiln_frontier_squid", "class: kiln_frontier_sqiud", 1)},
 		want: []want{{
-			pos: "site/catalog/squid/module.yaml:1:8", where: "module squid",
-			what: []string{"class kiln_frontier_sqiud is defined in no manifest under puppet/modules"},
-			fix:  []string{"puppet/modules/kiln_frontier_sqiud/manifests/init.pp"},
+			Pos: "site/catalog/squid/module.yaml:1:8", Where: "module squid",
+			What: []string{"class kiln_frontier_sqiud is defined in no manifest under puppet/modules"},
+			Fix:  []string{"puppet/modules/kiln_frontier_sqiud/manifests/init.pp"},
 		}},
 	}, {
 		name: "parameter nobody gives a value",
@@ -67,20 +67,20 @@ func TestPuppetParity(t *testing.T) {
 				"  Integer[1] $cache_dir_gb,\n", "  Integer[1] $cache_dir_gb,\n  String $peer,\n", 1),
 		},
 		want: []want{{
-			pos: "site/catalog/squid/module.yaml:8:5", where: "module squid parameter peer",
-			what: []string{"neither the catalog nor class kiln_frontier_squid", "gives $peer a value"},
-			fix:  []string{"default", "required: true"},
+			Pos: "site/catalog/squid/module.yaml:8:5", Where: "module squid parameter peer",
+			What: []string{"neither the catalog nor class kiln_frontier_squid", "gives $peer a value"},
+			Fix:  []string{"default", "required: true"},
 		}},
 	}, {
 		name: "manifest kiln cannot read",
 		files: map[string]string{"puppet/modules/kiln_frontier_squid/manifests/init.pp": strings.Replace(manifest,
 			"  Kiln::Port $port,\n", "  Kiln::Port $port = 'oops,\n", 1)},
 		want: []want{{
-			pos: "site/puppet/modules/kiln_frontier_squid/manifests/init.pp", where: "manifest",
-			what: []string{"cannot read the class definitions", "a string is never closed"},
+			Pos: "site/puppet/modules/kiln_frontier_squid/manifests/init.pp", Where: "manifest",
+			What: []string{"cannot read the class definitions", "a string is never closed"},
 		}, {
-			pos: squidYAML + ":1:8", where: "module squid",
-			what: []string{"class kiln_frontier_squid is defined in no manifest"},
+			Pos: squidYAML + ":1:8", Where: "module squid",
+			What: []string{"class kiln_frontier_squid is defined in no manifest"},
 		}},
 	}}
 	for _, c := range cases {
@@ -123,29 +123,29 @@ func TestArtifactKinds(t *testing.T) {
 	}{{
 		name:  "neither template nor copy",
 		files: with("  - {path: x, doc: nothing}\n"),
-		want:  []want{{pos: at(1) + ":5", where: "module squid artifact ", what: []string{"neither a template nor a folder to copy"}, fix: []string{"template: NAME", "copy: FOLDER"}}},
+		want:  []want{{Pos: at(1) + ":5", Where: "module squid artifact ", What: []string{"neither a template nor a folder to copy"}, Fix: []string{"template: NAME", "copy: FOLDER"}}},
 	}, {
 		name:  "both template and copy",
 		files: with("  - {template: hosts.tmpl, copy: puppet/modules, path: x}\n"),
-		want:  []want{{pos: at(1) + ":34", where: "module squid artifact hosts.tmplpuppet/modules", what: []string{"both a template and a folder"}}},
+		want:  []want{{Pos: at(1) + ":34", Where: "module squid artifact hosts.tmplpuppet/modules", What: []string{"both a template and a folder"}}},
 	}, {
 		name:  "copy of a missing folder",
 		files: with("  - {copy: puppet/modulez, path: x}\n"),
-		want:  []want{{pos: at(1) + ":12", where: "module squid artifact puppet/modulez", what: []string{`there is no folder "puppet/modulez"`}}},
+		want:  []want{{Pos: at(1) + ":12", Where: "module squid artifact puppet/modulez", What: []string{`there is no folder "puppet/modulez"`}}},
 	}, {
 		name:  "copy out of the design",
 		files: with("  - {copy: ../etc, path: x}\n"),
-		want:  []want{{pos: at(1) + ":12", where: "module squid artifact ../etc", what: []string{"not a folder inside the design"}}},
+		want:  []want{{Pos: at(1) + ":12", Where: "module squid artifact ../etc", What: []string{"not a folder inside the design"}}},
 	}, {
 		name:  "copy per node",
 		files: with("  - {copy: puppet/modules, path: x, scope: node}\n"),
-		want:  []want{{pos: at(1) + ":44", where: "module squid artifact puppet/modules", what: []string{"the same for the whole cluster"}}},
+		want:  []want{{Pos: at(1) + ":44", Where: "module squid artifact puppet/modules", What: []string{"the same for the whole cluster"}}},
 	}, {
 		name:  "second ENC artifact, and not per node",
 		files: with("  - {template: hosts.tmpl, path: x, enc: true}\n"),
 		want: []want{
-			{pos: at(1) + ":37", where: "module squid artifact hosts.tmpl", what: []string{"the ENC artifact must have scope node"}},
-			{pos: at(1) + ":37", where: "artifact hosts.tmpl", what: []string{"puppet/enc.yaml.tmpl is already the ENC artifact"}},
+			{Pos: at(1) + ":37", Where: "module squid artifact hosts.tmpl", What: []string{"the ENC artifact must have scope node"}},
+			{Pos: at(1) + ":37", Where: "artifact hosts.tmpl", What: []string{"puppet/enc.yaml.tmpl is already the ENC artifact"}},
 		},
 	}}
 	for _, c := range cases {

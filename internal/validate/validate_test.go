@@ -10,132 +10,30 @@ import (
 
 	"kiln.dev/kiln/internal/builtin"
 	"kiln.dev/kiln/internal/diag"
-	"kiln.dev/kiln/internal/load"
-	"kiln.dev/kiln/internal/resolve"
-	"kiln.dev/kiln/internal/validate"
+	"kiln.dev/kiln/internal/sitetest"
 )
 
-// baseSite is a small valid site over the embedded tier3 design. The cases
-// below change one line of it (keeping line numbers) or add design files
-// to the site folder, and expect the problem at an exact place.
-//
-// Lines: 1 cluster, 3 networks, 4 public, 5 private, 6 nodes, 8 head's entry,
-// 9 puppet, 10 ldap, 11 proxy, 12 nfs, 13 interactive, 14 worker,
-// 15 parameters, 16 base, 17 secrets, 18 site_secret, then the example's.
-var baseSite = `cluster: small
-domain: example.org
-networks:
-  public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}
-  private: {cidr: 10.1.0.0/24, gateway: head, domain: small.local}
-nodes:
-  head:
-    - {name: head, ip: {public: 192.0.2.10, private: 10.1.0.1}, mac: {private: "52:54:00:00:00:01"}}
-  puppet: [{name: puppet, ip: {private: 10.1.0.2}}]
-  ldap: [{name: ldap, ip: {private: 10.1.0.3}}]
-  proxy: [{name: proxy, ip: {private: 10.1.0.4}}]
-  nfs: [{name: nfs, ip: {public: 192.0.2.11, private: 10.1.0.5}}]
-  interactive: {count: 1, start: {public: 192.0.2.20, private: 10.1.0.20}}
-  worker: {count: 3, start: {private: 10.1.0.101}, macs: ["52:54:00:00:01:01"]}
-parameters:
-  base: {timezone: Europe/Paris}
-secrets:
-  site_secret: {file: secrets/site_secret}
-` + exampleSecrets
+// The small site and the checks are package sitetest's, shared by the
+// validate and resolve tests.
+var baseSite = sitetest.BaseSite
 
-// exampleSecrets is the embedded example's list of secrets, which follows
-// the design's: the tests need not change when the design needs a new one.
-var exampleSecrets = func() string {
-	ex, _ := builtin.Example("tier3")
-	b, _ := fs.ReadFile(ex, "site.yaml")
-	_, after, _ := strings.Cut(string(b), "\nsecrets:\n")
-	return after
-}()
+type want = sitetest.Want
 
-// siteFS is baseSite with the given files replaced or added, and the
-// example's secret files.
-func siteFS(files map[string]string) fstest.MapFS {
-	fsys := fstest.MapFS{"site.yaml": {Data: []byte(baseSite)}, "secrets/site_secret": {Data: []byte("x\n"), Mode: 0o600}}
-	ex, _ := builtin.Example("tier3")
-	secrets, _ := fs.Glob(ex, "secrets/*")
-	for _, s := range secrets {
-		b, _ := fs.ReadFile(ex, s)
-		fsys[s] = &fstest.MapFile{Data: b, Mode: 0o600}
-	}
-	for name, text := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(text)}
-	}
-	return fsys
-}
+func siteFS(files map[string]string) fstest.MapFS { return sitetest.FS(files) }
 
-// edit replaces old (which must be in baseSite) with new.
 func edit(t *testing.T, old, new string) string {
 	t.Helper()
-	if !strings.Contains(baseSite, old) {
-		t.Fatalf("the base site has no %q", old)
-	}
-	return strings.Replace(baseSite, old, new, 1)
+	return sitetest.Edit(t, old, new)
 }
 
-// problems loads, validates and resolves a site as kiln check does.
 func problems(t *testing.T, fsys fstest.MapFS) []diag.Diagnostic {
 	t.Helper()
-	d, diags := load.FS(fsys, "site/")
-	all := &diag.List{}
-	all.Append(diags)
-	if d != nil {
-		all.Append(validate.Definitions(d))
-		_, rd := resolve.Cluster(d)
-		all.Append(rd)
-	}
-	return all.Items()
+	return sitetest.Problems(t, fsys)
 }
 
-// want is one expected problem: its exact place and "where", and words
-// that its "what" and "fix" must contain.
-type want struct {
-	pos   string
-	where string
-	what  []string
-	fix   []string
-}
-
-// expect checks that got holds every wanted problem, and nothing else in
-// the site's own files (the embedded design's files are not the subject).
 func expect(t *testing.T, got []diag.Diagnostic, wants ...want) {
 	t.Helper()
-	used := make([]bool, len(got))
-	for _, w := range wants {
-		found := false
-		for i, d := range got {
-			if used[i] || d.Pos.String() != w.pos || d.Where != w.where || !containsAll(d.What, w.what) || !containsAll(d.Fix, w.fix) {
-				continue
-			}
-			used[i], found = true, true
-			break
-		}
-		if !found {
-			t.Errorf("no problem at %s, where %q, saying %q, fixed by %q", w.pos, w.where, w.what, w.fix)
-		}
-	}
-	for i, d := range got {
-		if !used[i] && (strings.HasPrefix(d.Pos.File, "site/") || d.Pos.File == "") {
-			t.Errorf("unexpected problem: %s", d)
-		}
-	}
-	if t.Failed() {
-		for _, d := range got {
-			t.Logf("got: %s", d)
-		}
-	}
-}
-
-func containsAll(s string, words []string) bool {
-	for _, w := range words {
-		if !strings.Contains(s, w) {
-			return false
-		}
-	}
-	return true
+	sitetest.Expect(t, got, wants...)
 }
 
 func TestBaseSiteIsValid(t *testing.T) {
@@ -155,8 +53,8 @@ func TestSiteMistakes(t *testing.T) {
 		name: "unknown top-level key",
 		site: func(t *testing.T) string { return edit(t, "domain: example.org", "domian: example.org") },
 		want: []want{
-			{pos: "site/site.yaml:2:1", what: []string{`unknown key "domian"`}, fix: []string{`did you mean "domain"?`}},
-			{pos: "site/site.yaml:1:1", what: []string{`"domain" is required`}, fix: []string{`add a line "domain: …"`}},
+			{Pos: "site/site.yaml:2:1", What: []string{`unknown key "domian"`}, Fix: []string{`did you mean "domain"?`}},
+			{Pos: "site/site.yaml:1:1", What: []string{`"domain" is required`}, Fix: []string{`add a line "domain: …"`}},
 		},
 	}, {
 		name: "unknown nested key",
@@ -164,13 +62,13 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "public: {cidr: 192.0.2.0/24, gateway:", "public: {cidr: 192.0.2.0/24, gatway:")
 		},
 		want: []want{
-			{pos: "site/site.yaml:4:32", where: "networks.public", what: []string{`unknown key "gatway"`}, fix: []string{`did you mean "gateway"?`}},
+			{Pos: "site/site.yaml:4:32", Where: "networks.public", What: []string{`unknown key "gatway"`}, Fix: []string{`did you mean "gateway"?`}},
 		},
 	}, {
 		name: "unknown key far from any",
 		site: func(t *testing.T) string { return edit(t, "cluster: small", "cluster: small\nfrobnicate: yes") },
 		want: []want{
-			{pos: "site/site.yaml:2:1", what: []string{`unknown key "frobnicate"`}, fix: []string{"cluster", "domain", "networks"}},
+			{Pos: "site/site.yaml:2:1", What: []string{`unknown key "frobnicate"`}, Fix: []string{"cluster", "domain", "networks"}},
 		},
 	}, {
 		name: "missing required key in a network",
@@ -178,7 +76,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}", "public: {gateway: 192.0.2.1}")
 		},
 		want: []want{
-			{pos: "site/site.yaml:4:11", where: "networks.public", what: []string{`"cidr" is required`}, fix: []string{"cidr: …"}},
+			{Pos: "site/site.yaml:4:11", Where: "networks.public", What: []string{`"cidr" is required`}, Fix: []string{"cidr: …"}},
 		},
 	}, {
 		name: "empty network",
@@ -186,19 +84,19 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "public: {cidr: 192.0.2.0/24, gateway: 192.0.2.1}", "public:")
 		},
 		want: []want{
-			{pos: "site/site.yaml:4:10", where: "networks.public", what: []string{`"cidr" is required`}},
+			{Pos: "site/site.yaml:4:10", Where: "networks.public", What: []string{`"cidr" is required`}},
 		},
 	}, {
 		name: "count is not a number",
 		site: func(t *testing.T) string { return edit(t, "worker: {count: 3,", "worker: {count: three,") },
 		want: []want{
-			{pos: "site/site.yaml:14:19", where: "nodes.worker.count", what: []string{"expected a whole number", `"three"`}, fix: []string{"whole number"}},
+			{Pos: "site/site.yaml:14:19", Where: "nodes.worker.count", What: []string{"expected a whole number", `"three"`}, Fix: []string{"whole number"}},
 		},
 	}, {
 		name: "a list where one value goes",
 		site: func(t *testing.T) string { return edit(t, "cluster: small", "cluster: [small]") },
 		want: []want{
-			{pos: "site/site.yaml:1:10", where: "cluster", what: []string{"expected a single value, found a list"}},
+			{Pos: "site/site.yaml:1:10", Where: "cluster", What: []string{"expected a single value, found a list"}},
 			// The empty name makes the derived names fail their checks: tolerated, not wanted here.
 		},
 	}, {
@@ -207,8 +105,8 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "puppet: [{name: puppet, ip: {private: 10.1.0.2}}]", "puppet: lots")
 		},
 		want: []want{
-			{pos: "site/site.yaml:9:11", where: "nodes.puppet", what: []string{"expected the nodes of this role", `"lots"`}, fix: []string{"count:"}},
-			{pos: "site/site.yaml:9:11", where: "role puppet", what: []string{"needs 1 puppet node(s); this site has 0"}},
+			{Pos: "site/site.yaml:9:11", Where: "nodes.puppet", What: []string{"expected the nodes of this role", `"lots"`}, Fix: []string{"count:"}},
+			{Pos: "site/site.yaml:9:11", Where: "role puppet", What: []string{"needs 1 puppet node(s); this site has 0"}},
 		},
 	}, {
 		name: "wrong parameter type",
@@ -216,7 +114,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "base: {timezone: Europe/Paris}", "base: {ntp_servers: time.example.org}")
 		},
 		want: []want{
-			{pos: "site/site.yaml:16:23", where: "site parameters: base.ntp_servers", what: []string{"expected a list of hostname"}, fix: []string{"[a, b]"}},
+			{Pos: "site/site.yaml:16:23", Where: "site parameters: base.ntp_servers", What: []string{"expected a list of hostname"}, Fix: []string{"[a, b]"}},
 		},
 	}, {
 		name: "enum value with a typo",
@@ -224,7 +122,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "worker: {count: 3, start: {private: 10.1.0.101},", "worker: {count: 3, parameters: {condor: {daemon_role: exectue}}, start: {private: 10.1.0.101},")
 		},
 		want: []want{
-			{pos: "site/site.yaml:14:57", where: "role worker: condor.daemon_role", what: []string{`"exectue" is not one of the allowed values`}, fix: []string{`did you mean "execute"?`, "central_manager, submit, execute"}},
+			{Pos: "site/site.yaml:14:57", Where: "role worker: condor.daemon_role", What: []string{`"exectue" is not one of the allowed values`}, Fix: []string{`did you mean "execute"?`, "central_manager, submit, execute"}},
 		},
 	}, {
 		name: "unknown parameter",
@@ -232,7 +130,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "base: {timezone: Europe/Paris}", "base: {time_zone: Europe/Paris}")
 		},
 		want: []want{
-			{pos: "site/site.yaml:16:10", where: "site parameters", what: []string{`module base has no parameter "time_zone"`}, fix: []string{`did you mean "timezone"?`, "catalog/base/module.yaml"}},
+			{Pos: "site/site.yaml:16:10", Where: "site parameters", What: []string{`module base has no parameter "time_zone"`}, Fix: []string{`did you mean "timezone"?`, "catalog/base/module.yaml"}},
 		},
 	}, {
 		name: "unknown module in parameters",
@@ -240,7 +138,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "base: {timezone: Europe/Paris}", "bsae: {timezone: Europe/Paris}")
 		},
 		want: []want{
-			{pos: "site/site.yaml:16:3", where: "site parameters", what: []string{`unknown module "bsae"`}, fix: []string{`did you mean "base"?`}},
+			{Pos: "site/site.yaml:16:3", Where: "site parameters", What: []string{`unknown module "bsae"`}, Fix: []string{`did you mean "base"?`}},
 		},
 	}, {
 		name: "module the role does not run",
@@ -248,19 +146,19 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "worker: {count: 3,", "worker: {parameters: {squid: {}}, count: 3,")
 		},
 		want: []want{
-			{pos: "site/site.yaml:14:25", where: "role worker", what: []string{`role worker does not run module "squid"`}, fix: []string{"its modules are: base"}},
+			{Pos: "site/site.yaml:14:25", Where: "role worker", What: []string{`role worker does not run module "squid"`}, Fix: []string{"its modules are: base"}},
 		},
 	}, {
 		name: "unknown role under nodes",
 		site: func(t *testing.T) string { return edit(t, "  worker: {count: 3,", "  wroker: {count: 3,") },
 		want: []want{
-			{pos: "site/site.yaml:14:11", where: "site nodes", what: []string{`unknown role "wroker"`}, fix: []string{`did you mean "worker"?`}},
+			{Pos: "site/site.yaml:14:11", Where: "site nodes", What: []string{`unknown role "wroker"`}, Fix: []string{`did you mean "worker"?`}},
 		},
 	}, {
 		name: "bad node name",
 		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: ldap_1, ip:") },
 		want: []want{
-			{pos: "site/site.yaml:10:17", where: "node ldap_1", what: []string{`"ldap_1" is not a valid host name (RFC 1123)`}, fix: []string{"letters, digits and hyphens"}},
+			{Pos: "site/site.yaml:10:17", Where: "node ldap_1", What: []string{`"ldap_1" is not a valid host name (RFC 1123)`}, Fix: []string{"letters, digits and hyphens"}},
 		},
 	}, {
 		name: "node name too long",
@@ -268,19 +166,19 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "{name: ldap, ip:", "{name: "+strings.Repeat("l", 64)+", ip:")
 		},
 		want: []want{
-			{pos: "site/site.yaml:10:17", where: "node " + strings.Repeat("l", 64), what: []string{"is not a valid host name (RFC 1123)"}},
+			{Pos: "site/site.yaml:10:17", Where: "node " + strings.Repeat("l", 64), What: []string{"is not a valid host name (RFC 1123)"}},
 		},
 	}, {
 		name: "dotted node name",
 		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: ldap.example.org, ip:") },
 		want: []want{
-			{pos: "site/site.yaml:10:17", where: "node ldap.example.org", what: []string{"is a dotted name"}},
+			{Pos: "site/site.yaml:10:17", Where: "node ldap.example.org", What: []string{"is a dotted name"}},
 		},
 	}, {
 		name: "node name starting with a hyphen",
 		site: func(t *testing.T) string { return edit(t, "{name: ldap, ip:", "{name: -ldap, ip:") },
 		want: []want{
-			{pos: "site/site.yaml:10:17", where: "node -ldap", what: []string{"RFC 1123"}},
+			{Pos: "site/site.yaml:10:17", Where: "node -ldap", What: []string{"RFC 1123"}},
 		},
 	}, {
 		name: "bad MAC",
@@ -288,13 +186,13 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, `mac: {private: "52:54:00:00:00:01"}`, `mac: {private: "52:54:00:00:00:0g"}`)
 		},
 		want: []want{
-			{pos: "site/site.yaml:8:80", where: "node head", what: []string{`"52:54:00:00:00:0g" is not a MAC address`}, fix: []string{"six pairs of hex digits"}},
+			{Pos: "site/site.yaml:8:80", Where: "node head", What: []string{`"52:54:00:00:00:0g" is not a MAC address`}, Fix: []string{"six pairs of hex digits"}},
 		},
 	}, {
 		name: "short MAC in a count's list",
 		site: func(t *testing.T) string { return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01"]`) },
 		want: []want{
-			{pos: "site/site.yaml:14:59", where: "role worker", what: []string{"is not a MAC address"}},
+			{Pos: "site/site.yaml:14:59", Where: "role worker", What: []string{"is not a MAC address"}},
 		},
 	}, {
 		name: "more MACs than nodes",
@@ -302,7 +200,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01:01", "52:54:00:00:01:02", "52:54:00:00:01:03", "52:54:00:00:01:04"]`)
 		},
 		want: []want{
-			{pos: "site/site.yaml:14:122", where: "role worker", what: []string{"4 MACs are listed for 3 nodes"}, fix: []string{"raise count"}},
+			{Pos: "site/site.yaml:14:122", Where: "role worker", What: []string{"4 MACs are listed for 3 nodes"}, Fix: []string{"raise count"}},
 		},
 	}, {
 		name: "MAC on a network the role does not use",
@@ -310,31 +208,31 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, `mac: {private: "52:54:00:00:00:01"}`, `mac: {privte: "52:54:00:00:00:01"}`)
 		},
 		want: []want{
-			{pos: "site/site.yaml:8:79", where: "node head", what: []string{`no interface on network "privte"`}, fix: []string{`did you mean "private"?`}},
+			{Pos: "site/site.yaml:8:79", Where: "node head", What: []string{`no interface on network "privte"`}, Fix: []string{`did you mean "private"?`}},
 		},
 	}, {
 		name: "address that is not one",
 		site: func(t *testing.T) string { return edit(t, "ip: {private: 10.1.0.3}", "ip: {private: 10.1.0.300}") },
 		want: []want{
-			{pos: "site/site.yaml:10:37", where: "node ldap", what: []string{`"10.1.0.300" is not an IP address`}, fix: []string{"10.10.0.5"}},
+			{Pos: "site/site.yaml:10:37", Where: "node ldap", What: []string{`"10.1.0.300" is not an IP address`}, Fix: []string{"10.10.0.5"}},
 		},
 	}, {
 		name: "network with host bits",
 		site: func(t *testing.T) string { return edit(t, "cidr: 10.1.0.0/24", "cidr: 10.1.0.1/24") },
 		want: []want{
-			{pos: "site/site.yaml:5:19", where: "network private", what: []string{"has host bits set"}, fix: []string{"did you mean 10.1.0.0/24?"}},
+			{Pos: "site/site.yaml:5:19", Where: "network private", What: []string{"has host bits set"}, Fix: []string{"did you mean 10.1.0.0/24?"}},
 		},
 	}, {
 		name: "gateway outside its network",
 		site: func(t *testing.T) string { return edit(t, "gateway: 192.0.2.1}", "gateway: 192.0.3.1}") },
 		want: []want{
-			{pos: "site/site.yaml:4:41", where: "network public", what: []string{"gateway 192.0.3.1 is outside the network 192.0.2.0/24"}},
+			{Pos: "site/site.yaml:4:41", Where: "network public", What: []string{"gateway 192.0.3.1 is outside the network 192.0.2.0/24"}},
 		},
 	}, {
 		name: "negative count",
 		site: func(t *testing.T) string { return edit(t, "interactive: {count: 1,", "interactive: {count: -1,") },
 		want: []want{
-			{pos: "site/site.yaml:13:17", where: "role interactive", what: []string{"count cannot be negative"}},
+			{Pos: "site/site.yaml:13:17", Where: "role interactive", What: []string{"count cannot be negative"}},
 		},
 	}, {
 		name: "secret file missing",
@@ -342,13 +240,13 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "{file: secrets/site_secret}", "{file: secrets/site_secert}")
 		},
 		want: []want{
-			{pos: "site/site.yaml:18:23", where: "secret site_secret", what: []string{"secrets/site_secert does not exist"}},
+			{Pos: "site/site.yaml:18:23", Where: "secret site_secret", What: []string{"secrets/site_secert does not exist"}},
 		},
 	}, {
 		name: "secret outside the site folder",
 		site: func(t *testing.T) string { return edit(t, "{file: secrets/site_secret}", "{file: ../site_secret}") },
 		want: []want{
-			{pos: "site/site.yaml:18:23", where: "secret site_secret", what: []string{"not a path inside the site folder"}},
+			{Pos: "site/site.yaml:18:23", Where: "secret site_secret", What: []string{"not a path inside the site folder"}},
 		},
 	}, {
 		name: "bad YAML",
@@ -356,7 +254,7 @@ func TestSiteMistakes(t *testing.T) {
 		want: []want{
 			// Only that: checked against the design, the empty site would lack everything.
 			// Line 2 is where the parser finds the list unclosed.
-			{pos: "site/site.yaml:2", what: []string{"this is not valid YAML", "did not find expected ',' or ']'"}, fix: []string{"indentation and quoting"}},
+			{Pos: "site/site.yaml:2", What: []string{"this is not valid YAML", "did not find expected ',' or ']'"}, Fix: []string{"indentation and quoting"}},
 		},
 	}, {
 		name: "every problem at once",
@@ -366,9 +264,9 @@ func TestSiteMistakes(t *testing.T) {
 			return strings.Replace(s, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:01"]`, 1)
 		},
 		want: []want{
-			{pos: "site/site.yaml:1:10", where: "site", what: []string{"bad cluster name"}},
-			{pos: "site/site.yaml:10:37", where: "node ldap", what: []string{"is not an IP address"}},
-			{pos: "site/site.yaml:14:59", where: "role worker", what: []string{"is not a MAC address"}},
+			{Pos: "site/site.yaml:1:10", Where: "site", What: []string{"bad cluster name"}},
+			{Pos: "site/site.yaml:10:37", Where: "node ldap", What: []string{"is not an IP address"}},
+			{Pos: "site/site.yaml:14:59", Where: "role worker", What: []string{"is not a MAC address"}},
 		},
 	}}
 	for _, c := range cases {
@@ -400,7 +298,7 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/proxy.yaml:2:7", where: "role proxy", what: []string{`the vm's host role "haed" does not exist`}, fix: []string{`did you mean "head"?`}},
+			{Pos: "site/roles/proxy.yaml:2:7", Where: "role proxy", What: []string{`the vm's host role "haed" does not exist`}, Fix: []string{`did you mean "head"?`}},
 		},
 	}, {
 		name: "vm on a vm",
@@ -414,7 +312,7 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/proxy.yaml:2:7", where: "role proxy", what: []string{`the vm's host role "puppet" is itself a vm`}, fix: []string{"physical role"}},
+			{Pos: "site/roles/proxy.yaml:2:7", Where: "role proxy", What: []string{`the vm's host role "puppet" is itself a vm`}, Fix: []string{"physical role"}},
 		},
 	}, {
 		name: "vm without host or size",
@@ -426,8 +324,8 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/proxy.yaml:1:1", where: "role proxy", what: []string{"needs the role of the machine that runs it"}, fix: []string{"host: head"}},
-			{pos: "site/roles/proxy.yaml:1:1", where: "role proxy", what: []string{"needs its size"}, fix: []string{"vm: {vcpus"}},
+			{Pos: "site/roles/proxy.yaml:1:1", Where: "role proxy", What: []string{"needs the role of the machine that runs it"}, Fix: []string{"host: head"}},
+			{Pos: "site/roles/proxy.yaml:1:1", Where: "role proxy", What: []string{"needs its size"}, Fix: []string{"vm: {vcpus"}},
 		},
 	}, {
 		name: "wrong kind and a wrong type",
@@ -441,8 +339,8 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/proxy.yaml:1:7", where: "role proxy", what: []string{`"virtual" is not a valid kind`}, fix: []string{"physical, vm"}},
-			{pos: "site/roles/proxy.yaml:3:13", where: "vm.vcpus", what: []string{"expected a whole number", `"two"`}},
+			{Pos: "site/roles/proxy.yaml:1:7", Where: "role proxy", What: []string{`"virtual" is not a valid kind`}, Fix: []string{"physical, vm"}},
+			{Pos: "site/roles/proxy.yaml:3:13", Where: "vm.vcpus", What: []string{"expected a whole number", `"two"`}},
 		},
 	}, {
 		name: "unknown module in a role",
@@ -454,7 +352,7 @@ modules:
   condorr: {}
 `},
 		want: []want{
-			{pos: "site/roles/worker.yaml:6:3", where: "role worker", what: []string{`unknown module "condorr"`}, fix: []string{`did you mean "condor"?`}},
+			{Pos: "site/roles/worker.yaml:6:3", Where: "role worker", What: []string{`unknown module "condorr"`}, Fix: []string{`did you mean "condor"?`}},
 		},
 	}, {
 		name: "unknown role in after",
@@ -466,7 +364,7 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/worker.yaml:2:9", where: "role worker", what: []string{`unknown role "nsf"`}, fix: []string{`did you mean "nfs"?`}},
+			{Pos: "site/roles/worker.yaml:2:9", Where: "role worker", What: []string{`unknown role "nsf"`}, Fix: []string{`did you mean "nfs"?`}},
 		},
 	}, {
 		name: "unknown network on an interface",
@@ -477,9 +375,9 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/worker.yaml:3:26", where: "role worker", what: []string{`network "privat" is not one of the design's networks`}, fix: []string{`did you mean "private"?`}},
+			{Pos: "site/roles/worker.yaml:3:26", Where: "role worker", What: []string{`network "privat" is not one of the design's networks`}, Fix: []string{`did you mean "private"?`}},
 			// The site's start address is on a network the role no longer has.
-			{pos: "site/site.yaml:14:39", where: "role worker", what: []string{`no interface on network "private"`}, fix: []string{"the role's networks are: privat"}},
+			{Pos: "site/site.yaml:14:39", Where: "role worker", What: []string{`no interface on network "private"`}, Fix: []string{"the role's networks are: privat"}},
 		},
 	}, {
 		name: "unknown key in a role",
@@ -491,7 +389,7 @@ modules:
 aftr: [nfs]
 `},
 		want: []want{
-			{pos: "site/roles/worker.yaml:6:1", what: []string{`unknown key "aftr"`}, fix: []string{`did you mean "after"?`}},
+			{Pos: "site/roles/worker.yaml:6:1", What: []string{`unknown key "aftr"`}, Fix: []string{`did you mean "after"?`}},
 		},
 	}, {
 		name: "cycle in relationships",
@@ -517,7 +415,7 @@ modules:
   base: {}
 `},
 		want: []want{
-			{pos: "site/roles/worker.yaml:2:9", what: []string{"role relationships form a cycle: interactive → nfs → worker → interactive"}, fix: []string{"remove one of these dependencies"}},
+			{Pos: "site/roles/worker.yaml:2:9", What: []string{"role relationships form a cycle: interactive → nfs → worker → interactive"}, Fix: []string{"remove one of these dependencies"}},
 		},
 	}, {
 		name: "cycle in module requirements",
@@ -531,7 +429,7 @@ requires: [alpha]
 			"puppet/modules/kiln_beta/manifests/init.pp":  "class kiln_beta {\n}\n",
 			"puppet/modules/kiln_gamma/manifests/init.pp": "class kiln_gamma {\n}\n"},
 		want: []want{
-			{pos: "site/catalog/gamma/module.yaml:2:12", what: []string{"module requirements form a cycle: alpha → beta → gamma → alpha"}},
+			{Pos: "site/catalog/gamma/module.yaml:2:12", What: []string{"module requirements form a cycle: alpha → beta → gamma → alpha"}},
 		},
 	}, {
 		name: "module requires one that does not exist",
@@ -539,7 +437,7 @@ requires: [alpha]
 requires: [bsae]
 `, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha {\n}\n"},
 		want: []want{
-			{pos: "site/catalog/alpha/module.yaml:2:12", where: "module alpha", what: []string{`requires unknown module "bsae"`}, fix: []string{`did you mean "base"?`}},
+			{Pos: "site/catalog/alpha/module.yaml:2:12", Where: "module alpha", What: []string{`requires unknown module "bsae"`}, Fix: []string{`did you mean "base"?`}},
 		},
 	}, {
 		name: "module catalog mistakes",
@@ -558,19 +456,19 @@ ports:
   - {proto: tpc, port: 70000, zone: public}
 `},
 		want: []want{
-			{pos: "site/catalog/alpha/module.yaml:1:8", where: "module alpha", what: []string{`"Kiln::Alpha" is not a valid Puppet class name`}},
-			{pos: "site/catalog/alpha/module.yaml:4:11", where: "module alpha parameter port", what: []string{`unknown type "prot"`}},
-			{pos: "site/catalog/alpha/module.yaml:8:14", where: "module alpha parameter mode default", what: []string{`"c" is not one of the allowed values`}},
-			{pos: "site/catalog/alpha/module.yaml:11:14", where: "module alpha parameter size default", what: []string{"expected a whole number"}, fix: []string{"without quotes"}},
-			{pos: "site/catalog/alpha/module.yaml:13:13", where: "module alpha", what: []string{`"tpc" is not a valid protocol`}, fix: []string{`did you mean "tcp"?`}},
-			{pos: "site/catalog/alpha/module.yaml:13:18", where: "module alpha", what: []string{"70000 is not a port number"}},
+			{Pos: "site/catalog/alpha/module.yaml:1:8", Where: "module alpha", What: []string{`"Kiln::Alpha" is not a valid Puppet class name`}},
+			{Pos: "site/catalog/alpha/module.yaml:4:11", Where: "module alpha parameter port", What: []string{`unknown type "prot"`}},
+			{Pos: "site/catalog/alpha/module.yaml:8:14", Where: "module alpha parameter mode default", What: []string{`"c" is not one of the allowed values`}},
+			{Pos: "site/catalog/alpha/module.yaml:11:14", Where: "module alpha parameter size default", What: []string{"expected a whole number"}, Fix: []string{"without quotes"}},
+			{Pos: "site/catalog/alpha/module.yaml:13:13", Where: "module alpha", What: []string{`"tpc" is not a valid protocol`}, Fix: []string{`did you mean "tcp"?`}},
+			{Pos: "site/catalog/alpha/module.yaml:13:18", Where: "module alpha", What: []string{"70000 is not a port number"}},
 		},
 		ignore: "manifest",
 	}, {
 		name:  "module missing its class",
 		files: map[string]string{"catalog/alpha/module.yaml": "description: no class\n"},
 		want: []want{
-			{pos: "site/catalog/alpha/module.yaml:1:1", what: []string{`the key "class" is required here and missing`}},
+			{Pos: "site/catalog/alpha/module.yaml:1:1", What: []string{`the key "class" is required here and missing`}},
 		},
 	}}
 	for _, c := range cases {
@@ -623,10 +521,10 @@ func TestCatalogUpgrade(t *testing.T) {
 	t.Run("new required parameter", func(t *testing.T) {
 		files, line := newer(t, "site_code", "    type: string\n    required: true\n    doc: The site's code in the grid.\n")
 		expect(t, problems(t, siteFS(files)), want{
-			pos:   "site/site.yaml:15:1",
-			where: "module base",
-			what:  []string{fmt.Sprintf("parameter site_code is required and nothing sets it (declared at site/catalog/base/module.yaml:%d:5)", line)},
-			fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:", "The site's code in the grid."},
+			Pos:   "site/site.yaml:15:1",
+			Where: "module base",
+			What:  []string{fmt.Sprintf("parameter site_code is required and nothing sets it (declared at site/catalog/base/module.yaml:%d:5)", line)},
+			Fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:", "The site's code in the grid."},
 		})
 	})
 	t.Run("new required parameter, set by the site", func(t *testing.T) {
@@ -642,20 +540,20 @@ func TestCatalogUpgrade(t *testing.T) {
 		}
 		files["roles/worker.yaml"] = strings.Replace(role, "\n  base: {}\n", "\n  base: {site_code: T3_US_X}\n", 1)
 		expect(t, problems(t, siteFS(files)), want{
-			pos:   "site/site.yaml:15:1",
-			where: "module base",
-			what:  []string{"parameter site_code is required and nothing sets it for the head, puppet"},
-			fix:   []string{"roles/head.yaml", "give it a default for the role"},
+			Pos:   "site/site.yaml:15:1",
+			Where: "module base",
+			What:  []string{"parameter site_code is required and nothing sets it for the head, puppet"},
+			Fix:   []string{"roles/head.yaml", "give it a default for the role"},
 		})
 	})
 	t.Run("a site with no parameters section", func(t *testing.T) {
 		files, _ := newer(t, "site_code", "    type: string\n    required: true\n")
 		files["site.yaml"] = edit(t, "parameters:\n  base: {timezone: Europe/Paris}\n", "")
 		expect(t, problems(t, siteFS(files)), want{
-			pos:   "site/site.yaml",
-			where: "module base",
-			what:  []string{"parameter site_code is required"},
-			fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:"},
+			Pos:   "site/site.yaml",
+			Where: "module base",
+			What:  []string{"parameter site_code is required"},
+			Fix:   []string{"set it in site/site.yaml under parameters: → base: → site_code:"},
 		})
 	})
 }
