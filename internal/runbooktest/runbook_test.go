@@ -166,7 +166,7 @@ func TestRunbookNamesOnlyBuiltFiles(t *testing.T) {
 	for _, s := range sites {
 		t.Run(s.name, func(t *testing.T) {
 			b := newBuild(t, s.src)
-			buildDir := "/root/" + b.site.Cluster.Name + "/build"
+			buildDir := "/etc/kiln/site/build"
 			paths := buildPaths(b.text(t, "runbook.md"), buildDir)
 			for _, p := range paths {
 				if _, ok := b.files[p]; ok || b.dirs[p] {
