@@ -107,6 +107,18 @@ type secretStore struct {
 	d     *load.Definitions
 	mu    sync.Mutex
 	cache map[string]string
+	// derived keeps values computed from a secret that cost real CPU (a
+	// SHA-512 crypt hash is 5,000 rounds), so each is computed once per build.
+	derived sync.Map // string → string
+}
+
+// derive returns f's value for key, computing it once per build.
+func (s *secretStore) derive(key string, f func() string) string {
+	if v, ok := s.derived.Load(key); ok {
+		return v.(string)
+	}
+	v, _ := s.derived.LoadOrStore(key, f())
+	return v.(string)
 }
 
 func newSecrets(d *load.Definitions) *secretStore {

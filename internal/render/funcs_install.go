@@ -31,7 +31,9 @@ func installFuncs(r *renderer) template.FuncMap {
 			if err != nil {
 				return "", err
 			}
-			return SHA512Crypt(pw, DeriveSalt(pw, context)), nil
+			return r.secrets.derive("sha512crypt\x00"+secretName+"\x00"+context, func() string {
+				return SHA512Crypt(pw, DeriveSalt(pw, context))
+			}), nil
 		},
 		// in reports whether v is one of the values: {{ if in .Cluster.OS "el8" "el9" }}.
 		"in": func(v string, set ...string) bool {
