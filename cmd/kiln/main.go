@@ -31,12 +31,27 @@ type verb struct {
 
 var verbs []*verb
 
+// verbGroups orders the verbs for kiln help, in the order a cluster's life
+// uses them.
+var verbGroups []struct {
+	title string
+	verbs []*verb
+}
+
 func init() {
-	verbs = []*verb{
-		initVerb, checkVerb, buildVerb, planVerb, showVerb, explainVerb, schemaVerb, versionVerb,
-		backupVerb, restoreVerb, recoverVerb, drillVerb, identityVerb,
-		encVerb, autosignVerb, modulesVerb, graphVerb,
-		serveVerb, statusVerb, eventsVerb, reinstallVerb,
+	verbGroups = []struct {
+		title string
+		verbs []*verb
+	}{
+		{"Describe and check the site", []*verb{initVerb, checkVerb, showVerb, explainVerb, schemaVerb}},
+		{"Build its files", []*verb{buildVerb, planVerb, graphVerb}},
+		{"Install the machines", []*verb{serveVerb, statusVerb, eventsVerb, reinstallVerb}},
+		{"Puppet", []*verb{encVerb, autosignVerb, modulesVerb}},
+		{"Keep it safe and recover", []*verb{identityVerb, backupVerb, restoreVerb, recoverVerb, drillVerb}},
+		{"Other", []*verb{versionVerb}},
+	}
+	for _, g := range verbGroups {
+		verbs = append(verbs, g.verbs...)
 	}
 }
 
@@ -101,11 +116,12 @@ from three kinds of definitions: the catalog (modules), the design (roles)
 and the site (site.yaml).
 
 Usage: kiln <command> [flags] [arguments]
-
-Commands:
 `)
-	for _, v := range verbs {
-		fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
+	for _, g := range verbGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, v := range g.verbs {
+			fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
+		}
 	}
 	fmt.Fprint(w, `
 Most commands read a site: -C DIR names its folder (default: the current
