@@ -7,6 +7,7 @@ package model
 
 import (
 	"sort"
+	"sync"
 
 	"kiln.dev/kiln/internal/diag"
 )
@@ -31,6 +32,12 @@ type Cluster struct {
 	nodes map[string]*Node
 	roles map[string]*Role
 	nets  map[string]*Network
+	// groups are the nodes of each role and of each module, made once the
+	// cluster is whole: templates ask for them for every node, so scanning
+	// all nodes each time would make a build quadratic in the cluster size.
+	groupsOnce *sync.Once
+	ofRole     map[string][]*Node
+	withModule map[string][]*Node
 }
 
 // Network is a network's resolved address plan.
@@ -184,6 +191,36 @@ func (c *Cluster) Index() {
 	for _, n := range c.Networks {
 		c.nets[n.Name] = n
 	}
+	c.ofRole = make(map[string][]*Node, len(c.Roles))
+	for _, r := range c.Roles {
+		out := make([]*Node, 0, len(r.Nodes))
+		for _, name := range r.Nodes {
+			out = append(out, c.nodes[name])
+		}
+		c.ofRole[r.Name] = out
+	}
+	c.groupsOnce = new(sync.Once)
+}
+
+// groups indexes the nodes by role (known when Index runs) and, on first
+// use, by module (resolve sets every node's modules after Index, and never
+// asks for them; templates, which ask for every node, run on the finished
+// model). Until Index has run there is no index and callers scan.
+func (c *Cluster) groups(byModule bool) bool {
+	if c.groupsOnce == nil {
+		return false
+	}
+	if byModule {
+		c.groupsOnce.Do(func() {
+			c.withModule = map[string][]*Node{}
+			for _, n := range c.Nodes {
+				for _, m := range n.Modules {
+					c.withModule[m.Name] = append(c.withModule[m.Name], n)
+				}
+			}
+		})
+	}
+	return true
 }
 
 // Node returns the node called name, or nil.
@@ -195,8 +232,13 @@ func (c *Cluster) Role(name string) *Role { return c.roles[name] }
 // Network returns the network called name, or nil.
 func (c *Cluster) Network(name string) *Network { return c.nets[name] }
 
-// NodesOf returns the nodes of a role in index order.
+// NodesOf returns the nodes of a role in index order. The list is shared:
+// do not change it (appending copies it).
 func (c *Cluster) NodesOf(role string) []*Node {
+	if c.groups(false) {
+		l := c.ofRole[role]
+		return l[:len(l):len(l)]
+	}
 	r := c.roles[role]
 	if r == nil {
 		return nil
@@ -208,8 +250,13 @@ func (c *Cluster) NodesOf(role string) []*Node {
 	return out
 }
 
-// NodesWith returns the nodes that run a module, in install order.
+// NodesWith returns the nodes that run a module, in install order. The
+// list is shared: do not change it (appending copies it).
 func (c *Cluster) NodesWith(module string) []*Node {
+	if c.groups(true) {
+		l := c.withModule[module]
+		return l[:len(l):len(l)]
+	}
 	var out []*Node
 	for _, n := range c.Nodes {
 		if n.Has(module) {
