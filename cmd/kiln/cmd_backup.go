@@ -17,6 +17,7 @@ type backupFlags struct {
 	key        string // restore, drill: the site key file
 	archive    string // drill
 	mac        string // recover
+	head       bool   // recover --head
 	noIdentity bool   // init
 }
 
@@ -38,6 +39,7 @@ func (c *cmdContext) backupFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&b.key, "key", "", "the site key (default: the site's secrets/age.key)")
 	case "recover":
 		fs.StringVar(&b.mac, "mac", "", "the boot MAC of the replacement machine")
+		fs.BoolVar(&b.head, "head", false, "the disaster case: check and print how to rebuild the head from the USB key and the latest backup")
 		fs.StringVar(&c.out, "o", "", "the build folder (default: build/ in the site folder)")
 	case "init":
 		fs.BoolVar(&b.noIdentity, "no-identity", false, "make no SSH host keys for the nodes (kiln identity makes them later)")

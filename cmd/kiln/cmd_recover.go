@@ -18,7 +18,7 @@ import (
 
 var recoverVerb = &verb{
 	name:    "recover",
-	args:    "NODE [-C DIR] [--mac NEW] [-o DIR]",
+	args:    "NODE [-C DIR] [--mac NEW] [-o DIR] | --head [-C DIR]",
 	summary: "Rebuild a failed node: new MAC, its files, and the steps to reinstall and restore it",
 	help: `The failed-machine workflow. With --mac, records the replacement
 machine's boot MAC in site.yaml (only that value changes; comments and
@@ -28,12 +28,30 @@ order: reinstall the node, what the installer puts back (its host keys),
 and the restore of its backed-up state (kiln-restore on the node, item by
 item in module order), after the roles it depends on.
 
-Example:
+With --head, the disaster case: the machine that installs the others is
+gone. It checks what a rebuild needs (the newest backup archive reads
+whole, the site key is there, the build has the USB key's kickstart) and
+prints the steps: a new machine from the USB key, the site restored from
+the archive, the bootstrap, the VMs. Exit 1 when a check fails.
+
+Examples:
   kiln recover wn3 --mac 52:54:00:b0:01:33 -C mysite
+  kiln recover --head -C mysite
 `,
 	run: func(c *cmdContext) int {
-		pos, ok := c.parse(1, 1)
+		pos, ok := c.parse(0, 1)
 		if !ok {
+			return exitUsage
+		}
+		if c.bk.head {
+			if len(pos) > 0 {
+				c.usageError("--head names its node itself; give either NODE or --head")
+				return exitUsage
+			}
+			return recoverHead(c)
+		}
+		if len(pos) == 0 {
+			c.usageError("name the node to recover, or give --head")
 			return exitUsage
 		}
 		name := pos[0]
@@ -165,4 +183,108 @@ func markReinstall(c *cmdContext, cl *model.Cluster, node string) (int64, error)
 		return 0, err
 	}
 	return r.Seq, nil
+}
+
+// recoverHead checks and prints the disaster case: the node that installs
+// the others (the one whose role configures itself with bootstrap modules,
+// else the first in install order) rebuilt from the USB key and the newest
+// backup archive.
+func recoverHead(c *cmdContext) int {
+	s, ok := c.resolve()
+	if !ok {
+		return exitDefs
+	}
+	cl := s.Cluster
+	var head *model.Node
+	for _, n := range cl.Nodes {
+		if r := cl.Role(n.Role); r != nil && len(r.Bootstrap) > 0 {
+			head = n
+			break
+		}
+	}
+	if head == nil && len(cl.Nodes) > 0 {
+		head = cl.Nodes[0]
+	}
+	if head == nil {
+		fmt.Fprintln(c.stderr, "kiln recover: the site has no nodes")
+		return exitDefs
+	}
+	fmt.Fprintf(c.stdout, "Disaster recovery of %s (%s): a new machine from the USB key and the latest backup.\n\nChecks:\n", head.Name, head.FQDN)
+	failed := false
+	check := func(ok bool, format string, a ...any) {
+		mark := "ok  "
+		if !ok {
+			mark, failed = "FAIL", true
+		}
+		fmt.Fprintf(c.stdout, "  %s %s\n", mark, fmt.Sprintf(format, a...))
+	}
+	archive, err := backup.Latest(c.dir)
+	if err != nil {
+		check(false, "%v", err)
+	} else {
+		scratch, err := os.MkdirTemp(c.dir, ".kiln-recover-head-")
+		if err == nil {
+			defer os.RemoveAll(scratch)
+			var f *os.File
+			if f, err = os.Open(archive); err == nil {
+				var members []backup.Member
+				members, err = backup.Verify(f, filepath.Join(scratch, "x"))
+				f.Close()
+				if err == nil {
+					check(true, "%s reads whole: %d members, every checksum right; keep a copy OFF %s", archive, len(members), head.Name)
+				}
+			}
+		}
+		if err != nil {
+			check(false, "%s: %v; make a new one with kiln backup -C %s", archive, err, c.dir)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, identity.KeyFile)); err == nil {
+		check(true, "the site key %s is here; keep a copy OFF %s too, or the archive's secrets cannot be read", identity.KeyFile, head.Name)
+	} else {
+		check(false, "there is no site key %s: without it the archive's secrets cannot be read", identity.KeyFile)
+	}
+	files, err := s.Render()
+	if err != nil {
+		c.report(err)
+		return exitDefs
+	}
+	built := map[string]bool{}
+	for _, f := range files {
+		built[f.Path] = true
+	}
+	usbKS := fmt.Sprintf("usb/ks/%s/kickstart-%s.cfg", cl.Name, head.Name)
+	check(built[usbKS], "the build has %s's kickstart for the USB key (%s)", head.Name, usbKS)
+
+	fmt.Fprintf(c.stdout, "\nSteps:\n")
+	step := 0
+	say := func(format string, a ...any) {
+		step++
+		fmt.Fprintf(c.stdout, "%2d. %s\n", step, fmt.Sprintf(format, a...))
+	}
+	say("Cable the new machine as the old one (kiln show -C %s %s lists its NICs and networks); if its MACs differ, put them in site.yaml.", c.dir, head.Name)
+	if built["usb/README.txt"] {
+		say("Make the USB key from the build's usb/ folder and boot the machine from it with the line for %s in usb/README.txt.", head.Name)
+	} else {
+		say("Install it from the OS media with %s as its kickstart.", usbKS)
+	}
+	say("Copy kiln, the newest archive and your copy of the site key to it; restore the site: kiln restore ARCHIVE /etc/kiln/site --key age.key")
+	say("Build there: kiln build -C /etc/kiln/site")
+	if r := cl.Role(head.Role); r != nil && len(r.Bootstrap) > 0 && built[head.Name+"-init.pp"] {
+		say("Configure it before the Puppet server exists: cd /etc/kiln/site/build && sh apply-puppet.sh %s-init.pp", head.Name)
+	}
+	for _, g := range head.Guests {
+		if built["crvm-"+g+".sh"] {
+			say("Recreate the VM %s: sh crvm-%s.sh, then restore its state: kiln recover %s -C /etc/kiln/site", g, g, g)
+		}
+	}
+	if items := head.StateItems(); len(items) > 0 {
+		say("Restore %s's own state on it: kiln-restore run", head.Name)
+	}
+	say("Check the cluster: kiln status -C /etc/kiln/site, and kiln drill -C /etc/kiln/site once the backups run again.")
+	if failed {
+		fmt.Fprintln(c.stderr, "kiln recover: a check failed (above): fix it now, while the head still works")
+		return exitDefs
+	}
+	return exitOK
 }
