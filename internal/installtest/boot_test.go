@@ -148,7 +148,23 @@ func checkIPXE(t *testing.T, name, text string) (labels map[string]bool, chains 
 	return labels, chains
 }
 
+// checkBoot checks a build's network boot files: the PXELINUX and GRUB
+// menus when the design has them, and the iPXE scripts.
 func checkBoot(t *testing.T, b *built) {
+	t.Helper()
+	if b.chain.pxe {
+		checkPXE(t, b)
+	} else if pxe := b.paths(`^tftp/`); len(pxe) != 0 {
+		t.Errorf("PXELINUX or GRUB files in a design without PXE menus: %v", pxe)
+	}
+	checkIPXEScripts(t, b)
+}
+
+// checkPXE: one PXELINUX menu entry per node, installing it with its
+// kickstart; per-MAC PXELINUX and GRUB files for every node with a boot
+// MAC; a local-boot form.
+func checkPXE(t *testing.T, b *built) {
+	t.Helper()
 	c := b.site.Cluster
 	_, labels := parsePXE(t, "pxelinux.cfg/default", b.text(t, "tftp/pxelinux.cfg/default"))
 	for _, n := range c.Nodes {
@@ -190,9 +206,16 @@ func checkBoot(t *testing.T, b *built) {
 	if _, ls := parsePXE(t, "localboot", b.text(t, "tftp/pxelinux.cfg/localboot")); len(ls) != 1 || !ls["local"].local {
 		t.Error("pxelinux.cfg/localboot does not boot the local disk")
 	}
+}
 
+// checkIPXEScripts: the entry script chains to every node's own script
+// (by MAC where the node's is known), each of which boots the installer
+// with that node's kickstart; and there is a local-boot form.
+func checkIPXEScripts(t *testing.T, b *built) {
+	t.Helper()
+	c := b.site.Cluster
 	labelsChain, chains := checkIPXE(t, "boot.ipxe", b.text(t, "ipxe/boot.ipxe"))
-	if !labelsChain["local"] || !labelsChain["menu"] {
+	if !labelsChain["local"] || b.chain.ipxeMenu && !labelsChain["menu"] {
 		t.Error("boot.ipxe lacks its menu or local labels")
 	}
 	chained := map[string]bool{}
@@ -218,6 +241,8 @@ func checkBoot(t *testing.T, b *built) {
 }
 
 func TestExampleBootFiles(t *testing.T) { checkBoot(t, example(t)) }
+
+func TestSlurmBootFiles(t *testing.T) { checkBoot(t, slurm(t)) }
 
 func TestBootFilesInEveryDialect(t *testing.T) {
 	for _, os_ := range dialects {

@@ -22,8 +22,45 @@ type built struct {
 	site  *pipeline.Site
 	files map[string]render.File
 	dir   string // the site folder, "" for the embedded example
+	chain *layout
 }
 
+// layout is where a design puts its install chain, and which parts it has:
+// the checks read every build through it, so the same checkers run over
+// each design's files.
+type layout struct {
+	hosts     string   // the hosts file every other file agrees with
+	dnsmasq   []string // dnsmasq configurations; the first serves DHCP and DNS
+	dhcpd     string   // ISC dhcpd.conf, "" when the design has none
+	namedConf string   // BIND zone statements; the zones are dns/db.ZONE beside it
+	// usbKickstarts: each physical node's kickstart is also on the USB key.
+	usbKickstarts bool
+	// pxe: PXELINUX and GRUB menus (default, per MAC, local boot) besides iPXE.
+	pxe bool
+	// ipxeMenu: the iPXE entry script offers a menu of every node.
+	ipxeMenu bool
+}
+
+// tier3 is the embedded design's install chain.
+var tier3 = layout{hosts: "hosts", dnsmasq: []string{"dhcp/dnsmasq.conf", "dhcp/dnsmasq-proxydhcp.conf"},
+	dhcpd: "dhcp/dhcpd.conf", namedConf: "dns/named.conf.kiln", usbKickstarts: true, pxe: true, ipxeMenu: true}
+
+// slurmChain is the Slurm fixture's simpler chain: kickstarts, iPXE only,
+// dnsmasq and BIND; no dhcpd, PXELINUX, GRUB or USB key.
+var slurmChain = layout{hosts: "etc/hosts", dnsmasq: []string{"dhcp/dnsmasq.conf"}, namedConf: "dns/named.conf.kiln"}
+
+// slurmDir is the Slurm-style fixture: its own design, roles, catalog and
+// templates, and no Go code of its own.
+const slurmDir = "../pipeline/testdata/slurm"
+
+func slurm(t testing.TB) *built {
+	b := buildSource(t, pipeline.Source{Dir: slurmDir})
+	b.chain = &slurmChain
+	return b
+}
+
+// buildSource builds a site of the tier3 design (or, with b.chain set
+// afterwards, of another design).
 func buildSource(t testing.TB, src pipeline.Source) *built {
 	t.Helper()
 	s, err := pipeline.Resolve(src)
@@ -34,7 +71,7 @@ func buildSource(t testing.TB, src pipeline.Source) *built {
 	if err != nil {
 		t.Fatalf("the site does not render:\n%v", err)
 	}
-	b := &built{site: s, files: map[string]render.File{}, dir: src.Dir}
+	b := &built{site: s, files: map[string]render.File{}, dir: src.Dir, chain: &tier3}
 	for _, f := range files {
 		b.files[f.Path] = f
 	}
@@ -117,7 +154,7 @@ func writeFile(t testing.TB, dir, name, data string) string {
 func hostsMap(t testing.TB, b *built) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(b.text(t, "hosts")))
+	sc := bufio.NewScanner(strings.NewReader(b.text(t, b.chain.hosts)))
 	for sc.Scan() {
 		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {

@@ -27,8 +27,12 @@ func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
 	c := b.site.Cluster
 	pw := secret(t, b.site, "root_password")
 	kss := b.paths(`(^|/)kickstart-[^/]+\.cfg$`)
-	if want := 2*len(c.Nodes) - countVMs(c); len(kss) != want {
-		t.Fatalf("%d kickstarts, want %d (one per node, and again on the USB key for each physical node)", len(kss), want)
+	if b.chain.usbKickstarts {
+		if want := 2*len(c.Nodes) - countVMs(c); len(kss) != want {
+			t.Fatalf("%d kickstarts, want %d (one per node, and again on the USB key for each physical node)", len(kss), want)
+		}
+	} else if len(kss) != len(c.Nodes) {
+		t.Fatalf("%d kickstarts, want one per node (%d)", len(kss), len(c.Nodes))
 	}
 	dir := t.TempDir()
 	var bodies []string
@@ -54,6 +58,11 @@ func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
 		} else if h := rp.Args[len(rp.Args)-1]; !verifies(pw, h) {
 			t.Errorf("%s: rootpw hash %s is not the SHA-512 crypt hash of the site's root_password", p, h)
 		}
+		if n := c.Node(f.Node); n == nil {
+			t.Errorf("%s belongs to no node (%q)", p, f.Node)
+		} else {
+			kickstartMatchesNode(t, p, ks, n)
+		}
 		posts := ks.Section("%post")
 		if len(posts) != 1 {
 			t.Errorf("%s: %d %%post sections, want 1", p, len(posts))
@@ -70,6 +79,56 @@ func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
 	out, err := exec.Command(sc, append([]string{"--format=gcc", "--shell=bash"}, bodies...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("shellcheck finds problems in %%post bodies:\n%s", out)
+	}
+}
+
+// kickstartMatchesNode: the kickstart sets up each of the node's
+// interfaces with its address from the model (the host name on the first),
+// and installs every package the node's modules need.
+func kickstartMatchesNode(t *testing.T, p string, ks *kickstart.File, n *model.Node) {
+	t.Helper()
+	nets := map[string]*kickstart.Line{}
+	for _, l := range ks.All("network") {
+		dev, _ := l.Flag("--device")
+		nets[dev] = l
+	}
+	if len(nets) != len(n.Interfaces) {
+		t.Errorf("%s: %d network lines for %s's %d interfaces", p, len(nets), n.Name, len(n.Interfaces))
+	}
+	for i, want := range n.Interfaces {
+		l := nets[want.NIC]
+		if l == nil {
+			t.Errorf("%s: no network line for %s's %s", p, n.Name, want.NIC)
+			continue
+		}
+		ip, _ := l.Flag("--ip")
+		mask, _ := l.Flag("--netmask")
+		gw, _ := l.Flag("--gateway")
+		host, _ := l.Flag("--hostname")
+		if bp, _ := l.Flag("--bootproto"); bp != "static" || ip != want.IP || mask != want.Netmask || gw != want.Gateway {
+			t.Errorf("%s: %s is %s %s/%s gateway %q; the model says static %s/%s gateway %q", p, want.NIC, bp, ip, mask, gw, want.IP, want.Netmask, want.Gateway)
+		}
+		wantHost := "" // the host name goes on the first interface only
+		if i == 0 {
+			wantHost = n.FQDN
+		}
+		if host != wantHost {
+			t.Errorf("%s: %s sets host name %q, want %q", p, want.NIC, host, wantHost)
+		}
+	}
+	pkgs := ks.Section("%packages")
+	if len(pkgs) != 1 {
+		t.Errorf("%s: %d %%packages sections", p, len(pkgs))
+		return
+	}
+	listed := map[string]bool{}
+	for _, l := range strings.Split(pkgs[0].Body, "\n") {
+		listed[strings.TrimSpace(l)] = true
+	}
+	for _, pkg := range n.Packages {
+		if !listed[pkg] {
+			t.Errorf("%s: %%packages lacks %s, which %s's modules need", p, pkg, n.Name)
+		}
 	}
 }
 
@@ -111,6 +170,16 @@ func secret(t testing.TB, s *pipeline.Site, name string) string {
 
 func TestExampleKickstarts(t *testing.T) {
 	checkKickstarts(t, example(t), true)
+}
+
+// The Slurm fixture's kickstarts, in its site's dialect (el9), with every
+// %post shellchecked.
+func TestSlurmKickstarts(t *testing.T) {
+	b := slurm(t)
+	if b.site.Cluster.OS != "el9" {
+		t.Fatalf("the Slurm fixture's os is %s; its kickstarts are written for el9", b.site.Cluster.OS)
+	}
+	checkKickstarts(t, b, true)
 }
 
 // Every dialect: a starter site (all roles, 6 workers) built for each OS.

@@ -18,7 +18,7 @@ func checkNetwork(t *testing.T, b *built) {
 	dir := t.TempDir()
 
 	dnsmasq := testutil.NeedProgram(t, "dnsmasq")
-	for _, p := range []string{"dhcp/dnsmasq.conf", "dhcp/dnsmasq-proxydhcp.conf"} {
+	for _, p := range b.chain.dnsmasq {
 		f := writeFile(t, dir, filepath.Base(p), b.text(t, p))
 		out, err := exec.Command(dnsmasq, "--test", "--conf-file="+f).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "syntax check OK") {
@@ -26,10 +26,12 @@ func checkNetwork(t *testing.T, b *built) {
 		}
 	}
 
-	dhcpd := testutil.NeedProgram(t, "dhcpd")
-	f := writeFile(t, dir, "dhcpd.conf", b.text(t, "dhcp/dhcpd.conf"))
-	if out, err := exec.Command(dhcpd, "-t", "-4", "-cf", f).CombinedOutput(); err != nil {
-		t.Errorf("dhcpd -t rejects dhcp/dhcpd.conf: %v\n%s", err, out)
+	if p := b.chain.dhcpd; p != "" {
+		dhcpd := testutil.NeedProgram(t, "dhcpd")
+		f := writeFile(t, dir, "dhcpd.conf", b.text(t, p))
+		if out, err := exec.Command(dhcpd, "-t", "-4", "-cf", f).CombinedOutput(); err != nil {
+			t.Errorf("dhcpd -t rejects %s: %v\n%s", p, err, out)
+		}
 	}
 
 	net, c := b.site.Cluster.Networks[0], b.site.Cluster
@@ -47,21 +49,28 @@ func checkNetwork(t *testing.T, b *built) {
 		}
 	}
 	checkconf := testutil.NeedProgram(t, "named-checkconf")
-	writeFile(t, dir, "named.conf.kiln", b.text(t, "dns/named.conf.kiln"))
-	wrapper := writeFile(t, dir, "named.conf", "options { directory \""+dir+"\"; };\ninclude \""+filepath.Join(dir, "named.conf.kiln")+"\";\n")
+	nc := b.chain.namedConf
+	writeFile(t, dir, filepath.Base(nc), b.text(t, nc))
+	wrapper := writeFile(t, dir, "named.conf", "options { directory \""+dir+"\"; };\ninclude \""+filepath.Join(dir, filepath.Base(nc))+"\";\n")
 	if out, err := exec.Command(checkconf, "-z", wrapper).CombinedOutput(); err != nil {
-		t.Errorf("named-checkconf -z rejects dns/named.conf.kiln with its zones: %v\n%s", err, out)
+		t.Errorf("named-checkconf -z rejects %s with its zones: %v\n%s", nc, err, out)
 	}
 
-	grub := testutil.NeedProgram(t, "grub-script-check")
 	grubs := b.paths(`^tftp/grub`)
-	if len(grubs) < 2 {
-		t.Errorf("only %d GRUB files", len(grubs))
-	}
-	for _, p := range grubs {
-		gf := writeFile(t, dir, filepath.Base(p), b.text(t, p))
-		if out, err := exec.Command(grub, gf).CombinedOutput(); err != nil {
-			t.Errorf("grub-script-check rejects %s: %v\n%s", p, err, out)
+	if !b.chain.pxe {
+		if len(grubs) != 0 {
+			t.Errorf("GRUB files in a design without PXE menus: %v", grubs)
+		}
+	} else {
+		grub := testutil.NeedProgram(t, "grub-script-check")
+		if len(grubs) < 2 {
+			t.Errorf("only %d GRUB files", len(grubs))
+		}
+		for _, p := range grubs {
+			gf := writeFile(t, dir, filepath.Base(p), b.text(t, p))
+			if out, err := exec.Command(grub, gf).CombinedOutput(); err != nil {
+				t.Errorf("grub-script-check rejects %s: %v\n%s", p, err, out)
+			}
 		}
 	}
 
@@ -90,7 +99,8 @@ func agreeWithHosts(t *testing.T, b *built) {
 	}
 	// dnsmasq host-record=NAME[,NAME…],IP
 	records := 0
-	for _, m := range regexp.MustCompile(`(?m)^host-record=(.*)$`).FindAllStringSubmatch(b.text(t, "dhcp/dnsmasq.conf"), -1) {
+	dnsmasq := b.text(t, b.chain.dnsmasq[0])
+	for _, m := range regexp.MustCompile(`(?m)^host-record=(.*)$`).FindAllStringSubmatch(dnsmasq, -1) {
 		parts := strings.Split(m[1], ",")
 		ip := parts[len(parts)-1]
 		for _, name := range parts[:len(parts)-1] {
@@ -103,7 +113,7 @@ func agreeWithHosts(t *testing.T, b *built) {
 	}
 	// dhcp-host=MAC,IP,NAME,lease — and the MAC is the node's.
 	nodesByName := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^dhcp-host=([^,]+),([^,]+),([^,]+),`).FindAllStringSubmatch(b.text(t, "dhcp/dnsmasq.conf"), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^dhcp-host=([^,]+),([^,]+),([^,]+),`).FindAllStringSubmatch(dnsmasq, -1) {
 		n := c.Node(m[3])
 		if n == nil {
 			t.Errorf("dnsmasq.conf dhcp-host for unknown node %s", m[3])
@@ -115,19 +125,32 @@ func agreeWithHosts(t *testing.T, b *built) {
 			t.Errorf("dnsmasq.conf gives %s MAC %s", m[3], m[1])
 		}
 	}
-	dhcpd := b.text(t, "dhcp/dhcpd.conf")
-	hostBlocks := regexp.MustCompile(`(?s)host (\S+) \{\s*hardware ethernet ([0-9a-f:]+);\s*fixed-address ([0-9.]+);`).FindAllStringSubmatch(dhcpd, -1)
-	for _, m := range hostBlocks {
-		same("dhcpd.conf", m[1]+"."+net.Domain, m[3])
-		if !nodesByName[m[1]] {
-			t.Errorf("dhcpd.conf has host %s that dnsmasq.conf lacks", m[1])
-		}
-		if i := c.Node(m[1]).Iface(net.Name); i.MAC != m[2] {
-			t.Errorf("dhcpd.conf gives %s MAC %s, want %s", m[1], m[2], i.MAC)
+	withMAC := 0
+	for _, n := range c.Nodes {
+		if i := n.Iface(net.Name); i != nil && i.MAC != "" {
+			withMAC++
+			if !nodesByName[n.Name] {
+				t.Errorf("dnsmasq.conf has no dhcp-host for %s, whose MAC site.yaml gives", n.Name)
+			}
 		}
 	}
-	if len(hostBlocks) != len(nodesByName) || len(hostBlocks) == 0 {
-		t.Errorf("dhcpd.conf has %d hosts, dnsmasq.conf %d", len(hostBlocks), len(nodesByName))
+	if len(nodesByName) != withMAC || withMAC == 0 {
+		t.Errorf("dnsmasq.conf has %d dhcp-host lines; %d nodes have a MAC on %s", len(nodesByName), withMAC, net.Name)
+	}
+	if p := b.chain.dhcpd; p != "" {
+		hostBlocks := regexp.MustCompile(`(?s)host (\S+) \{\s*hardware ethernet ([0-9a-f:]+);\s*fixed-address ([0-9.]+);`).FindAllStringSubmatch(b.text(t, p), -1)
+		for _, m := range hostBlocks {
+			same("dhcpd.conf", m[1]+"."+net.Domain, m[3])
+			if !nodesByName[m[1]] {
+				t.Errorf("dhcpd.conf has host %s that dnsmasq.conf lacks", m[1])
+			}
+			if i := c.Node(m[1]).Iface(net.Name); i.MAC != m[2] {
+				t.Errorf("dhcpd.conf gives %s MAC %s, want %s", m[1], m[2], i.MAC)
+			}
+		}
+		if len(hostBlocks) != len(nodesByName) || len(hostBlocks) == 0 {
+			t.Errorf("dhcpd.conf has %d hosts, dnsmasq.conf %d", len(hostBlocks), len(nodesByName))
+		}
 	}
 	// Zones: A records NAME IN A IP; PTR REL IN PTR FQDN.
 	a := regexp.MustCompile(`(?m)^(\S+)\tIN\tA\t(\S+)$`).FindAllStringSubmatch(b.text(t, "dns/db."+net.Domain), -1)
@@ -154,6 +177,8 @@ func agreeWithHosts(t *testing.T, b *built) {
 }
 
 func TestExampleNetworkFiles(t *testing.T) { checkNetwork(t, example(t)) }
+
+func TestSlurmNetworkFiles(t *testing.T) { checkNetwork(t, slurm(t)) }
 
 func TestNetworkFilesInEveryDialect(t *testing.T) {
 	for _, os_ := range dialects {
