@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +35,9 @@ func Write(dir string, files []render.File) (*Result, error) {
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s exists and is not a kiln build (it has no %s); choose another folder with -o, or empty this one", dir, render.ManifestName)
+	}
+	if res, same := unchanged(dir, files); same {
+		return res, nil
 	}
 	oldBy := old.ByPath()
 	tmp := sibling(dir, "new")
@@ -165,4 +169,32 @@ func lock(dir string) (func(), error) {
 // atomic.
 func sibling(dir, what string) string {
 	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".kiln-"+what)
+}
+
+// unchanged reports whether the build in dir already is exactly files: the
+// same manifest, and every file still there with its size and mode. Then
+// there is nothing to write, and a rebuild of an unchanged site touches
+// nothing (the common case when kiln build runs after every edit). Like
+// the hard links of unchanged files below, it trusts size and mode: a hand
+// edit that keeps a file's size is not noticed here (output.Verify and
+// kiln drill compare contents).
+func unchanged(dir string, files []render.File) (*Result, bool) {
+	have, err := os.ReadFile(filepath.Join(dir, render.ManifestName))
+	if err != nil {
+		return nil, false
+	}
+	man := Entries(files)
+	if !bytes.Equal(have, man.Bytes()) {
+		return nil, false
+	}
+	res := &Result{Unchanged: make([]string, 0, len(man))}
+	for _, e := range man {
+		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(e.Path)))
+		if err != nil || !st.Mode().IsRegular() || st.Size() != e.Size || st.Mode().Perm() != e.Mode.Perm() {
+			return nil, false
+		}
+		res.Unchanged = append(res.Unchanged, e.Path)
+	}
+	os.RemoveAll(sibling(dir, "new")) // left by a killed build
+	return res, true
 }

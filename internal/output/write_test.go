@@ -198,3 +198,32 @@ func TestKilledBuildLeavesThePreviousTreeWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestRebuildingTheSameFilesTouchesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "build")
+	if _, err := Write(dir, files("a", 5)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(dir)
+	man, _ := os.Stat(filepath.Join(dir, render.ManifestName))
+	res, err := Write(dir, files("a", 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unchanged) != 6 || len(res.Changed)+len(res.Added)+len(res.Removed) != 0 {
+		t.Errorf("result %+v, want 6 unchanged", res)
+	}
+	after, _ := os.Stat(dir)
+	man2, _ := os.Stat(filepath.Join(dir, render.ManifestName))
+	if !os.SameFile(before, after) || !os.SameFile(man, man2) {
+		t.Error("an unchanged build was swapped for a copy; it should be left as it is")
+	}
+	// A file edited by hand (its size differs) is put back by the next build.
+	os.WriteFile(filepath.Join(dir, "nodes/n00001/config"), []byte("edited"), 0o644)
+	if _, err := Write(dir, files("a", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := Verify(dir); err != nil || len(problems) > 0 {
+		t.Fatalf("after a hand edit the rebuild does not verify: %v %v", problems, err)
+	}
+}
