@@ -52,7 +52,7 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&c.out, "o", "", "the build folder to serve (default: build/ in the site folder)")
 		fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "the address and port to serve HTTP on: the head's address on the provisioning network, e.g. 10.10.0.1:8080")
 		fs.StringVar(&f.dhcp, "dhcp", serve.DHCPDnsmasq, "who serves DHCP and TFTP: dnsmasq (kiln serve runs it with the build's config), external (the site's own), or off")
-		fs.StringVar(&f.mirror, "mirror", "", "the OS install tree to serve under /mirror/ (a local mirror of the distribution)")
+		fs.StringVar(&f.mirror, "mirror", "", "the OS install tree to serve under /os/ (a local mirror of the distribution)")
 		fs.StringVar(&f.url, "url", "", "the URL nodes reach this server at (default: the address they asked, from each request)")
 		fs.StringVar(&f.discover, "discover", "", "give unknown machines that boot the next free node of this ROLE, writing their MAC into site.yaml")
 		fs.BoolVar(&f.checkAddr, "check-address", false, "serve a node's files and take its callbacks only from the node's own addresses")
@@ -62,7 +62,7 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&f.kernel, "kernel", "images/pxeboot/vmlinuz", "the installer's kernel, in the install tree (or a URL)")
 		fs.StringVar(&f.initrd, "initrd", "images/pxeboot/initrd.img", "the installer's initrd, in the install tree (or a URL)")
 		fs.StringVar(&f.kernelArgs, "kernel-args", "", "more arguments for the installer's kernel command line")
-		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "dnsmasq.conf", "the dnsmasq config's path in the build (with --dhcp=dnsmasq)")
+		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "dhcp/dnsmasq.conf", "the dnsmasq config's path in the build (with --dhcp=dnsmasq)")
 		fs.StringVar(&f.tokenSecret, "token-secret", "puppet_autosign_key", "the site secret that keys the node tokens: HMAC(secret, \"kiln-installed:\"+FQDN)")
 		fs.BoolVar(&f.verbose, "v", false, "log every boot, fetch and callback, not only problems and state changes")
 	case "events":
