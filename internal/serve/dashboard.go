@@ -29,6 +29,7 @@ th{background:#f4f4f4} td.wrap{white-space:normal}
 .st-installed{background:#2e8b57}.st-puppet-signed{background:#2a7a6a}.st-configured{background:#1e6b3a}.st-failed{background:#b52a2a}
 .counts span{margin-right:1em} input,select{font:inherit;padding:.2em .4em;margin-right:.5em}
 a{color:#1f5f99}
+.wiring{overflow-x:auto;margin-top:.5em}
 </style>{{end}}
 
 {{define "dashboard"}}<!doctype html>
@@ -41,6 +42,8 @@ a{color:#1f5f99}
 <select id="st"><option value="">every state</option>{{range .States}}<option>{{.}}</option>{{end}}</select></p>
 <table><thead><tr><th>node</th><th>role</th><th>state</th><th>in state for</th><th>install boots</th><th>IP</th><th>MAC</th><th>last event</th><th>reason</th></tr></thead>
 <tbody id="rows">{{range .Views}}<tr><td><a href="/nodes/{{.Name}}">{{.Name}}</a></td><td>{{.Role}}</td><td><span class="st st-{{.State}}">{{.State}}</span></td><td>{{ago .Since}}</td><td>{{.Boots}}</td><td>{{.IP}}</td><td>{{.MAC}}</td><td>{{.LastEvent}}</td><td class="wrap">{{.Reason}}</td></tr>{{end}}</tbody></table>
+{{with .Wiring}}<h2>Wiring</h2>
+<div class="wiring">{{.}}</div>{{end}}
 <script>
 "use strict";
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
@@ -105,6 +108,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Cluster": snap.cluster.Name, "Nodes": len(snap.cluster.Nodes), "Loaded": snap.loaded, "States": state.States, "Views": views,
+		// The picture is kiln's own SVG (names escaped by internal/diagram),
+		// not user input: safe to inline.
+		"Wiring": template.HTML(snap.wiring),
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/diagram"
 	"kiln.dev/kiln/internal/model"
 	"kiln.dev/kiln/internal/output"
 	"kiln.dev/kiln/internal/pipeline"
@@ -201,6 +202,7 @@ type snapshot struct {
 	keyFrom  string // where the token key came from, for the log
 	loaded   time.Time
 	stamp    buildStamp
+	wiring   []byte // the wiring picture for the dashboard (internal/diagram)
 }
 
 // buildStamp tells whether the build or the site file changed on disk.
@@ -307,7 +309,8 @@ func (s *Server) load() (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp}
+	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
+		wiring: diagram.Wiring(site.Cluster)}
 	for _, n := range site.Cluster.Nodes {
 		for _, i := range n.Interfaces {
 			if i.MAC != "" {
