@@ -18,7 +18,9 @@ type backupFlags struct {
 	archive    string // drill
 	mac        string // recover
 	head       bool   // recover --head
-	noIdentity bool   // init
+	run        bool   // recover --run
+	wait       time.Duration
+	noIdentity bool // init
 }
 
 // backupFlagSet adds the backup and recovery verbs' flags to fs.
@@ -39,6 +41,8 @@ func (c *cmdContext) backupFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&b.key, "key", "", "the site key (default: the site's secrets/age.key)")
 	case "recover":
 		fs.StringVar(&b.mac, "mac", "", "the boot MAC of the replacement machine")
+		fs.BoolVar(&b.run, "run", false, "wait until the node is back (ssh answers and kiln-restore is installed), then run its restore over ssh")
+		fs.DurationVar(&b.wait, "wait", 2*time.Hour, "with --run: how long to wait for the node")
 		fs.BoolVar(&b.head, "head", false, "the disaster case: check and print how to rebuild the head from the USB key and the latest backup")
 		fs.StringVar(&c.out, "o", "", "the build folder (default: build/ in the site folder)")
 	case "init":

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"kiln.dev/kiln/internal/backup"
 	"kiln.dev/kiln/internal/identity"
@@ -18,7 +20,7 @@ import (
 
 var recoverVerb = &verb{
 	name:    "recover",
-	args:    "NODE [-C DIR] [--mac NEW] [-o DIR] | --head [-C DIR]",
+	args:    "NODE [-C DIR] [--mac NEW] [--run [--wait D]] [-o DIR] | --head [-C DIR]",
 	summary: "Rebuild a failed node: new MAC, its files, and the steps to reinstall and restore it",
 	help: `The failed-machine workflow. With --mac, records the replacement
 machine's boot MAC in site.yaml (only that value changes; comments and
@@ -27,6 +29,12 @@ layout stay). Rebuilds the build folder, listing the files that changed
 order: reinstall the node, what the installer puts back (its host keys),
 and the restore of its backed-up state (kiln-restore on the node, item by
 item in module order), after the roles it depends on.
+
+With --run, kiln then waits (--wait, default 2h) until the node is back —
+ssh as root answers and kiln-restore is installed, which Puppet does once
+the node is configured — and runs kiln-restore run on it over ssh, its
+output shown here. KILN_SSH replaces the ssh command (default
+"ssh -o BatchMode=yes"), e.g. to add -i KEY or -p PORT.
 
 With --head, the disaster case: the machine that installs the others is
 gone. It checks what a rebuild needs (the newest backup archive reads
@@ -150,8 +158,61 @@ Examples:
 		if len(n.Guests) > 0 {
 			say("It hosts the VMs %s: recover each in turn (kiln recover NAME), in install order.", strings.Join(n.Guests, ", "))
 		}
+		if c.bk.run {
+			if len(items) == 0 {
+				fmt.Fprintf(c.stdout, "\n--run: %s has no state to restore; nothing to run.\n", n.Name)
+				return exitOK
+			}
+			return runRestore(c, n)
+		}
 		return exitOK
 	},
+}
+
+// sshCommand is the ssh to reach nodes with: KILN_SSH, or ssh that never
+// asks for a password (a prompt would hang an unattended recover).
+func sshCommand() []string {
+	if s := strings.Fields(os.Getenv("KILN_SSH")); len(s) > 0 {
+		return s
+	}
+	return []string{"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}
+}
+
+// runRestore waits until the node is back and configured (ssh answers and
+// kiln-restore is installed), then runs its restore over ssh.
+func runRestore(c *cmdContext, n *model.Node) int {
+	ssh := sshCommand()
+	target := "root@" + n.FQDN
+	probe := func() error {
+		cmd := exec.Command(ssh[0], append(ssh[1:], target, "command -v kiln-restore")...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	deadline := time.Now().Add(c.bk.wait)
+	fmt.Fprintf(c.stdout, "\n--run: waiting up to %v for %s (ssh %s, kiln-restore installed)\n", c.bk.wait, n.Name, target)
+	for {
+		err := probe()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(c.stderr, "kiln recover: %s did not come back within %v (last: %v); run kiln-restore run on it by hand once it is configured\n", n.Name, c.bk.wait, err)
+			return exitDefs
+		}
+		time.Sleep(min(15*time.Second, max(time.Second, time.Until(deadline))))
+	}
+	fmt.Fprintf(c.stdout, "--run: %s is back; running kiln-restore run\n", n.Name)
+	cmd := exec.Command(ssh[0], append(ssh[1:], target, "kiln-restore run")...)
+	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(c.stderr, "kiln recover: the restore on %s failed (%v); its messages are above\n", n.Name, err)
+		return exitDefs
+	}
+	fmt.Fprintf(c.stdout, "--run: %s's state is restored\n", n.Name)
+	return exitOK
 }
 
 func suggestNode(name string, names []string) string {
