@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,7 +110,7 @@ func TestRecoverRunRestoresTheNodeOverSSH(t *testing.T) {
 	pub, _ := os.ReadFile(filepath.Join(tmp, "client.pub"))
 	os.WriteFile(filepath.Join(tmp, "authorized_keys"), pub, 0o600)
 	os.MkdirAll("/run/sshd", 0o755) // sshd's privilege separation folder
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	config := fmt.Sprintf(`ListenAddress 127.0.0.1
 Port %d
 HostKey %s
@@ -160,20 +159,10 @@ func TestRecoverRunGivesUpWhenTheNodeNeverComesBack(t *testing.T) {
 	if _, err := starter.Write(dir, starter.Options{Workers: 1, ExampleMACs: true}); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("KILN_SSH", fmt.Sprintf("ssh -p %d -o HostName=127.0.0.1 -o BatchMode=yes -o ConnectTimeout=1", freePort(t)))
+	t.Setenv("KILN_SSH", fmt.Sprintf("ssh -p %d -o HostName=127.0.0.1 -o BatchMode=yes -o ConnectTimeout=1", testutil.FreePort(t)))
 	var out, errb bytes.Buffer
 	code := run([]string{"recover", "-C", dir, "nfs", "--run", "--wait", "1s"}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "did not come back within 1s") {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -27,4 +28,16 @@ func NeedProgram(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is not installed (scripts/test installs it)", name)
 	return ""
+}
+
+// FreePort returns a loopback TCP port that is free now, for a server the
+// test starts on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -61,17 +61,6 @@ func secretValue(t *testing.T, s *pipeline.Site, name string) string {
 	return strings.TrimRight(string(data), "\r\n")
 }
 
-// freePort finds a loopback port that is free now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // waitPort waits until something listens on addr.
 func waitPort(t *testing.T, addr string, within time.Duration) {
 	t.Helper()

@@ -77,7 +77,7 @@ olcAccess: to * by * read
 	if out, err := exec.Command(slapadd, "-n0", "-F", conf, "-l", cf).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd of the test server's config: %v\n%s", err, out)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	s := &slapd{uri: "ldap://" + addr + "/", conf: conf, db: db}
 	s.start(t, slapdBin, addr)
 	return s
