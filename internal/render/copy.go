@@ -41,6 +41,7 @@ func copyTrees(d *load.Definitions, c *model.Cluster, arts []*artifact, diags *d
 				Mode:   0o644,
 				Origin: f.Rel,
 				Doc:    a.decl.Doc,
+				Copied: true,
 			})
 		}
 	}

@@ -40,6 +40,9 @@ type File struct {
 	Node string
 	// Doc is the artifact's doc: what the file is for.
 	Doc string
+	// Copied marks a file copied verbatim from the design or site folder
+	// (a copy: artifact), not rendered from a template.
+	Copied bool
 }
 
 // Data is what a template sees.

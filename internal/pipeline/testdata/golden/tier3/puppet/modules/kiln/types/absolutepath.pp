@@ -1,2 +1,0 @@
-# @summary An absolute path on the node.
-type Kiln::Absolutepath = Pattern[/\A\/([^\/\0]+\/?)*\z/]
