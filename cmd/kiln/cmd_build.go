@@ -1,9 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
-	"kiln.dev/kiln/internal/output"
+	"kiln.dev/kiln/internal/diag"
 )
 
 var buildVerb = &verb{
@@ -27,19 +28,19 @@ Examples:
 		if !ok {
 			return exitDefs
 		}
-		files, err := s.Render()
-		if err != nil {
+		dir := c.outDir()
+		n, res, err := s.Write(dir)
+		var problems *diag.Error
+		if errors.As(err, &problems) {
 			c.report(err)
 			return exitDefs
 		}
-		dir := c.outDir()
-		res, err := output.Write(dir, files)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kiln build: %v\n", err)
 			return exitDefs
 		}
 		fmt.Fprintf(c.stdout, "built %s: %d files in %s (%d added, %d changed, %d removed, %d unchanged)\n",
-			s.Cluster.Name, len(files), dir, len(res.Added), len(res.Changed), len(res.Removed), len(res.Unchanged))
+			s.Cluster.Name, n, dir, len(res.Added), len(res.Changed), len(res.Removed), len(res.Unchanged))
 		return exitOK
 	},
 }

@@ -1,11 +1,13 @@
 // Package output writes a build to disk atomically and keeps its manifest.
 //
-// A build is rendered in full in memory, written into a fresh folder beside
-// the target, and swapped in with one rename (Linux's RENAME_EXCHANGE where
-// the target exists), so a build that fails or is killed leaves the
-// previous tree whole. Files whose bytes did not change are hard-linked
-// from the previous tree instead of rewritten, so a one-node change costs a
-// few writes at any cluster size, and their timestamps stay put.
+// Each file of a build is written, as soon as it is rendered (see Tx), into
+// a fresh folder beside the target, which is swapped in with one rename
+// (Linux's RENAME_EXCHANGE where the target exists), so a build that fails
+// or is killed leaves the previous tree whole, and a large build is never
+// held in memory. Files whose bytes did not change are hard-linked from
+// the previous tree instead of rewritten, so a one-node change writes a few
+// files at any cluster size, and their timestamps stay put; a build that
+// changes nothing touches nothing.
 package output
 
 import (

@@ -7,6 +7,7 @@ import (
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/output"
 	"kiln.dev/kiln/internal/render"
 	"kiln.dev/kiln/internal/resolve"
 	"kiln.dev/kiln/internal/validate"
@@ -56,4 +57,26 @@ func (s *Site) Render() ([]render.File, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// Write renders every artifact straight into the build folder dir, each
+// file written as soon as it is rendered (see output.Tx), so that a large
+// build is never held in memory whole. It returns how many files the build
+// has and what changed. A template problem is a *diag.Error and leaves the
+// previous build as it was.
+func (s *Site) Write(dir string) (int, *output.Result, error) {
+	tx, err := output.Begin(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	files, diags := render.Stream(s.Defs, s.Cluster, tx)
+	if err := diags.Err(); err != nil {
+		tx.Abort()
+		return 0, nil, err
+	}
+	res, err := tx.Commit()
+	if err != nil {
+		return 0, nil, err
+	}
+	return len(files), res, nil
 }

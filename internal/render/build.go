@@ -15,6 +15,7 @@ import (
 type BuildIndex struct {
 	Files []BuiltFile
 	index map[string]int
+	sink  Sink // where the files' bytes are
 }
 
 // BuiltFile is one file of the build, as an index of the build shows it.
@@ -25,7 +26,19 @@ type BuiltFile struct {
 	Node     string // the node it belongs to, if any
 	Mode     string // octal, e.g. 0755
 	Secret   bool
-	data     []byte
+	file     File // without its bytes: the sink has them
+}
+
+// builtFile is f as the index of a build shows it, without f's bytes.
+func builtFile(f File) BuiltFile {
+	tmpl, _, _ := cutAt(f.Origin)
+	f.Data = nil
+	return BuiltFile{Path: f.Path, Doc: f.Doc, Template: tmpl, Node: f.Node,
+		Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Secret: f.Secret, file: f}
+}
+
+func sortFiles(files []BuiltFile) {
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 }
 
 // FileGroup is the files one artifact made, for a table of the build.
@@ -35,12 +48,9 @@ type FileGroup struct {
 	Secret bool // some of the files carry a secret
 }
 
-func newBuild(files []File) *BuildIndex {
-	b := &BuildIndex{Files: make([]BuiltFile, len(files)), index: make(map[string]int, len(files))}
+func newBuild(files []BuiltFile, sink Sink) *BuildIndex {
+	b := &BuildIndex{Files: files, index: make(map[string]int, len(files)), sink: sink}
 	for i, f := range files {
-		tmpl, _, _ := cutAt(f.Origin)
-		b.Files[i] = BuiltFile{Path: f.Path, Doc: f.Doc, Template: tmpl, Node: f.Node,
-			Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Secret: f.Secret, data: f.Data}
 		b.index[f.Path] = i
 	}
 	return b
@@ -97,7 +107,11 @@ func (b *BuildIndex) Text(p string) (string, error) {
 	if f.Secret {
 		return "", fmt.Errorf("%s carries a secret; an index of the build may not include it", p)
 	}
-	return string(f.data), nil
+	data, err := b.sink.Read(p)
+	if err != nil {
+		return "", err
+	}
+	return string(data), nil
 }
 
 // Groups gathers the files by what they are for (their artifact's doc),
@@ -130,18 +144,20 @@ func cutAt(origin string) (before, after string, found bool) {
 // renderLate renders the after_build artifacts one by one, in the order
 // the design declares them: each sees the files before it, the earlier
 // after_build ones included (a runbook's HTML form reads its Markdown).
-func renderLate(late []*artifact, c *model.Cluster, files []File, secrets *secretStore, diags *diag.List) []File {
+func renderLate(late []*artifact, c *model.Cluster, files []BuiltFile, secrets *secretStore, sink Sink, diags *diag.List) []BuiltFile {
 	for _, a := range late {
 		jobs := expand(a, c)
 		if len(jobs) == 0 {
 			continue
 		}
-		b := newBuild(files)
+		// The index shares the list it is given: a copy, since files
+		// grows below while a later artifact may still hold an index.
+		b := newBuild(append([]BuiltFile(nil), files...), sink)
 		for i := range jobs {
 			jobs[i].data.Build = b
 		}
-		files = append(files, run(jobs, secrets, diags)...)
-		sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+		files = append(files, run(jobs, secrets, sink, diags)...)
+		sortFiles(files)
 	}
 	return files
 }

@@ -70,12 +70,15 @@ func TestRunbookHelpers(t *testing.T) {
 	if err != nil || !strings.Contains(html, `<h1 id="step-1-head">`) || !strings.Contains(html, "<table>") {
 		t.Errorf("markdown: %v\n%s", err, html)
 	}
-	b := newBuild([]File{{Path: "w.svg", Data: []byte("<svg>w</svg>\n"), Mode: 0o644}})
+	svg := File{Path: "w.svg", Data: []byte("<svg>w</svg>\n"), Mode: 0o644}
+	mem := &memSink{data: map[string][]byte{}}
+	mem.Put(svg)
+	b := newBuild([]BuiltFile{builtFile(svg)}, mem)
 	in, err := inlineSVG(b, html)
 	if err != nil || !strings.Contains(in, `<span class="diagram" role="img" aria-label="w"><svg>w</svg></span>`) || strings.Contains(in, "<img") {
 		t.Errorf("inlineSVG: %v\n%s", err, in)
 	}
-	if _, err := inlineSVG(newBuild(nil), html); err == nil {
+	if _, err := inlineSVG(newBuild(nil, &memSink{data: map[string][]byte{}}), html); err == nil {
 		t.Error("inlineSVG of a picture the build lacks: no error")
 	}
 	if l, err := lineOf("x\nwn1   inst.ks=a/kickstart-wn1.cfg q\nwn1 other", "wn1", "kickstart-wn1"); err != nil || l != "inst.ks=a/kickstart-wn1.cfg q" {

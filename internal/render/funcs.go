@@ -115,6 +115,9 @@ type secretStore struct {
 	// derived keeps values computed from a secret that cost real CPU (a
 	// SHA-512 crypt hash is 5,000 rounds), so each is computed once per build.
 	derived sync.Map // string → string
+	// classes keeps each node's Puppet classes: nodes.pp, the ENC answer
+	// and the Hiera data all list them (see puppetClasses).
+	classes sync.Map // *model.Node → nodeClasses
 }
 
 // derive returns f's value for key, computing it once per build.

@@ -108,10 +108,41 @@ func puppetFuncs(r *renderer) template.FuncMap {
 	}
 }
 
+// nodeClasses is a node's classes as puppetClasses computed them once in a
+// build, and whether that read a secret.
+type nodeClasses struct {
+	list   []PuppetClass
+	secret bool
+}
+
+// puppetClasses lists a node's classes. Three artifacts ask for every
+// node's (nodes.pp, the ENC answer, the Hiera data), so the list is made
+// once per build; a template that gets it from the memo is marked as
+// having read a secret if making it did. Templates only read the list.
 func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 	if n == nil {
 		return nil, fmt.Errorf("puppetClasses needs a node (use it in a node-scoped artifact)")
 	}
+	if r == nil {
+		return makePuppetClasses(r, n)
+	}
+	if m, ok := r.secrets.classes.Load(n); ok {
+		r.usedSecret = r.usedSecret || m.(nodeClasses).secret
+		return m.(nodeClasses).list, nil
+	}
+	before := r.usedSecret
+	r.usedSecret = false
+	list, err := makePuppetClasses(r, n)
+	if err != nil {
+		r.usedSecret = before
+		return nil, err
+	}
+	r.secrets.classes.Store(n, nodeClasses{list: list, secret: r.usedSecret})
+	r.usedSecret = before || r.usedSecret
+	return list, nil
+}
+
+func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 	classOf := map[string]string{}
 	for _, m := range n.Modules {
 		classOf[m.Name] = m.Class
@@ -166,12 +197,19 @@ func puppetValue(v any) (string, error) {
 	return b.String(), nil
 }
 
+// puppetQuote escapes a string for Puppet's single quotes. It is built
+// once: a Replacer's first use compiles it, which cost more than the
+// quoting itself when it was made per value.
+var puppetQuote = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+
 func writePuppet(b *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("undef")
 	case string:
-		b.WriteString("'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(x) + "'")
+		b.WriteByte('\'')
+		puppetQuote.WriteString(b, x)
+		b.WriteByte('\'')
 	case bool:
 		b.WriteString(strconv.FormatBool(x))
 	case int:
@@ -229,6 +267,17 @@ func writePuppet(b *strings.Builder, v any) error {
 	return nil
 }
 
+// plainJSON reports whether JSON writes s as it is between quotes:
+// printable ASCII without a quote or a backslash.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // puppetDeclare writes a resource-like class declaration, indented by
 // indent spaces, with its arrows aligned as puppet-lint wants them.
 func puppetDeclare(indent int, c PuppetClass) (string, error) {
@@ -256,6 +305,18 @@ func puppetDeclare(indent int, c PuppetClass) (string, error) {
 }
 
 func yamlValue(v any) (string, error) {
+	// The common values, written as encoding/json would write them
+	// without its encoder's cost (a build writes a million of them).
+	switch x := v.(type) {
+	case string:
+		if plainJSON(x) {
+			return `"` + x + `"`, nil
+		}
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"kiln.dev/kiln/internal/defs"
@@ -43,6 +44,9 @@ type File struct {
 	// Copied marks a file copied verbatim from the design or site folder
 	// (a copy: artifact), not rendered from a template.
 	Copied bool
+	// usedSecret: the template read a secret for this body (a copy of the
+	// body is secret for the same reason).
+	usedSecret bool
 }
 
 // Data is what a template sees.
@@ -72,8 +76,67 @@ type artifact struct {
 	mode   fs.FileMode
 }
 
-// Build renders every artifact.
+// Sink takes the files of a build as they are rendered, so that a large
+// build need not be held in memory: Put is called from several goroutines
+// at once and may keep nothing but what it needs (output writes each file
+// into the new tree and keeps its manifest line). Read returns a file Put
+// earlier; the after_build artifacts (a runbook) read the files before them
+// through it. A Put error (a full disk) ends the build.
+//
+// f.Data is valid only until Put returns (it is the renderer's buffer, used
+// again for the next file): a Sink that keeps the bytes copies them.
+type Sink interface {
+	Put(f File) error
+	Read(path string) ([]byte, error)
+}
+
+// Build renders every artifact and returns the files in memory, sorted by
+// path: for plan, recover and the tests. A build that is written goes
+// through Stream.
 func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
+	mem := &memSink{data: map[string][]byte{}}
+	files, diags := Stream(d, c, mem)
+	if files == nil {
+		return nil, diags
+	}
+	out := make([]File, len(files))
+	for i, f := range files {
+		out[i] = f.file
+		out[i].Data = mem.data[f.Path]
+	}
+	return out, diags
+}
+
+// memSink keeps every file's bytes.
+type memSink struct {
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+func (m *memSink) Put(f File) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.data[f.Path]; !dup { // reported as two artifacts writing it
+		m.data[f.Path] = bytes.Clone(f.Data)
+	}
+	return nil
+}
+
+func (m *memSink) Read(p string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.data[p]
+	if !ok {
+		return nil, fmt.Errorf("the build has no file %s", p)
+	}
+	return b, nil
+}
+
+// Stream renders every artifact into sink and returns the build's files
+// without their bytes, sorted by path — or nil, with the problems, when a
+// template or the design is broken. With problems the sink has been given
+// some files, and the build must not be used.
+func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *diag.List) {
 	diags := &diag.List{}
 	secrets := newSecrets(d)
 	var arts []*artifact
@@ -137,15 +200,24 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 		}
 		jobs = append(jobs, expand(a, c)...)
 	}
-	files := run(jobs, secrets, diags)
-	files = append(files, copyTrees(d, c, arts, diags)...)
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	files = renderLate(late, c, files, secrets, diags)
+	files := run(jobs, secrets, sink, diags)
+	for _, f := range copyTrees(d, c, arts, diags) {
+		if err := sink.Put(f); err != nil {
+			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
+			return nil, diags
+		}
+		files = append(files, builtFile(f))
+	}
+	sortFiles(files)
+	files = renderLate(late, c, files, secrets, sink, diags)
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
-			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].Origin, files[i].Origin),
+			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].file.Origin, files[i].file.Origin),
 				"give one of the artifacts a path that includes the node or role name")
 		}
+	}
+	if diags.Len() > 0 {
+		return nil, diags
 	}
 	return files, diags
 }
@@ -225,25 +297,75 @@ func expand(a *artifact, c *model.Cluster) []job {
 	return out
 }
 
-// run renders the jobs on all cores. Each worker has its own clone of the
-// templates so that a template's use of a secret marks its own file.
-func run(jobs []job, secrets *secretStore, diags *diag.List) []File {
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(jobs)/64))
-	files := make([]File, len(jobs))
+// run renders the jobs on all cores into sink, and returns the files made
+// without their bytes. Each worker has its own clone of the templates so
+// that a template's use of a secret marks its own file.
+//
+// Two jobs with the same template and the same data (a node's kickstart
+// and its copy for the USB key) make the same bytes: the body is rendered
+// once and shared, only the path is rendered for the second. Cluster-wide
+// files go first, because one of them (nodes.pp, cluster.json at 10,000
+// nodes) takes as long as thousands of small ones, and started last it
+// would keep one core busy after the other has finished.
+func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltFile {
+	type body struct {
+		text *template.Template
+		data Data
+	}
+	firstOf := make(map[body]int, len(jobs))
+	copies := map[int][]int{} // job → the later jobs with the same body
+	var originals []int
+	for i, j := range jobs {
+		k := body{j.a.text, j.data}
+		if o, ok := firstOf[k]; ok {
+			copies[o] = append(copies[o], i)
+			continue
+		}
+		firstOf[k] = i
+		originals = append(originals, i)
+	}
+	sort.SliceStable(originals, func(x, y int) bool {
+		return jobs[originals[x]].data.Node == nil && jobs[originals[y]].data.Node != nil
+	})
+	files := make([]BuiltFile, len(jobs))
 	errs := make([]*diag.Diagnostic, len(jobs))
+	var failed atomic.Bool // the sink failed: stop rendering
+	put := func(i int, f File, problem *diag.Diagnostic) {
+		if problem == nil {
+			if err := sink.Put(f); err != nil {
+				problem = &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
+				failed.Store(true)
+			}
+		}
+		files[i], errs[i] = builtFile(f), problem
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(originals)/64))
 	var wg sync.WaitGroup
-	next := make(chan int)
+	next := make(chan int, workers)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := newRenderer(secrets)
 			for i := range next {
-				files[i], errs[i] = r.render(jobs[i])
+				if failed.Load() {
+					continue
+				}
+				f, problem := r.render(jobs[i], nil)
+				for _, c := range copies[i] {
+					if problem != nil {
+						put(c, File{}, problem)
+						continue
+					}
+					cf, cp := r.render(jobs[c], &f)
+					put(c, cf, cp)
+				}
+				put(i, f, problem)
+				r.shrink()
 			}
 		}()
 	}
-	for i := range jobs {
+	for _, i := range originals {
 		next <- i
 	}
 	close(next)
@@ -259,7 +381,10 @@ func run(jobs []job, secrets *secretStore, diags *diag.List) []File {
 	var order []key
 	out := files[:0]
 	for i, f := range files {
-		if e := errs[i]; e != nil {
+		if e := errs[i]; e != nil || failed.Load() {
+			if e == nil {
+				continue
+			}
 			k := key{e.Pos, e.What}
 			if first[k] == nil {
 				first[k] = e
@@ -288,7 +413,8 @@ type renderer struct {
 	secrets    *secretStore
 	usedSecret bool
 	clones     map[*template.Template]*template.Template
-	buf        bytes.Buffer
+	buf        bytes.Buffer // the body being rendered
+	pathBuf    bytes.Buffer
 }
 
 func newRenderer(s *secretStore) *renderer {
@@ -304,27 +430,47 @@ func (r *renderer) clone(t *template.Template) *template.Template {
 	return c
 }
 
-func (r *renderer) render(j job) (File, *diag.Diagnostic) {
+// shrink lets go of a buffer grown for one big file (cluster.json is tens
+// of megabytes at 10,000 nodes), so that it is not kept for the rest of
+// the build by every worker.
+func (r *renderer) shrink() {
+	if r.buf.Cap() > 1<<20 {
+		r.buf = bytes.Buffer{}
+	}
+}
+
+// render renders a job's path and body; with from set, the body is from's
+// (rendered from the same template and data).
+func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	a := j.a
 	where := "template " + a.decl.Template.Value
 	if j.subj != "" {
 		where += " for " + j.subj
 	}
-	r.buf.Reset()
-	if err := a.path.Execute(&r.buf, j.data); err != nil {
+	r.pathBuf.Reset() // not buf: a copy's body (from) may be buf's bytes
+	if err := a.path.Execute(&r.pathBuf, j.data); err != nil {
 		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: "the output path cannot be written: " + templateMsg(err), Fix: "the path template sees .Cluster, .Node and .Role"}
 	}
-	p := r.buf.String()
+	p := r.pathBuf.String()
 	if clean := path.Clean(p); clean != p || !fs.ValidPath(p) || p == "." || p == ManifestName {
 		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q is not a plain relative path inside the build folder", p),
 			Fix: "use a relative path without .., leading / or doubled slashes"}
 	}
-	r.usedSecret = false
-	r.buf.Reset()
-	if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
-		return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+	var data []byte
+	var usedSecret bool
+	if from != nil {
+		data, usedSecret = from.Data, from.usedSecret
+	} else {
+		r.usedSecret = false
+		r.buf.Reset()
+		if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
+			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+		}
+		// The bytes are the renderer's buffer, valid until its next
+		// render: a Sink copies what it keeps.
+		data, usedSecret = r.buf.Bytes(), r.usedSecret
 	}
-	f := File{Path: p, Data: bytes.Clone(r.buf.Bytes()), Mode: a.mode, Secret: a.decl.Secret || r.usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc}
+	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}

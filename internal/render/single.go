@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"text/template"
 
@@ -27,10 +28,11 @@ func NodeArtifact(d *load.Definitions, c *model.Cluster, decl *defs.Artifact, n 
 	}
 	a := &artifact{decl: decl, text: text, path: pt, mode: 0o644}
 	r := newRenderer(newSecrets(d))
-	f, problem := r.render(job{a: a, data: Data{Cluster: c, Node: n, Role: c.Role(n.Role)}, subj: n.Name})
+	f, problem := r.render(job{a: a, data: Data{Cluster: c, Node: n, Role: c.Role(n.Role)}, subj: n.Name}, nil)
 	if problem != nil {
 		return File{}, fmt.Errorf("%s", problem.String())
 	}
+	f.Data = bytes.Clone(f.Data) // the renderer's buffer
 	return f, nil
 }
 
