@@ -1,5 +1,6 @@
-// Package render runs the artifact templates over the resolved cluster and
-// returns the files of a build, in memory, sorted by path.
+// Package render runs the artifact templates over the resolved cluster:
+// Stream hands each file to a Sink as it is rendered (kiln build writes it
+// to disk at once), Build returns them all in memory, sorted by path.
 //
 // Every artifact is declared in data — in the design or in a catalog
 // module — with a template, a scope (cluster, node, vm or role), an
