@@ -59,7 +59,7 @@ type Tx struct {
 	mu      sync.Mutex
 	entries Manifest
 	put     map[string]bool // every path put; true when written into tmp
-	linked  []Entry         // unchanged: to hard-link at Commit
+	linked  []string        // unchanged: to hard-link at Commit
 	added   []string
 	changed []string
 	dirs    sync.Map // folders made in tmp
@@ -115,7 +115,7 @@ func (tx *Tx) Put(f render.File) error {
 
 	if had && o.SHA256 == e.SHA256 && o.Mode.Perm() == e.Mode.Perm() && tx.intact(o) {
 		tx.mu.Lock()
-		tx.linked = append(tx.linked, o)
+		tx.linked = append(tx.linked, o.Path)
 		tx.mu.Unlock()
 		return nil
 	}
@@ -204,10 +204,7 @@ func (tx *Tx) Commit() (*Result, error) {
 
 	man := tx.entries
 	sort.Slice(man, func(i, j int) bool { return man[i].Path < man[j].Path })
-	res := &Result{Added: tx.added, Changed: tx.changed, Unchanged: make([]string, len(tx.linked))}
-	for i, e := range tx.linked {
-		res.Unchanged[i] = e.Path
-	}
+	res := &Result{Added: tx.added, Changed: tx.changed, Unchanged: tx.linked}
 	for p := range tx.old {
 		if _, ok := tx.put[p]; !ok {
 			res.Removed = append(res.Removed, p)
@@ -239,29 +236,29 @@ func (tx *Tx) link() error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	next := make(chan Entry, 64)
+	next := make(chan string, 64)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range next {
-				dst := filepath.Join(tx.tmp, filepath.FromSlash(e.Path))
+			for p := range next {
+				dst := filepath.Join(tx.tmp, filepath.FromSlash(p))
 				err := tx.mkdir(filepath.Dir(dst))
 				if err == nil {
-					err = unix.Link(filepath.Join(tx.dir, filepath.FromSlash(e.Path)), dst)
+					err = unix.Link(filepath.Join(tx.dir, filepath.FromSlash(p)), dst)
 				}
 				if err != nil {
 					mu.Lock()
 					if first == nil {
-						first = fmt.Errorf("%s of the previous build changed while building (%v): build again", e.Path, err)
+						first = fmt.Errorf("%s of the previous build changed while building (%v): build again", p, err)
 					}
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-	for _, e := range tx.linked {
-		next <- e
+	for _, p := range tx.linked {
+		next <- p
 	}
 	close(next)
 	wg.Wait()

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 
@@ -26,15 +27,36 @@ type BuiltFile struct {
 	Node     string // the node it belongs to, if any
 	Mode     string // octal, e.g. 0755
 	Secret   bool
-	file     File // without its bytes: the sink has them
+	// The rest of the File, without its bytes (the sink has them). A
+	// build keeps one of these a file, 100,000 at 10,000 nodes: small.
+	origin string
+	mode   fs.FileMode
+	copied bool
 }
 
 // builtFile is f as the index of a build shows it, without f's bytes.
 func builtFile(f File) BuiltFile {
 	tmpl, _, _ := cutAt(f.Origin)
-	f.Data = nil
 	return BuiltFile{Path: f.Path, Doc: f.Doc, Template: tmpl, Node: f.Node,
-		Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Secret: f.Secret, file: f}
+		Mode: modeText(f.Mode), Secret: f.Secret, origin: f.Origin, mode: f.Mode, copied: f.Copied}
+}
+
+// file is the File b describes, without its bytes.
+func (b *BuiltFile) file() File {
+	return File{Path: b.Path, Mode: b.mode, Secret: b.Secret, Origin: b.origin, Node: b.Node, Doc: b.Doc, Copied: b.copied}
+}
+
+// modeText is a mode in octal, one string per mode rather than per file.
+func modeText(m fs.FileMode) string {
+	switch m.Perm() {
+	case 0o644:
+		return "0644"
+	case 0o755:
+		return "0755"
+	case 0o600:
+		return "0600"
+	}
+	return fmt.Sprintf("%04o", m.Perm())
 }
 
 func sortFiles(files []BuiltFile) {
@@ -150,9 +172,9 @@ func renderLate(late []*artifact, c *model.Cluster, files []BuiltFile, secrets *
 		if len(jobs) == 0 {
 			continue
 		}
-		// The index shares the list it is given: a copy, since files
-		// grows below while a later artifact may still hold an index.
-		b := newBuild(append([]BuiltFile(nil), files...), sink)
+		// The index shares the list, capped at its length: the append
+		// below makes a new one rather than writing under the index.
+		b := newBuild(files[:len(files):len(files)], sink)
 		for i := range jobs {
 			jobs[i].data.Build = b
 		}

@@ -102,7 +102,7 @@ func Build(d *load.Definitions, c *model.Cluster) ([]File, *diag.List) {
 	}
 	out := make([]File, len(files))
 	for i, f := range files {
-		out[i] = f.file
+		out[i] = f.file()
 		out[i].Data = mem.data[f.Path]
 	}
 	return out, diags
@@ -213,7 +213,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 	files = renderLate(late, c, files, secrets, sink, diags)
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
-			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].file.Origin, files[i].file.Origin),
+			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].origin, files[i].origin),
 				"give one of the artifacts a path that includes the node or role name")
 		}
 	}
