@@ -16,9 +16,11 @@ func TestManifestNodeAndSecret(t *testing.T) {
 		{Path: "kickstart-wn1.cfg", Data: []byte("ks"), Mode: 0o600, Secret: true, Node: "wn1", Origin: "kickstart.tmpl@wn1"},
 		{Path: "ipxe/wn1.ipxe", Data: []byte("#!ipxe"), Mode: 0o644, Node: "wn1", Origin: "ipxe.tmpl@wn1"},
 		{Path: "hosts", Data: []byte("h"), Mode: 0o644, Origin: "hosts.tmpl"},
+		{Path: "load.sh", Data: []byte("pw"), Mode: 0o700, Secret: true, Origin: "load.tmpl"},
 	}
 	text := Entries(files).Bytes()
-	if !strings.Contains(string(text), "  kickstart-wn1.cfg  kickstart.tmpl@wn1  node=wn1 secret\n") || !strings.Contains(string(text), "  hosts  hosts.tmpl\n") {
+	if !strings.Contains(string(text), "  2  0600  kickstart-wn1.cfg  kickstart.tmpl@wn1  node=wn1 secret\n") || !strings.Contains(string(text), "  1  0644  hosts  hosts.tmpl\n") ||
+		!strings.Contains(string(text), "  2  0700  load.sh  load.tmpl  secret\n") {
 		t.Fatalf("manifest:\n%s", text)
 	}
 	m, err := ParseManifest(bytes.NewReader(text), "MANIFEST")

@@ -1,7 +1,8 @@
 package output
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,9 +53,9 @@ func Write(dir string, files []render.File) (*Result, error) {
 type Tx struct {
 	dir, tmp string
 	unlock   func()
-	old      map[string]Entry
-	oldBytes []byte // the previous MANIFEST, to tell an unchanged build
-	chmod    bool   // the umask may narrow a created file's mode
+	old      map[string]oldFile
+	oldSum   [32]byte // the previous MANIFEST's sha256, to tell an unchanged build
+	chmod    bool     // the umask may narrow a created file's mode
 
 	mu      sync.Mutex
 	entries Manifest
@@ -64,6 +65,14 @@ type Tx struct {
 	changed []string
 	dirs    sync.Map // folders made in tmp
 	done    bool
+}
+
+// oldFile is what a build needs to know of a file of the previous one,
+// kept small: there are 100,000 of them at 10,000 nodes.
+type oldFile struct {
+	sum  [32]byte
+	size int64
+	mode fs.FileMode
 }
 
 // Begin starts writing a build of dir. It takes the folder's lock until
@@ -83,9 +92,18 @@ func Begin(dir string) (*Tx, error) {
 		unlock()
 		return nil, fmt.Errorf("%s exists and is not a kiln build (it has no %s); choose another folder with -o, or empty this one", dir, render.ManifestName)
 	}
-	oldBytes, _ := os.ReadFile(filepath.Join(dir, render.ManifestName))
-	tx := &Tx{dir: dir, tmp: sibling(dir, "new"), unlock: unlock, old: old.ByPath(), oldBytes: oldBytes,
+	tx := &Tx{dir: dir, tmp: sibling(dir, "new"), unlock: unlock, old: make(map[string]oldFile, len(old)),
 		chmod: umask() != 0o022, put: map[string]bool{}}
+	if b, err := os.ReadFile(filepath.Join(dir, render.ManifestName)); err == nil {
+		tx.oldSum = sha256.Sum256(b)
+	}
+	for _, e := range old {
+		var o oldFile
+		if _, err := hex.Decode(o.sum[:], []byte(e.SHA256)); err == nil {
+			o.size, o.mode = e.Size, e.Mode.Perm()
+			tx.old[e.Path] = o
+		}
+	}
 	if err := os.RemoveAll(tx.tmp); err != nil { // left by a killed build
 		unlock()
 		return nil, err
@@ -102,7 +120,8 @@ func Begin(dir string) (*Tx, error) {
 // ignored: the renderer reports two artifacts writing one path, and such
 // a build is never committed.
 func (tx *Tx) Put(f render.File) error {
-	e := entryOf(f)
+	sum := sha256.Sum256(f.Data)
+	e := entry(f, sum)
 	tx.mu.Lock()
 	if _, dup := tx.put[f.Path]; dup || tx.done {
 		tx.mu.Unlock()
@@ -113,9 +132,9 @@ func (tx *Tx) Put(f render.File) error {
 	o, had := tx.old[f.Path]
 	tx.mu.Unlock()
 
-	if had && o.SHA256 == e.SHA256 && o.Mode.Perm() == e.Mode.Perm() && tx.intact(o) {
+	if had && o.sum == sum && o.mode == e.Mode.Perm() && tx.intact(f.Path, o) {
 		tx.mu.Lock()
-		tx.linked = append(tx.linked, o.Path)
+		tx.linked = append(tx.linked, f.Path)
 		tx.mu.Unlock()
 		return nil
 	}
@@ -141,10 +160,10 @@ func (tx *Tx) Put(f render.File) error {
 // the size and mode its manifest gives. Like the unchanged-build check
 // below, it trusts size and mode: a hand edit that keeps a file's size is
 // not noticed here (output.Verify and kiln drill compare contents).
-func (tx *Tx) intact(o Entry) bool {
+func (tx *Tx) intact(p string, o oldFile) bool {
 	var st unix.Stat_t
-	err := unix.Lstat(filepath.Join(tx.dir, filepath.FromSlash(o.Path)), &st)
-	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == o.Size && fs.FileMode(st.Mode&0o777) == o.Mode.Perm()
+	err := unix.Lstat(filepath.Join(tx.dir, filepath.FromSlash(p)), &st)
+	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == o.size && fs.FileMode(st.Mode&0o777) == o.mode
 }
 
 // Read returns a file put earlier: from the new tree, or for a file that
@@ -214,7 +233,7 @@ func (tx *Tx) Commit() (*Result, error) {
 		sort.Strings(l)
 	}
 	text := man.Bytes()
-	if len(res.Added)+len(res.Changed)+len(res.Removed) == 0 && bytes.Equal(text, tx.oldBytes) {
+	if len(res.Added)+len(res.Changed)+len(res.Removed) == 0 && sha256.Sum256(text) == tx.oldSum {
 		removeAll(tx.tmp)
 		return res, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"unsafe"
 
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/yamlx"
@@ -51,7 +52,9 @@ func coreFuncs(r *renderer) template.FuncMap {
 		},
 		"json": func(v any) (string, error) {
 			b, err := json.MarshalIndent(v, "", "  ")
-			return string(b), err
+			// b is never written again, so the string may share it: the
+			// copy would be as big as cluster.json (27 MB at 10,000 nodes).
+			return unsafe.String(unsafe.SliceData(b), len(b)), err
 		},
 		"upper":     strings.ToUpper,
 		"lower":     strings.ToLower,
