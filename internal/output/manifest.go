@@ -67,7 +67,7 @@ func entry(f render.File, sum [32]byte) Entry {
 func (m Manifest) Bytes() []byte {
 	n := len(manifestHeader)
 	for _, e := range m {
-		n += len(e.SHA256) + len(e.Path) + len(e.Origin) + len(e.Node) + 48
+		n += lineSize(e.Path, e.Origin, e.Node)
 	}
 	// Sized once: at 100,000 files the manifest is 16 MB, and growing it
 	// by doubling would make as much again of garbage.
@@ -75,28 +75,38 @@ func (m Manifest) Bytes() []byte {
 	b = append(b, manifestHeader...)
 	for _, e := range m {
 		b = append(b, e.SHA256...)
-		b = append(b, "  "...)
-		b = strconv.AppendInt(b, e.Size, 10)
-		b = append(b, "  "...)
-		b = appendMode(b, e.Mode)
-		b = append(b, "  "...)
-		b = append(b, e.Path...)
-		b = append(b, "  "...)
-		b = append(b, e.Origin...)
-		// Owner and secrecy go in an optional sixth column, so that
-		// manifests written before it existed still read.
-		sep := "  "
-		if e.Node != "" {
-			b = append(b, sep+"node="...)
-			b = append(b, e.Node...)
-			sep = " "
-		}
-		if e.Secret {
-			b = append(b, sep+"secret"...)
-		}
-		b = append(b, '\n')
+		b = appendLine(b, e.Size, e.Mode, e.Path, e.Origin, e.Node, e.Secret)
 	}
 	return b
+}
+
+// lineSize is at least the length of a manifest line.
+func lineSize(path, origin, node string) int {
+	return 64 + len(path) + len(origin) + len(node) + 48
+}
+
+// appendLine appends a manifest line after its sha256.
+func appendLine(b []byte, size int64, mode fs.FileMode, path, origin, node string, secret bool) []byte {
+	b = append(b, "  "...)
+	b = strconv.AppendInt(b, size, 10)
+	b = append(b, "  "...)
+	b = appendMode(b, mode)
+	b = append(b, "  "...)
+	b = append(b, path...)
+	b = append(b, "  "...)
+	b = append(b, origin...)
+	// Owner and secrecy go in an optional sixth column, so that
+	// manifests written before it existed still read.
+	sep := "  "
+	if node != "" {
+		b = append(b, sep+"node="...)
+		b = append(b, node...)
+		sep = " "
+	}
+	if secret {
+		b = append(b, sep+"secret"...)
+	}
+	return append(b, '\n')
 }
 
 // appendMode appends a mode as four octal digits (0644).

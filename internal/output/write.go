@@ -58,13 +58,38 @@ type Tx struct {
 	chmod    bool     // the umask may narrow a created file's mode
 
 	mu      sync.Mutex
-	entries Manifest
+	entries []newFile
 	put     map[string]bool // every path put; true when written into tmp
 	linked  []string        // unchanged: to hard-link at Commit
 	added   []string
 	changed []string
 	dirs    sync.Map // folders made in tmp
 	done    bool
+}
+
+// newFile is a file put in the build: its manifest line, kept as small as
+// it can be (a sum, not its hex text).
+type newFile struct {
+	path, origin, node string
+	sum                [32]byte
+	size               int64
+	mode               fs.FileMode
+	secret             bool
+}
+
+// manifest is the text of the MANIFEST listing files, sorted by path.
+func manifest(files []newFile) []byte {
+	n := len(manifestHeader)
+	for _, f := range files {
+		n += lineSize(f.path, f.origin, f.node)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, manifestHeader...)
+	for _, f := range files {
+		b = hex.AppendEncode(b, f.sum[:])
+		b = appendLine(b, f.size, f.mode, f.path, f.origin, f.node, f.secret)
+	}
+	return b
 }
 
 // oldFile is what a build needs to know of a file of the previous one,
@@ -121,7 +146,7 @@ func Begin(dir string) (*Tx, error) {
 // a build is never committed.
 func (tx *Tx) Put(f render.File) error {
 	sum := sha256.Sum256(f.Data)
-	e := entry(f, sum)
+	e := newFile{path: f.Path, origin: f.Origin, node: f.Node, sum: sum, size: int64(len(f.Data)), mode: f.Mode, secret: f.Secret}
 	tx.mu.Lock()
 	if _, dup := tx.put[f.Path]; dup || tx.done {
 		tx.mu.Unlock()
@@ -132,7 +157,7 @@ func (tx *Tx) Put(f render.File) error {
 	o, had := tx.old[f.Path]
 	tx.mu.Unlock()
 
-	if had && o.sum == sum && o.mode == e.Mode.Perm() && tx.intact(f.Path, o) {
+	if had && o.sum == sum && o.mode == f.Mode.Perm() && tx.intact(f.Path, o) {
 		tx.mu.Lock()
 		tx.linked = append(tx.linked, f.Path)
 		tx.mu.Unlock()
@@ -222,7 +247,7 @@ func (tx *Tx) Commit() (*Result, error) {
 	}
 
 	man := tx.entries
-	sort.Slice(man, func(i, j int) bool { return man[i].Path < man[j].Path })
+	sort.Slice(man, func(i, j int) bool { return man[i].path < man[j].path })
 	res := &Result{Added: tx.added, Changed: tx.changed, Unchanged: tx.linked}
 	for p := range tx.old {
 		if _, ok := tx.put[p]; !ok {
@@ -232,7 +257,7 @@ func (tx *Tx) Commit() (*Result, error) {
 	for _, l := range [][]string{res.Added, res.Changed, res.Removed, res.Unchanged} {
 		sort.Strings(l)
 	}
-	text := man.Bytes()
+	text := manifest(man)
 	if len(res.Added)+len(res.Changed)+len(res.Removed) == 0 && sha256.Sum256(text) == tx.oldSum {
 		removeAll(tx.tmp)
 		return res, nil

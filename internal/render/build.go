@@ -141,15 +141,26 @@ func (b *BuildIndex) Text(p string) (string, error) {
 func (b *BuildIndex) Groups() []FileGroup {
 	var out []FileGroup
 	at := map[string]int{}
+	var count []int
 	for _, f := range b.Files {
 		i, ok := at[f.Doc]
 		if !ok {
 			i = len(out)
 			at[f.Doc] = i
 			out = append(out, FileGroup{Doc: f.Doc})
+			count = append(count, 0)
 		}
-		out[i].Paths = append(out[i].Paths, f.Path)
+		count[i]++
 		out[i].Secret = out[i].Secret || f.Secret
+	}
+	// Sized first: a group can hold every node's file (500,000 paths at
+	// 50,000 nodes), and growing the lists would make that much garbage.
+	for i := range out {
+		out[i].Paths = make([]string, 0, count[i])
+	}
+	for _, f := range b.Files {
+		i := at[f.Doc]
+		out[i].Paths = append(out[i].Paths, f.Path)
 	}
 	return out
 }
