@@ -313,10 +313,22 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 		text *template.Template
 		data Data
 	}
-	firstOf := make(map[body]int, len(jobs))
+	// Only a template that two artifacts use can make the same body twice.
+	arts := map[*template.Template]map[*artifact]bool{}
+	for _, j := range jobs {
+		if arts[j.a.text] == nil {
+			arts[j.a.text] = map[*artifact]bool{}
+		}
+		arts[j.a.text][j.a] = true
+	}
+	firstOf := map[body]int{}
 	copies := map[int][]int{} // job → the later jobs with the same body
-	var originals []int
+	originals := make([]int, 0, len(jobs))
 	for i, j := range jobs {
+		if len(arts[j.a.text]) < 2 {
+			originals = append(originals, i)
+			continue
+		}
 		k := body{j.a.text, j.data}
 		if o, ok := firstOf[k]; ok {
 			copies[o] = append(copies[o], i)
