@@ -49,7 +49,8 @@ func Write(dir string, files []render.File) (*Result, error) {
 // A file whose bytes and mode are those the previous build's manifest
 // gives it, and whose copy there still has that size and mode, is not
 // written: Commit hard-links it from the previous tree — and when nothing
-// at all changed, Commit touches nothing.
+// at all changed, Commit touches nothing. Commit or Abort is called once,
+// after the last Put has returned.
 type Tx struct {
 	dir, tmp string
 	unlock   func()
