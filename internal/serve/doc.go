@@ -66,6 +66,13 @@
 // installer --max-boots times within --boot-window without reporting
 // "installed" is held as failed; kiln reinstall NODE releases it.
 //
-// Answers that record an event carry its sequence number in the
-// X-Kiln-Event header; the answer is sent only once the event is on disk.
+// Answers that change a node's state carry the sequence number of their
+// event in the X-Kiln-Event header, and are sent only once the event is on
+// disk: a boot script (which counts an install boot, or moves the node to
+// booting, or holds it), the first kickstart fetch of an install (booting
+// to installing), the callbacks; so do refusals (403, 409). A fetch that
+// changes nothing (the kickstart again while the node installs, any other
+// of its files) is logged in the next batch, without waiting: it is
+// answered at once, with no X-Kiln-Event header, and its fetch event is
+// written within milliseconds (lost only if kiln serve dies in between).
 package serve

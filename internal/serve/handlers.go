@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
@@ -45,10 +46,50 @@ func (s *Server) routes() http.Handler {
 // limitBody caps request bodies: nothing kiln serve takes needs more.
 func limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// queryValue is url.Values.Get of the raw query, without building the map
+// (the token of a file fetch is read on every request).
+func queryValue(raw, key string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(kv, ";") {
+			continue // url.ParseQuery drops these
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if k != key {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			if uk, err := url.QueryUnescape(k); err != nil || uk != key {
+				continue
+			}
+		}
+		if strings.ContainsAny(v, "%+") {
+			uv, err := url.QueryUnescape(v)
+			if err != nil {
+				continue
+			}
+			v = uv
+		}
+		return v
+	}
+	return ""
+}
+
+// Header values shared by answers (net/http only reads them).
+var (
+	hdrText    = []string{"text/plain; charset=utf-8"}
+	hdrJSON    = []string{"application/json"}
+	hdrNosniff = []string{"nosniff"}
+	hdrNoStore = []string{"no-store"}
+)
 
 // remoteIP is the request's source address, without port.
 func remoteIP(r *http.Request) string {
@@ -165,18 +206,20 @@ func (s *Server) buildFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n := snap.cluster.Node(f.node)
-		if !snap.tokenOK(f.node, r.URL.Query().Get("token")) {
+		tok := queryValue(r.URL.RawQuery, "token")
+		if !snap.tokenOK(f.node, tok) {
 			why := "wrong token for " + f.node
-			if r.URL.Query().Get("token") == "" {
+			if tok == "" {
 				why = "no token: " + p + " is " + f.node + "'s and carries secrets; its boot script gives the URL with the token"
 			}
 			s.deny(w, r, f.node, why)
 			return
 		}
-		if !s.nodeAddrOK(n, remoteIP(r)) {
-			s.deny(w, r, f.node, fmt.Sprintf("%s is not an address of %s (--check-address is on)", remoteIP(r), f.node))
+		if ip := remoteIP(r); !s.nodeAddrOK(n, ip) {
+			s.deny(w, r, f.node, fmt.Sprintf("%s is not an address of %s (--check-address is on)", ip, f.node))
 			return
 		}
+		// The in-memory copy of the node's row: no SQL on this path.
 		st, ok, err := s.store.Node(r.Context(), f.node)
 		if err != nil {
 			s.storeError(w, err)
@@ -196,26 +239,27 @@ func (s *Server) buildFile(w http.ResponseWriter, r *http.Request) {
 		}
 		seqHeader(w, res.Seq)
 	}
-	w.Header().Set("Content-Type", contentType(p))
-	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
-	w.Header().Set("ETag", `"`+f.sha+`"`)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h["Content-Type"] = contentType(p)
+	h["Content-Length"] = f.length
+	h["Etag"] = f.etag
+	h["X-Content-Type-Options"] = hdrNosniff
 	if f.secret {
-		w.Header().Set("Cache-Control", "no-store")
+		h["Cache-Control"] = hdrNoStore
 	}
 	w.Write(f.data)
 }
 
-func contentType(p string) string {
+func contentType(p string) []string {
 	switch path.Ext(p) {
 	case ".json":
-		return "application/json"
+		return hdrJSON
 	case ".html":
 		// Served as text: the build is not a web site, and its files must
 		// not run scripts in the dashboard's origin.
-		return "text/plain; charset=utf-8"
+		return hdrText
 	}
-	return "text/plain; charset=utf-8"
+	return hdrText
 }
 
 // mirrorFile serves the OS install tree: files only, no listings, nothing

@@ -161,6 +161,11 @@ var ksArg = regexp.MustCompile(`\b((?:inst\.)?ks=)(\S+)`)
 // when the build has none, one of our own.
 func (s *Server) installScript(r *http.Request, snap *snapshot, n *model.Node, ks string, res *state.Result) string {
 	tok := snap.token(n.Name)
+	if snap.memo != nil {
+		if v, ok := snap.memo.scripts.Load(n.Name); ok {
+			return v.(string)
+		}
+	}
 	if f, ok := snap.files[strings.ReplaceAll(s.cfg.IPXEScript, "{node}", n.Name)]; ok && ksArg.Match(f.data) {
 		out := ksArg.ReplaceAllFunc(f.data, func(m []byte) []byte {
 			if bytes.Contains(m, []byte("token=")) {
@@ -172,6 +177,10 @@ func (s *Server) installScript(r *http.Request, snap *snapshot, n *model.Node, k
 			}
 			return append(append([]byte{}, m...), []byte(sep+"token="+tok)...)
 		})
+		// A function of the build's file and the node's token alone.
+		if snap.memo != nil {
+			snap.memo.scripts.Store(n.Name, string(out))
+		}
 		return string(out)
 	}
 	base := s.base(r)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,7 +130,7 @@ func (m *metrics) wrap(h http.Handler) http.Handler {
 		if code == 0 {
 			code = http.StatusOK
 		}
-		m.requests.inc(kind(r.URL.Path) + "\x00" + fmt.Sprint(code))
+		m.requests.inc(kind(r.URL.Path) + "\x00" + strconv.Itoa(code))
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,6 +189,8 @@ type file struct {
 	sha    string
 	node   string
 	secret bool
+	// Its answer's Content-Length and ETag header values, made once.
+	length, etag []string
 }
 
 // snapshot is one consistent view of the site and its build. Requests
@@ -203,6 +206,16 @@ type snapshot struct {
 	loaded   time.Time
 	stamp    buildStamp
 	wiring   []byte // the wiring picture for the dashboard (internal/diagram)
+	memo     *memo  // what is worked out once per node for this build and key
+}
+
+// memo keeps, per node, values that are a pure function of the snapshot's
+// build and token key: the node's token, and its install script when it is
+// the build's own with the token added (so the script's regexp runs once
+// per node per build). A reload that changes the build makes a new one.
+type memo struct {
+	tokens  sync.Map // node name → token
+	scripts sync.Map // node name → install script
 }
 
 // buildStamp tells whether the build or the site file changed on disk.
@@ -261,6 +274,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	// Repeat fetches are logged without waiting (state.Store.Fetch); a
+	// failure of theirs has no request left to answer.
+	st.SetErrorLog(func(err error) { s.log.Error("state file: a write nobody waited for failed", "err", err) })
 	snap, err := s.load()
 	if err != nil {
 		st.Close()
@@ -310,7 +326,7 @@ func (s *Server) load() (*snapshot, error) {
 		return nil, err
 	}
 	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
-		wiring: diagram.Wiring(site.Cluster)}
+		wiring: diagram.Wiring(site.Cluster), memo: &memo{}}
 	for _, n := range site.Cluster.Nodes {
 		for _, i := range n.Interfaces {
 			if i.MAC != "" {
@@ -393,7 +409,8 @@ func readBuildOnce(dir string) (map[string]*file, []byte, error, bool) {
 		// A file written 0600 carries a secret even when an older
 		// manifest does not say so.
 		secret := e.Secret || e.Mode.Perm()&0o077 == 0
-		files[e.Path] = &file{data: data, sha: e.SHA256, node: e.Node, secret: secret}
+		files[e.Path] = &file{data: data, sha: e.SHA256, node: e.Node, secret: secret,
+			length: []string{strconv.Itoa(len(data))}, etag: []string{`"` + e.SHA256 + `"`}}
 	}
 	return files, man, nil, false
 }
@@ -424,13 +441,22 @@ func (s *Server) tokenKey(site *pipeline.Site) ([]byte, string, error) {
 // as the kickstart template writes it with
 // {{ hmac "puppet_autosign_key" (printf "kiln-installed:%s" .Node.FQDN) }}.
 func (sn *snapshot) token(node string) string {
+	if sn.memo != nil {
+		if t, ok := sn.memo.tokens.Load(node); ok {
+			return t.(string)
+		}
+	}
 	fqdn := node
 	if n := sn.cluster.Node(node); n != nil && n.FQDN != "" {
 		fqdn = n.FQDN
 	}
 	m := hmac.New(sha256.New, sn.tokenKey)
 	m.Write([]byte("kiln-installed:" + fqdn))
-	return hex.EncodeToString(m.Sum(nil))
+	t := hex.EncodeToString(m.Sum(nil))
+	if sn.memo != nil && sn.cluster.Node(node) != nil {
+		sn.memo.tokens.Store(node, t)
+	}
+	return t
 }
 
 func (sn *snapshot) tokenOK(node, got string) bool {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -465,5 +466,82 @@ func TestBadConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %q lacks %q", err, c.want)
 		}
+	}
+}
+
+// A fetch that changes a node's state (its first kickstart fetch: booting
+// to installing) is answered once its event is on disk, with the event's
+// number; a fetch that changes nothing (the kickstart again, the node's
+// other files) is answered at once without one, and its event is in the
+// log after the next batch.
+func TestRepeatFetchIsLoggedWithoutWaiting(t *testing.T) {
+	dir := makeSite(t, 2, 2)
+	s := start(t, testConfig(dir))
+	ip := workerIP(1)
+	ctx := context.Background()
+	_, body, _ := get(t, ip, "GET", s.URL+"/boot/ipxe?mac="+workerMAC(1))
+	m := ksURL.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no kickstart URL in\n%s", body)
+	}
+	ksPath := m[1] + "?token=" + m[2]
+	code, first, hdr := get(t, ip, "GET", s.URL+ksPath)
+	seq, err := strconv.ParseInt(hdr.Get("X-Kiln-Event"), 10, 64)
+	if code != 200 || err != nil {
+		t.Fatalf("first kickstart fetch: %d, X-Kiln-Event %q", code, hdr.Get("X-Kiln-Event"))
+	}
+	// On disk before the answer: a second reader of the file sees it.
+	other, err := state.Open(filepath.Join(dir, "kiln.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	has, err := other.HasEvents(ctx, []int64{seq})
+	other.Close()
+	if err != nil || !has[seq] {
+		t.Fatalf("event %d of the first kickstart fetch is not in the file: %v", seq, err)
+	}
+	if st := nodeState(t, s.Server, "wn1"); st.State != state.Installing {
+		t.Fatalf("after the kickstart: %s", st.State)
+	}
+
+	var fetched []string
+	for range 2 {
+		code, again, hdr := get(t, ip, "GET", s.URL+ksPath)
+		if code != 200 || again != first || hdr.Get("X-Kiln-Event") != "" {
+			t.Fatalf("kickstart again: %d, X-Kiln-Event %q", code, hdr.Get("X-Kiln-Event"))
+		}
+		fetched = append(fetched, strings.TrimPrefix(m[1], "/kiln/"))
+	}
+	// The node's other files (this test site has none but its iPXE
+	// script, which is answered as a boot).
+	for _, p := range s.nodeFiles("wn1") {
+		if p == fetched[0] || strings.HasPrefix(p, "ipxe/") {
+			continue
+		}
+		code, _, hdr := get(t, ip, "GET", s.URL+"/kiln/"+p+"?token="+m[2])
+		if code != 200 || hdr.Get("X-Kiln-Event") != "" {
+			t.Fatalf("%s: %d, X-Kiln-Event %q", p, code, hdr.Get("X-Kiln-Event"))
+		}
+		fetched = append(fetched, p)
+	}
+	if err := s.Store().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Store().Events(ctx, state.Query{Node: "wn1", After: seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		if e.Kind != state.KindFetch || e.Remote != ip {
+			t.Fatalf("unexpected event after the first fetch: %+v", e)
+		}
+		got = append(got, e.Detail)
+	}
+	if strings.Join(got, " ") != strings.Join(fetched, " ") {
+		t.Fatalf("fetch events after the first:\n got %v\nwant %v", got, fetched)
+	}
+	if st := nodeState(t, s.Server, "wn1"); st.State != state.Installing {
+		t.Fatalf("after the repeats: %s", st.State)
 	}
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,5 +44,17 @@ func TestExampleUnit(t *testing.T) {
 	out, err := exec.Command(analyze, "verify", p).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// queryValue reads a query parameter as url.Values.Get does.
+func TestQueryValueIsValuesGet(t *testing.T) {
+	for _, raw := range []string{"", "token=abc", "a=1&token=abc&token=def", "token=", "token", "tok%65n=x", "token=a%20b", "token=a+b",
+		"token=%zz&token=ok", "token=a;b", "x=1;token=2&token=3", "a=%&b", "token=%41"} {
+		v, _ := url.ParseQuery(raw) // as Request.URL.Query does
+		want := v.Get("token")
+		if got := queryValue(raw, "token"); got != want {
+			t.Errorf("%q: got %q, want %q", raw, got, want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -54,45 +53,21 @@ type Result struct {
 	// InstallTime is, for an "installed" report, how long since the
 	// kickstart was fetched (zero when unknown).
 	InstallTime time.Duration
-}
-
-func getNode(c *sql.Conn, name string) (*Node, error) {
-	n, err := scanNode(c.QueryRowContext(context.Background(), `SELECT `+nodeCols+` FROM nodes WHERE name=?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w %q in the state file", ErrUnknownNode, name)
-	}
-	return n, err
-}
-
-func putNode(c *sql.Conn, n *Node) error {
-	_, err := c.ExecContext(context.Background(), `UPDATE nodes SET state=?, reason=?, since=?, boots=?, window_start=?, install_started=?, installed_at=?,
-		last_event=?, last_event_at=?, last_remote=? WHERE name=?`,
-		n.State, n.Reason, ns(n.Since), n.Boots, ns(n.WindowStart), ns(n.InstallStarted), ns(n.InstalledAt),
-		n.LastEvent, ns(n.LastEventAt), n.LastRemote, n.Name)
-	return err
-}
-
-func addEvent(c *sql.Conn, now time.Time, e Event) (int64, error) {
-	res, err := c.ExecContext(context.Background(), `INSERT INTO events(at, node, kind, from_state, to_state, detail, actor, remote) VALUES(?,?,?,?,?,?,?,?)`,
-		now.UnixNano(), e.Node, e.Kind, e.From, e.To, e.Detail, e.Actor, e.Remote)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	// Queued is true when the event was handed to the writer without
+	// waiting for it (see Fetch): Node is the node before the fetch, and
+	// Seq is 0.
+	Queued bool
 }
 
 // setState moves n to state to, logging the change; a no-op when n is
 // already there.
-func setState(c *sql.Conn, now time.Time, n *Node, to, why, actor, remote string) (int64, error) {
+func setState(t *tx, n *Node, to, why, actor, remote string) int64 {
 	if n.State == to {
-		return 0, nil
+		return 0
 	}
-	seq, err := addEvent(c, now, Event{Node: n.Name, Kind: KindState, From: n.State, To: to, Detail: why, Actor: actor, Remote: remote})
-	if err != nil {
-		return 0, err
-	}
-	n.State, n.Since = to, now
-	return seq, nil
+	seq := t.event(Event{Node: n.Name, Kind: KindState, From: n.State, To: to, Detail: why, Actor: actor, Remote: remote})
+	n.State, n.Since = to, t.now
+	return seq
 }
 
 func touch(n *Node, now time.Time, what, remote string) {
@@ -106,20 +81,16 @@ func touch(n *Node, now time.Time, what, remote string) {
 // returns how many were added.
 func (s *Store) Sync(ctx context.Context, names []string) (int, error) {
 	added := 0
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
+	err := s.do(ctx, func(t *tx) error {
+		now := t.now
 		added = 0
 		for _, name := range names {
-			res, err := c.ExecContext(ctx, `INSERT OR IGNORE INTO nodes(name, state, since, last_event, last_event_at) VALUES(?,?,?,?,?)`,
-				name, Planned, now.UnixNano(), KindAdded, now.UnixNano())
-			if err != nil {
-				return err
+			if t.exists(name) {
+				continue
 			}
-			if k, _ := res.RowsAffected(); k == 1 {
-				added++
-				if _, err := addEvent(c, now, Event{Node: name, Kind: KindAdded, To: Planned, Detail: "in the site, not yet installed", Actor: "site"}); err != nil {
-					return err
-				}
-			}
+			added++
+			t.put(&Node{Name: name, State: Planned, Since: now, LastEvent: KindAdded, LastEventAt: now}, true)
+			t.event(Event{Node: name, Kind: KindAdded, To: Planned, Detail: "in the site, not yet installed", Actor: "site"})
 		}
 		return nil
 	})
@@ -134,8 +105,9 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 		return nil, fmt.Errorf("the install boot limit must be at least 1, not %d", p.MaxBoots)
 	}
 	var r *Result
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		n, err := getNode(c, name)
+	err := s.do(ctx, func(t *tx) error {
+		now := t.now
+		n, err := t.node(name)
 		if err != nil {
 			return err
 		}
@@ -156,9 +128,7 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 				r.Mode = ModeHeld
 				n.Reason = fmt.Sprintf("booted into the installer %d times since %s without reporting \"installed\" (it was %s); check its console, then run kiln reinstall %s",
 					n.Boots, n.WindowStart.Format(time.RFC3339), n.State, n.Name)
-				if _, err := setState(c, now, n, Failed, n.Reason, "kiln serve", remote); err != nil {
-					return err
-				}
+				setState(t, n, Failed, n.Reason, "kiln serve", remote)
 				msg = "held (failed): " + n.Reason
 				break
 			}
@@ -169,20 +139,16 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 			} else {
 				msg = fmt.Sprintf("install (boot %d of %d)", n.Boots, p.MaxBoots)
 			}
-			if _, err := setState(c, now, n, Booting, "served an install boot script", "kiln serve", remote); err != nil {
-				return err
-			}
+			setState(t, n, Booting, "served an install boot script", "kiln serve", remote)
 		}
 		if detail != "" {
 			msg += "; " + detail
 		}
-		seq, err := addEvent(c, now, Event{Node: n.Name, Kind: KindBoot, Detail: msg, Remote: remote, To: string(r.Mode)})
-		if err != nil {
-			return err
-		}
+		seq := t.event(Event{Node: n.Name, Kind: KindBoot, Detail: msg, Remote: remote, To: string(r.Mode)})
 		r.Seq = seq
 		touch(n, now, KindBoot, remote)
-		return putNode(c, n)
+		t.put(n, false)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -191,30 +157,47 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 }
 
 // Fetch records a node fetching one of its own files. A kickstart fetch by
-// a node on its way to install moves it to installing.
+// a node on its way to install (planned, needs-reinstall, booting) moves it
+// to installing; that fetch returns once its events are on disk.
+//
+// A fetch that changes no state (any file but the kickstart, a kickstart
+// fetched again while installing, or by a node that does not install) is
+// queued to the writer without waiting: Fetch returns at once with
+// Result.Queued set and no sequence number, and the fetch event is written
+// in the next batch (lost only if the process dies first). Should the
+// node's state have changed by the time that batch runs, the fetch is
+// recorded against the state it finds, as a waited-for one would be.
 func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart bool) (*Result, error) {
 	var r *Result
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		n, err := getNode(c, name)
+	fn := func(t *tx) error {
+		now := t.now
+		n, err := t.node(name)
 		if err != nil {
 			return err
 		}
 		r = &Result{Node: n}
-		if kickstart && InstallMode(n.State) {
-			if _, err := setState(c, now, n, Installing, "fetched its kickstart", "kiln serve", remote); err != nil {
-				return err
-			}
+		if kickstart && InstallMode(n.State) && n.State != Installing {
+			setState(t, n, Installing, "fetched its kickstart", "kiln serve", remote)
 			n.InstallStarted = now
 		}
-		seq, err := addEvent(c, now, Event{Node: name, Kind: KindFetch, Detail: path, Remote: remote})
-		if err != nil {
-			return err
-		}
+		seq := t.event(Event{Node: name, Kind: KindFetch, Detail: path, Remote: remote})
 		r.Seq = seq
 		touch(n, now, KindFetch, remote)
-		return putNode(c, n)
-	})
-	if err != nil {
+		t.put(n, false)
+		return nil
+	}
+	if n, ok, _ := s.Node(ctx, name); ok && !(kickstart && InstallMode(n.State) && n.State != Installing) {
+		if err := s.queue(ctx, func(t *tx) error {
+			if err := fn(t); err != nil {
+				return fmt.Errorf("%s's fetch of %s: %w", name, path, err)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		return &Result{Node: n, Queued: true}, nil
+	}
+	if err := s.do(ctx, fn); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -230,8 +213,9 @@ func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result,
 		return nil, fmt.Errorf("%q is not a report; nodes report installed, puppet-signed or configured", what)
 	}
 	var r *Result
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		n, err := getNode(c, name)
+	err := s.do(ctx, func(t *tx) error {
+		now := t.now
+		n, err := t.node(name)
 		if err != nil {
 			return err
 		}
@@ -239,10 +223,7 @@ func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result,
 		if to != Installed && n.State != Installed && n.State != PuppetSigned && n.State != Configured {
 			return &ConflictError{Msg: fmt.Sprintf("%s reported %q but is %s; that report only follows \"installed\"", name, what, n.State)}
 		}
-		seq, err := addEvent(c, now, Event{Node: name, Kind: KindReport, Detail: what, Remote: remote})
-		if err != nil {
-			return err
-		}
+		seq := t.event(Event{Node: name, Kind: KindReport, Detail: what, Remote: remote})
 		r.Seq = seq
 		if to == Installed {
 			if !n.InstallStarted.IsZero() && InstallMode(n.State) {
@@ -251,15 +232,12 @@ func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result,
 			n.Boots, n.WindowStart, n.Reason = 0, time.Time{}, ""
 			n.InstalledAt = now
 		}
-		sq, err := setState(c, now, n, to, "reported "+what, name, remote)
-		if err != nil {
-			return err
-		}
-		if sq != 0 {
+		if sq := setState(t, n, to, "reported "+what, name, remote); sq != 0 {
 			r.Seq = sq
 		}
 		touch(n, now, KindReport, remote)
-		return putNode(c, n)
+		t.put(n, false)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -271,8 +249,9 @@ func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result,
 // fresh count of install boots. actor says who asked (user@host).
 func (s *Store) Reinstall(ctx context.Context, name, actor, why string) (*Result, error) {
 	var r *Result
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		n, err := getNode(c, name)
+	err := s.do(ctx, func(t *tx) error {
+		now := t.now
+		n, err := t.node(name)
 		if err != nil {
 			return err
 		}
@@ -281,22 +260,18 @@ func (s *Store) Reinstall(ctx context.Context, name, actor, why string) (*Result
 		if why != "" {
 			detail += ": " + why
 		}
-		seq, err := addEvent(c, now, Event{Node: name, Kind: KindAdmin, Detail: detail, Actor: actor})
-		if err != nil {
-			return err
-		}
+		seq := t.event(Event{Node: name, Kind: KindAdmin, Detail: detail, Actor: actor})
 		r.Seq = seq
 		n.Boots, n.WindowStart, n.Reason, n.InstallStarted = 0, time.Time{}, "", time.Time{}
 		if n.State == NeedsReinstall {
 			// Already marked: a fresh count is all there is to do.
 			n.Since = now
-		} else if seq, err = setState(c, now, n, NeedsReinstall, detail, actor, ""); err != nil {
-			return err
 		} else {
-			r.Seq = seq
+			r.Seq = setState(t, n, NeedsReinstall, detail, actor, "")
 		}
 		touch(n, now, KindAdmin, "")
-		return putNode(c, n)
+		t.put(n, false)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -311,10 +286,9 @@ func (s *Store) Record(ctx context.Context, e Event) (int64, error) {
 		return 0, errors.New("an event needs a kind")
 	}
 	var seq int64
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		var err error
-		seq, err = addEvent(c, now, e)
-		return err
+	err := s.do(ctx, func(t *tx) error {
+		seq = t.event(e)
+		return nil
 	})
 	return seq, err
 }
@@ -324,25 +298,22 @@ func (s *Store) Record(ctx context.Context, e Event) (int64, error) {
 // marks it for reinstall.
 func (s *Store) Fail(ctx context.Context, name, reason, remote string) (*Result, error) {
 	var r *Result
-	err := s.do(ctx, func(c *sql.Conn, now time.Time) error {
-		n, err := getNode(c, name)
+	err := s.do(ctx, func(t *tx) error {
+		now := t.now
+		n, err := t.node(name)
 		if err != nil {
 			return err
 		}
 		r = &Result{Node: n}
-		seq, err := addEvent(c, now, Event{Node: name, Kind: KindReport, Detail: "failed: " + reason, Remote: remote})
-		if err != nil {
-			return err
-		}
+		seq := t.event(Event{Node: name, Kind: KindReport, Detail: "failed: " + reason, Remote: remote})
 		r.Seq = seq
 		n.Reason = reason + "; fix it, then run kiln reinstall " + name
-		if sq, err := setState(c, now, n, Failed, reason, name, remote); err != nil {
-			return err
-		} else if sq != 0 {
+		if sq := setState(t, n, Failed, reason, name, remote); sq != 0 {
 			r.Seq = sq
 		}
 		touch(n, now, KindReport, remote)
-		return putNode(c, n)
+		t.put(n, false)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -8,7 +8,10 @@
 // requests arriving together into a single transaction (group commit) and
 // answers each caller only after that transaction is on disk: an event a
 // caller was told about survives kill -9 and power loss, and a boot storm
-// costs one fsync per batch rather than one per request. The events table
+// costs one fsync per batch rather than one per request. The one exception
+// is a fetch that changes no state (Fetch): it is queued for the next batch
+// and not waited for. The writer keeps its SQL prepared on its connection
+// and works on an in-memory copy of the nodes table (see Store). The events table
 // refuses UPDATE and DELETE (triggers), so the log is append-only even to a
 // careless sqlite3 session.
 //
@@ -38,7 +41,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -111,6 +117,13 @@ type Event struct {
 }
 
 // Store is an open state file.
+//
+// Besides the file, a Store keeps an in-memory copy of the nodes table:
+// loaded at Open, changed only by the writer goroutine once a batch has
+// committed, and reloaded when another process (kiln reinstall beside kiln
+// serve) has written the file (SQLite's data_version, looked at before each
+// batch and every quarter second while idle). Node and Nodes read that
+// copy, not the file.
 type Store struct {
 	path   string
 	read   *sql.DB
@@ -120,6 +133,13 @@ type Store struct {
 	done   chan struct{}
 	closed sync.Once
 	now    func() time.Time
+
+	mu    sync.RWMutex
+	nodes map[string]*Node // the table as last committed; entries are replaced, never changed
+
+	onErr  atomic.Pointer[func(error)]
+	events [4]*sql.Stmt // Events' queries on the read pool: [node != ""][limit > 0]
+	has    *sql.Stmt
 }
 
 const schema = `
@@ -197,18 +217,54 @@ func Open(path string) (*Store, error) {
 	_ = os.Chmod(path, 0o600)
 	s := &Store{path: path, read: read, write: write, ops: make(chan *op, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), now: time.Now}
-	go s.writer()
+	fail := func(err error) (*Store, error) {
+		s.closeStmts()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("the state file %s cannot be used: %w", path, err)
+	}
+	for i, q := range eventQueries() {
+		if s.events[i], err = read.Prepare(q); err != nil {
+			return fail(err)
+		}
+	}
+	if s.has, err = read.Prepare(`SELECT 1 FROM events WHERE seq=?`); err != nil {
+		return fail(err)
+	}
+	ctx := context.Background()
+	w, err := s.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if err := w.refresh(ctx, s); err != nil {
+		w.close()
+		return fail(err)
+	}
+	go s.writer(w)
 	return s, nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range s.events {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if s.has != nil {
+		s.has.Close()
+	}
 }
 
 // Path is the state file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close finishes the writes already asked for and closes the file.
+// Close finishes the writes already asked for (those queued without
+// waiting too) and closes the file.
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		close(s.quit)
 		<-s.done
+		s.closeStmts()
 	})
 	err1 := s.read.Close()
 	err2 := s.write.Close()
@@ -218,20 +274,46 @@ func (s *Store) Close() error {
 // SetClock replaces the store's clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
+// SetErrorLog sets where the errors of writes nobody waits for go (see
+// Fetch); by default they are dropped.
+func (s *Store) SetErrorLog(f func(error)) { s.onErr.Store(&f) }
+
+func (s *Store) logErr(err error) {
+	if f := s.onErr.Load(); f != nil && *f != nil {
+		(*f)(err)
+	}
+}
+
 // ErrClosed is returned for writes asked for after Close.
 var ErrClosed = errors.New("the state file is closed")
 
-// op is one write: fn runs inside the batch's transaction, under its own
-// savepoint, so one op's error undoes that op alone.
+// op is one write: fn runs inside the batch's transaction; when it fails,
+// what it did is undone and the rest of the batch goes on. done is nil for
+// a write nobody waits for.
 type op struct {
-	fn   func(tx *sql.Conn, now time.Time) error
+	fn   func(t *tx) error
 	done chan error
 }
 
 // do runs fn in a transaction shared with the other writes of the moment
 // and returns once that transaction is durably committed.
-func (s *Store) do(ctx context.Context, fn func(tx *sql.Conn, now time.Time) error) error {
+func (s *Store) do(ctx context.Context, fn func(t *tx) error) error {
 	o := &op{fn: fn, done: make(chan error, 1)}
+	if err := s.enqueue(ctx, o); err != nil {
+		return err
+	}
+	// Once queued, an op is always run and answered, even if ctx ends:
+	// the caller must not think an event was lost when it was written.
+	return <-o.done
+}
+
+// queue hands fn to the writer and returns at once: it runs in the next
+// batch, and an error it meets goes to the error log (SetErrorLog).
+func (s *Store) queue(ctx context.Context, fn func(t *tx) error) error {
+	return s.enqueue(ctx, &op{fn: fn})
+}
+
+func (s *Store) enqueue(ctx context.Context, o *op) error {
 	select {
 	case <-s.quit:
 		return ErrClosed
@@ -239,28 +321,50 @@ func (s *Store) do(ctx context.Context, fn func(tx *sql.Conn, now time.Time) err
 	}
 	select {
 	case s.ops <- o:
+		return nil
 	case <-s.quit:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once queued, an op is always run and answered, even if ctx ends:
-	// the caller must not think an event was lost when it was written.
-	return <-o.done
+}
+
+// Flush returns once every write asked for before it (those queued
+// without waiting too) is on disk.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.do(ctx, func(*tx) error { return nil })
 }
 
 const maxBatch = 512
 
-func (s *Store) writer() {
+// idlePoll is how often the idle writer looks whether another process
+// has written the file.
+const idlePoll = 250 * time.Millisecond
+
+func (s *Store) writer(w *wconn) {
 	defer close(s.done)
 	ctx := context.Background()
-	var conn *sql.Conn
 	batch := make([]*op, 0, maxBatch)
+	idle := time.NewTimer(idlePoll)
+	defer idle.Stop()
 	for {
 		batch = batch[:0]
 		select {
 		case o := <-s.ops:
 			batch = append(batch, o)
+		case <-idle.C:
+			if w == nil {
+				w, _ = s.connect(ctx)
+			}
+			if w != nil {
+				if err := w.refresh(ctx, s); err != nil {
+					s.logErr(fmt.Errorf("state file %s: %w", s.path, err))
+					w.close()
+					w = nil
+				}
+			}
+			idle.Reset(idlePoll)
+			continue
 		case <-s.quit:
 			// Answer whatever was queued before the close.
 			for {
@@ -273,10 +377,10 @@ func (s *Store) writer() {
 				break
 			}
 			if len(batch) > 0 {
-				conn = s.runBatch(ctx, conn, batch)
+				w = s.runBatch(ctx, w, batch)
 			}
-			if conn != nil {
-				conn.Close()
+			if w != nil {
+				w.close()
 			}
 			return
 		}
@@ -289,69 +393,365 @@ func (s *Store) writer() {
 				break more
 			}
 		}
-		conn = s.runBatch(ctx, conn, batch)
+		if !waited(batch) {
+			batch = s.linger(batch)
+		}
+		w = s.runBatch(ctx, w, batch)
+		idle.Reset(idlePoll)
 	}
+}
+
+// linger is how long a batch that nobody waits for (repeat fetches, see
+// Fetch) stays open for more writes: a commit costs more than a row, and
+// those writes are answered already.
+const linger = 2 * time.Millisecond
+
+func waited(batch []*op) bool {
+	for _, o := range batch {
+		if o.done != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// linger adds to a batch nobody waits for the writes that arrive within
+// the linger time, until one of them is waited for or the batch is full.
+func (s *Store) linger(batch []*op) []*op {
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+			if o.done != nil {
+				return batch
+			}
+		case <-t.C:
+			return batch
+		case <-s.quit:
+			return batch
+		}
+	}
+	return batch
+}
+
+// wconn is the writer's connection with its prepared statements, parsed
+// once and kept as long as the connection.
+type wconn struct {
+	c       *sql.Conn
+	stmts   map[string]*sql.Stmt
+	version int64 // PRAGMA data_version when the node copy was last known exact
+}
+
+func (s *Store) connect(ctx context.Context) (*wconn, error) {
+	c, err := s.write.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &wconn{c: c, stmts: map[string]*sql.Stmt{}, version: -1}, nil
+}
+
+// stmt is q prepared on this connection (q is always a constant of this
+// package, so the map stays small).
+func (w *wconn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.c.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (w *wconn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (w *wconn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		// A Row that carries the error: prepare fails again the same way.
+		return w.c.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (w *wconn) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.c.Close()
+}
+
+// refresh reloads the node copy when another connection has written the
+// file since it was last known exact. Outside a transaction it reads the
+// version first, so a write in between only causes one more reload.
+func (w *wconn) refresh(ctx context.Context, s *Store) error {
+	var v int64
+	if err := w.queryRow(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v == w.version {
+		return nil
+	}
+	nodes, err := loadNodes(ctx, w)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.nodes = nodes
+	s.mu.Unlock()
+	w.version = v
+	return nil
+}
+
+func loadNodes(ctx context.Context, w *wconn) (map[string]*Node, error) {
+	st, err := w.stmt(ctx, `SELECT `+nodeCols+` FROM nodes`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*Node{}
+	for rows.Next() {
+		n, err := scanNode(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[n.Name] = n
+	}
+	return out, rows.Err()
+}
+
+// tx is what an op works with: the batch's transaction. Node rows and
+// events are kept in memory and written at the end of the batch (events
+// with sequence numbers given out here, in order), so an op that fails
+// leaves nothing to undo in SQL unless it ran SQL itself (Conn), which a
+// savepoint then undoes.
+type tx struct {
+	s   *Store
+	w   *wconn
+	ctx context.Context
+	now time.Time
+	seq int64 // the last event sequence number given out
+
+	events []Event
+	nodes  map[string]*staged
+
+	// the running op
+	opSeq    int64
+	opEvents []Event
+	opNodes  map[string]*staged
+	sp       bool // a savepoint is open for it
+}
+
+// staged is a node row changed in this batch.
+type staged struct {
+	n      Node
+	insert bool // a new row
+}
+
+// node returns a copy of the named node as this op sees it.
+func (t *tx) node(name string) (*Node, error) {
+	if st, ok := t.opNodes[name]; ok {
+		n := st.n
+		return &n, nil
+	}
+	if st, ok := t.nodes[name]; ok {
+		n := st.n
+		return &n, nil
+	}
+	// Only the writer changes s.nodes, and this is the writer.
+	if c, ok := t.s.nodes[name]; ok {
+		n := *c
+		return &n, nil
+	}
+	return nil, fmt.Errorf("%w %q in the state file", ErrUnknownNode, name)
+}
+
+func (t *tx) exists(name string) bool {
+	_, err := t.node(name)
+	return err == nil
+}
+
+// put stages n's row; insert says it is new.
+func (t *tx) put(n *Node, insert bool) {
+	c := *n
+	// As the table gives them back.
+	c.Since, c.WindowStart, c.InstallStarted, c.InstalledAt, c.LastEventAt =
+		tm(ns(c.Since)), tm(ns(c.WindowStart)), tm(ns(c.InstallStarted)), tm(ns(c.InstalledAt)), tm(ns(c.LastEventAt))
+	if prev, ok := t.opNodes[n.Name]; ok && prev.insert {
+		insert = true
+	} else if prev, ok := t.nodes[n.Name]; ok && prev.insert {
+		insert = true
+	}
+	t.opNodes[n.Name] = &staged{n: c, insert: insert}
+}
+
+// event adds an event to the batch and returns its sequence number.
+func (t *tx) event(e Event) int64 {
+	t.seq++
+	e.Seq, e.Time = t.seq, t.now
+	t.opEvents = append(t.opEvents, e)
+	return e.Seq
+}
+
+// Conn is the batch's connection, for an op that runs SQL itself.
+func (t *tx) conn() (*wconn, error) {
+	if !t.sp {
+		if _, err := t.w.exec(t.ctx, "SAVEPOINT op"); err != nil {
+			return nil, err
+		}
+		t.sp = true
+	}
+	return t.w, nil
 }
 
 // runBatch commits a batch, answering each op. It returns the connection
 // to use next (nil when this one broke).
-func (s *Store) runBatch(ctx context.Context, conn *sql.Conn, batch []*op) *sql.Conn {
-	fail := func(err error) *sql.Conn {
-		for _, o := range batch {
+func (s *Store) runBatch(ctx context.Context, w *wconn, batch []*op) *wconn {
+	answer := func(o *op, err error) {
+		if o.done != nil {
 			o.done <- err
+		} else if err != nil {
+			s.logErr(err)
 		}
-		if conn != nil {
-			conn.Close()
+	}
+	fail := func(err error) *wconn {
+		for _, o := range batch {
+			answer(o, err)
+		}
+		if w != nil {
+			w.close()
 		}
 		return nil
 	}
-	if conn == nil {
-		c, err := s.write.Conn(ctx)
+	if w == nil {
+		c, err := s.connect(ctx)
 		if err != nil {
 			return fail(fmt.Errorf("state file %s: %w", s.path, err))
 		}
-		conn = c
+		w = c
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fail(fmt.Errorf("state file %s: cannot begin a write: %w", s.path, err))
 	}
-	now := s.now()
+	rollback := func(err error) *wconn {
+		w.exec(ctx, "ROLLBACK")
+		return fail(err)
+	}
+	// Holding the write lock: the node copy is made exact if another
+	// process wrote, and the event counter is read.
+	if err := w.refresh(ctx, s); err != nil {
+		return rollback(fmt.Errorf("state file %s: %w", s.path, err))
+	}
+	t := &tx{s: s, w: w, ctx: ctx, now: s.now(), nodes: map[string]*staged{}}
+	if err := w.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name='events'), 0)`).Scan(&t.seq); err != nil {
+		return rollback(fmt.Errorf("state file %s: %w", s.path, err))
+	}
 	errs := make([]error, len(batch))
 	for i, o := range batch {
-		if _, err := conn.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
-			return fail(err)
-		}
-		err := safeRun(o.fn, conn, now)
+		t.opSeq, t.opEvents, t.opNodes, t.sp = t.seq, t.opEvents[:0], map[string]*staged{}, false
+		err := safeRun(o.fn, t)
 		if err != nil {
-			if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
-				conn.ExecContext(ctx, "ROLLBACK")
-				return fail(rerr)
+			t.seq = t.opSeq
+			if t.sp {
+				if _, rerr := w.exec(ctx, "ROLLBACK TO op"); rerr != nil {
+					return rollback(rerr)
+				}
+			}
+		} else {
+			t.events = append(t.events, t.opEvents...)
+			for k, v := range t.opNodes {
+				t.nodes[k] = v
 			}
 		}
-		if _, rerr := conn.ExecContext(ctx, "RELEASE op"); rerr != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
-			return fail(rerr)
+		if t.sp {
+			if _, rerr := w.exec(ctx, "RELEASE op"); rerr != nil {
+				return rollback(rerr)
+			}
 		}
 		errs[i] = err
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		conn.ExecContext(ctx, "ROLLBACK")
-		return fail(fmt.Errorf("state file %s: commit failed: %w", s.path, err))
+	if err := t.flush(); err != nil {
+		return rollback(fmt.Errorf("state file %s: %w", s.path, err))
+	}
+	if _, err := w.exec(ctx, "COMMIT"); err != nil {
+		return rollback(fmt.Errorf("state file %s: commit failed: %w", s.path, err))
+	}
+	if len(t.nodes) > 0 {
+		s.mu.Lock()
+		for k, st := range t.nodes {
+			n := st.n
+			s.nodes[k] = &n
+		}
+		s.mu.Unlock()
 	}
 	for i, o := range batch {
-		o.done <- errs[i]
+		answer(o, errs[i])
 	}
-	return conn
+	return w
 }
 
-func safeRun(fn func(*sql.Conn, time.Time) error, c *sql.Conn, now time.Time) (err error) {
+// eventRows is how many events one INSERT writes.
+const eventRows = 64
+
+// flush writes the batch's events and node rows.
+func (t *tx) flush() error {
+	evs := t.events
+	for len(evs) > 0 {
+		k := min(len(evs), eventRows)
+		if k < eventRows && k > 8 {
+			k = 8 // a few statement sizes only: 64, 8 and 1..8
+		}
+		q := `INSERT INTO events(seq, at, node, kind, from_state, to_state, detail, actor, remote) VALUES(?,?,?,?,?,?,?,?,?)` +
+			strings.Repeat(`,(?,?,?,?,?,?,?,?,?)`, k-1)
+		args := make([]any, 0, 9*k)
+		for _, e := range evs[:k] {
+			args = append(args, e.Seq, e.Time.UnixNano(), e.Node, e.Kind, e.From, e.To, e.Detail, e.Actor, e.Remote)
+		}
+		if _, err := t.w.exec(t.ctx, q, args...); err != nil {
+			return err
+		}
+		evs = evs[k:]
+	}
+	for _, st := range t.nodes {
+		n := &st.n
+		var err error
+		if st.insert {
+			_, err = t.w.exec(t.ctx, `INSERT INTO nodes(name, state, reason, since, boots, window_start, install_started, installed_at, last_event, last_event_at, last_remote)
+				VALUES(?,?,?,?,?,?,?,?,?,?,?)`,
+				n.Name, n.State, n.Reason, ns(n.Since), n.Boots, ns(n.WindowStart), ns(n.InstallStarted), ns(n.InstalledAt), n.LastEvent, ns(n.LastEventAt), n.LastRemote)
+		} else {
+			_, err = t.w.exec(t.ctx, `UPDATE nodes SET state=?, reason=?, since=?, boots=?, window_start=?, install_started=?, installed_at=?,
+				last_event=?, last_event_at=?, last_remote=? WHERE name=?`,
+				n.State, n.Reason, ns(n.Since), n.Boots, ns(n.WindowStart), ns(n.InstallStarted), ns(n.InstalledAt),
+				n.LastEvent, ns(n.LastEventAt), n.LastRemote, n.Name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func safeRun(fn func(*tx) error, t *tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error in a state write: %v", r)
 		}
 	}()
-	return fn(c, now)
+	return fn(t)
 }
 
 // ---- reads ----
@@ -384,34 +784,36 @@ func ns(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// Node returns a node's state; ok is false when the file has no such node.
+// Node returns a copy of a node's state as last committed; ok is false
+// when the file has no such node.
 func (s *Store) Node(ctx context.Context, name string) (*Node, bool, error) {
-	n, err := scanNode(s.read.QueryRowContext(ctx, `SELECT `+nodeCols+` FROM nodes WHERE name=?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
+	s.mu.RLock()
+	c, ok := s.nodes[name]
+	var n Node
+	if ok {
+		n = *c
+	}
+	s.mu.RUnlock()
+	if !ok {
 		return nil, false, nil
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	return n, true, nil
+	return &n, true, nil
 }
 
-// Nodes returns every node, by name.
+// Nodes returns a copy of every node, by name.
 func (s *Store) Nodes(ctx context.Context) ([]*Node, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+nodeCols+` FROM nodes ORDER BY name`)
-	if err != nil {
-		return nil, err
+	s.mu.RLock()
+	out := make([]*Node, 0, len(s.nodes))
+	all := make([]Node, len(s.nodes))
+	i := 0
+	for _, c := range s.nodes {
+		all[i] = *c
+		out = append(out, &all[i])
+		i++
 	}
-	defer rows.Close()
-	var out []*Node
-	for rows.Next() {
-		n, err := scanNode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // Query selects events.
@@ -421,19 +823,35 @@ type Query struct {
 	Limit int    // at most this many, the most recent (0: all)
 }
 
+// eventQueries are Events' four queries, indexed [node given][limit given].
+func eventQueries() [4]string {
+	var out [4]string
+	for i := range out {
+		where := "seq > ?"
+		if i&2 != 0 {
+			where += " AND node = ?"
+		}
+		order := " ORDER BY seq ASC"
+		if i&1 != 0 {
+			order = " ORDER BY seq DESC LIMIT ?"
+		}
+		out[i] = `SELECT seq, at, node, kind, from_state, to_state, detail, actor, remote FROM events WHERE ` + where + order
+	}
+	return out
+}
+
 // Events returns events in sequence order.
 func (s *Store) Events(ctx context.Context, q Query) ([]Event, error) {
-	where, args := "seq > ?", []any{q.After}
+	i, args := 0, []any{q.After}
 	if q.Node != "" {
-		where += " AND node = ?"
+		i |= 2
 		args = append(args, q.Node)
 	}
-	order, lim := "ASC", ""
 	if q.Limit > 0 {
-		order, lim = "DESC", fmt.Sprintf(" LIMIT %d", q.Limit)
+		i |= 1
+		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT seq, at, node, kind, from_state, to_state, detail, actor, remote FROM events WHERE `+
-		where+` ORDER BY seq `+order+lim, args...)
+	rows, err := s.events[i].QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -452,9 +870,7 @@ func (s *Store) Events(ctx context.Context, q Query) ([]Event, error) {
 		return nil, err
 	}
 	if q.Limit > 0 {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out, nil
 }
@@ -462,14 +878,9 @@ func (s *Store) Events(ctx context.Context, q Query) ([]Event, error) {
 // HasEvents reports which of the given sequence numbers are in the log.
 func (s *Store) HasEvents(ctx context.Context, seqs []int64) (map[int64]bool, error) {
 	out := make(map[int64]bool, len(seqs))
-	stmt, err := s.read.PrepareContext(ctx, `SELECT 1 FROM events WHERE seq=?`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
 	for _, q := range seqs {
 		var one int
-		err := stmt.QueryRowContext(ctx, q).Scan(&one)
+		err := s.has.QueryRowContext(ctx, q).Scan(&one)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -494,9 +905,13 @@ func (s *Store) Check(ctx context.Context) error {
 // fallback for node tokens when the site declares no token secret.
 func (s *Store) Key(ctx context.Context, name string) ([]byte, error) {
 	var key []byte
-	err := s.do(ctx, func(c *sql.Conn, _ time.Time) error {
+	err := s.do(ctx, func(t *tx) error {
+		c, err := t.conn()
+		if err != nil {
+			return err
+		}
 		var v string
-		err := c.QueryRowContext(ctx, `SELECT value FROM meta WHERE key=?`, "key:"+name).Scan(&v)
+		err = c.queryRow(t.ctx, `SELECT value FROM meta WHERE key=?`, "key:"+name).Scan(&v)
 		if err == nil {
 			key = []byte(v)
 			return nil
@@ -510,7 +925,7 @@ func (s *Store) Key(ctx context.Context, name string) ([]byte, error) {
 		}
 		v = fmt.Sprintf("%x", b)
 		key = []byte(v)
-		_, err = c.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES(?, ?)`, "key:"+name, v)
+		_, err = c.exec(t.ctx, `INSERT INTO meta(key, value) VALUES(?, ?)`, "key:"+name, v)
 		return err
 	})
 	return key, err

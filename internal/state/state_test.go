@@ -2,10 +2,10 @@ package state
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -162,8 +162,12 @@ func TestEventLogIsAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`UPDATE events SET detail='x' WHERE seq=?`, `DELETE FROM events WHERE seq=?`} {
-		err := s.do(ctx, func(c *sql.Conn, _ time.Time) error {
-			_, err := c.ExecContext(ctx, q, seq)
+		err := s.do(ctx, func(t *tx) error {
+			c, err := t.conn()
+			if err != nil {
+				return err
+			}
+			_, err = c.exec(t.ctx, q, seq)
 			return err
 		})
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
@@ -266,5 +270,282 @@ func TestReopenAndClose(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(t.TempDir(), "x", "\x00")); err == nil {
 		t.Fatal("a bad path was taken")
+	}
+}
+
+// table reads the nodes table itself, by name.
+func table(t *testing.T, s *Store) []*Node {
+	t.Helper()
+	rows, err := s.read.Query(`SELECT ` + nodeCols + ` FROM nodes ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*Node
+	for rows.Next() {
+		n, err := scanNode(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// sameAsTable fails unless the in-memory copy (Nodes, Node) equals the
+// nodes table.
+func sameAsTable(t *testing.T, s *Store, when string) {
+	t.Helper()
+	got, _ := s.Nodes(context.Background())
+	want := table(t, s)
+	if !reflect.DeepEqual(got, want) {
+		for i := range max(len(got), len(want)) {
+			var g, w *Node
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(want) {
+				w = want[i]
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("%s: the in-memory copy differs from the table:\n copy  %+v\n table %+v", when, g, w)
+			}
+		}
+	}
+	for _, w := range want {
+		if n, ok, _ := s.Node(context.Background(), w.Name); !ok || !reflect.DeepEqual(n, w) {
+			t.Fatalf("%s: Node(%s) = %+v, the table has %+v", when, w.Name, n, w)
+		}
+	}
+}
+
+// The in-memory copy of the nodes table equals the table after every kind
+// of write, after writes that fail alone, and after a batch that fails
+// whole and is rolled back.
+func TestNodeCacheFollowsCommits(t *testing.T) {
+	ctx := context.Background()
+	s, clock := open(t)
+	p := Policy{MaxBoots: 2, Window: time.Hour}
+	names := []string{"a", "b", "c", "d"}
+	if _, err := s.Sync(ctx, names); err != nil {
+		t.Fatal(err)
+	}
+	sameAsTable(t, s, "after sync")
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"boot a", func() error { _, err := s.Boot(ctx, "a", "10.0.0.1", "mac", p); return err }},
+		{"kickstart a", func() error { _, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "10.0.0.1", true); return err }},
+		{"kickstart a again", func() error { _, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "10.0.0.9", true); return err }},
+		{"other file of b", func() error { _, err := s.Fetch(ctx, "b", "b.yaml", "10.0.0.2", false); return err }},
+		{"installed a", func() error { _, err := s.Report(ctx, "a", "installed", "10.0.0.1"); return err }},
+		{"configured b (refused)", func() error {
+			if _, err := s.Report(ctx, "b", "configured", ""); err == nil {
+				return errors.New("taken")
+			}
+			return nil
+		}},
+		{"boot b thrice (held)", func() error {
+			for range 3 {
+				if _, err := s.Boot(ctx, "b", "", "", p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"fail c", func() error { _, err := s.Fail(ctx, "c", "disk", "10.0.0.3"); return err }},
+		{"reinstall b", func() error { _, err := s.Reinstall(ctx, "b", "root", "why"); return err }},
+		{"unknown node", func() error {
+			if _, err := s.Boot(ctx, "nosuch", "", "", p); !errors.Is(err, ErrUnknownNode) {
+				return fmt.Errorf("got %v", err)
+			}
+			return nil
+		}},
+		{"sync e", func() error { _, err := s.Sync(ctx, []string{"a", "e"}); return err }},
+		{"record", func() error { _, err := s.Record(ctx, Event{Kind: KindServer}); return err }},
+	}
+	for _, st := range steps {
+		*clock = clock.Add(time.Minute)
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.what, err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sameAsTable(t, s, st.what)
+	}
+
+	// Many writers at once, queued and waited for, in shared batches.
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := names[i%len(names)]
+			switch i % 4 {
+			case 0:
+				s.Boot(ctx, n, "", "", DefaultPolicy)
+			case 1:
+				s.Fetch(ctx, n, "kickstart-"+n+".cfg", "", true)
+			case 2:
+				s.Fetch(ctx, n, n+".yaml", "", false)
+			case 3:
+				s.Report(ctx, n, "installed", "")
+			}
+		}()
+	}
+	wg.Wait()
+	s.Flush(ctx)
+	sameAsTable(t, s, "after concurrent writes")
+
+	// A batch that fails whole: its op changes a node, then its events
+	// cannot be written (a row already has their number), so the commit
+	// is rolled back; the copy must not keep the change.
+	before := table(t, s)
+	err := s.do(ctx, func(tx *tx) error {
+		n, err := tx.node("d")
+		if err != nil {
+			return err
+		}
+		n.State, n.Boots = Installing, 42
+		tx.put(n, false)
+		c, err := tx.conn()
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(tx.ctx, `INSERT INTO events(seq, at, kind) VALUES(?, 0, 'x')`, tx.seq+1); err != nil {
+			return err
+		}
+		tx.event(Event{Node: "d", Kind: KindState, To: Installing})
+		return nil
+	})
+	if err == nil {
+		t.Fatal("the batch with a clashing event number committed")
+	}
+	if after := table(t, s); !reflect.DeepEqual(before, after) {
+		t.Fatal("the failed batch changed the table")
+	}
+	sameAsTable(t, s, "after a failed batch")
+	if n, _, _ := s.Node(ctx, "d"); n.Boots == 42 {
+		t.Fatal("the copy kept a change of a failed batch")
+	}
+	// And the store still writes.
+	if _, err := s.Boot(ctx, "d", "", "", DefaultPolicy); err != nil {
+		t.Fatal(err)
+	}
+	sameAsTable(t, s, "after a write following the failed batch")
+}
+
+// Another process writing the file (kiln reinstall beside kiln serve) is
+// seen: by the next write at once, by reads within the idle poll.
+func TestNodeCacheSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "kiln.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Sync(ctx, []string{"a", "b"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	s.Fetch(ctx, "a", "kickstart-a.cfg", "", true)
+	s.Report(ctx, "a", "installed", "")
+
+	other, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Reinstall(ctx, "a", "root", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Sync(ctx, []string{"a", "b", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, ok, _ := s.Node(ctx, "a")
+		if ok && n.State == NeedsReinstall {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a is still %+v in the copy, 5 s after another process marked it", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sameAsTable(t, s, "after another process wrote")
+	// A write right after another process's: it works on the file's rows.
+	other, _ = Open(p)
+	other.Fail(ctx, "b", "bad disk", "")
+	other.Close()
+	if r, err := s.Boot(ctx, "b", "", "", DefaultPolicy); err != nil || r.Mode != ModeHeld {
+		t.Fatalf("boot of b after another process failed it: %+v %v", r, err)
+	}
+	if r, err := s.Boot(ctx, "c", "", "", DefaultPolicy); err != nil || r.Mode != ModeInstall {
+		t.Fatalf("boot of c, added by another process: %+v %v", r, err)
+	}
+	sameAsTable(t, s, "after writes on both sides")
+	// Event numbers continue after the other process's.
+	evs, _ := s.Events(ctx, Query{})
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Fatalf("event numbers jump: %d then %d", evs[i-1].Seq, evs[i].Seq)
+		}
+	}
+}
+
+// A fetch that changes no state is answered before its event is written,
+// without a sequence number; the event is in the log after the next batch.
+// The first kickstart fetch, which moves the node to installing, waits.
+func TestRepeatFetchIsQueued(t *testing.T) {
+	ctx := context.Background()
+	s, clock := open(t)
+	s.Sync(ctx, []string{"a"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	r, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "10.0.0.1", true)
+	if err != nil || r.Queued || r.Seq == 0 || r.Node.State != Installing {
+		t.Fatalf("first kickstart fetch: %+v %v", r, err)
+	}
+	started := r.Node.InstallStarted
+	if evs, _ := s.Events(ctx, Query{After: r.Seq - 1}); len(evs) != 1 || evs[0].Kind != KindFetch {
+		t.Fatalf("the first fetch was answered before its event was written: %+v", evs)
+	}
+	*clock = clock.Add(time.Minute)
+	for i, f := range []struct {
+		path string
+		ks   bool
+	}{{"kickstart-a.cfg", true}, {"a.yaml", false}} {
+		r, err = s.Fetch(ctx, "a", f.path, "10.0.0.2", f.ks)
+		if err != nil || !r.Queued || r.Seq != 0 || r.Node.State != Installing {
+			t.Fatalf("repeat fetch %d: %+v %v", i, r, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.Events(ctx, Query{Node: "a"})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Kind+":"+e.Detail)
+	}
+	if want := "added:in the site, not yet installed state:served an install boot script boot:install (boot 1 of 3) state:fetched its kickstart fetch:kickstart-a.cfg fetch:kickstart-a.cfg fetch:a.yaml"; strings.Join(got, " ") != want {
+		t.Fatalf("events:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	n := state(t, s, "a")
+	if n.State != Installing || !n.InstallStarted.Equal(started) || n.LastRemote != "10.0.0.2" {
+		t.Fatalf("after the repeats: %+v (install started %v)", n, started)
+	}
+	// Nothing queued is lost on Close.
+	s.Fetch(ctx, "a", "a.yaml", "", false)
+	s.Close()
+	s2, err := Open(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if evs2, _ := s2.Events(ctx, Query{Node: "a"}); len(evs2) != len(evs)+1 {
+		t.Fatalf("%d events after Close, want %d", len(evs2), len(evs)+1)
 	}
 }
