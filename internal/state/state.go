@@ -129,7 +129,10 @@ type Store struct {
 	read   *sql.DB
 	write  *sql.DB
 	ops    chan *op
-	quit   chan struct{}
+	quit   chan struct{} // closed by Close: no more writes are taken
+	stop   chan struct{} // closed once no write can still be queued: the writer drains and ends
+	gate   sync.RWMutex  // held (read) while a write is being queued
+	ended  bool          // under gate: Close has begun
 	done   chan struct{}
 	closed sync.Once
 	now    func() time.Time
@@ -138,7 +141,7 @@ type Store struct {
 	nodes map[string]*Node // the table as last committed; entries are replaced, never changed
 
 	onErr  atomic.Pointer[func(error)]
-	events [4]*sql.Stmt // Events' queries on the read pool: [node != ""][limit > 0]
+	events [4]*sql.Stmt // Events' queries on the read pool (see eventQueries)
 	has    *sql.Stmt
 }
 
@@ -216,7 +219,7 @@ func Open(path string) (*Store, error) {
 	// user alone reads it.
 	_ = os.Chmod(path, 0o600)
 	s := &Store{path: path, read: read, write: write, ops: make(chan *op, 1024),
-		quit: make(chan struct{}), done: make(chan struct{}), now: time.Now}
+		quit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), now: time.Now}
 	fail := func(err error) (*Store, error) {
 		s.closeStmts()
 		read.Close()
@@ -263,6 +266,12 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		close(s.quit)
+		// Wait for writes being queued right now, so that the writer's
+		// last drain finds every one that was taken.
+		s.gate.Lock()
+		s.ended = true
+		s.gate.Unlock()
+		close(s.stop)
 		<-s.done
 		s.closeStmts()
 	})
@@ -314,6 +323,11 @@ func (s *Store) queue(ctx context.Context, fn func(t *tx) error) error {
 }
 
 func (s *Store) enqueue(ctx context.Context, o *op) error {
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.ended {
+		return ErrClosed
+	}
 	select {
 	case <-s.quit:
 		return ErrClosed
@@ -365,7 +379,7 @@ func (s *Store) writer(w *wconn) {
 			}
 			idle.Reset(idlePoll)
 			continue
-		case <-s.quit:
+		case <-s.stop:
 			// Answer whatever was queued before the close.
 			for {
 				select {
@@ -706,6 +720,15 @@ func (s *Store) runBatch(ctx context.Context, w *wconn, batch []*op) *wconn {
 // eventRows is how many events one INSERT writes.
 const eventRows = 64
 
+// eventInsert[k] inserts k events.
+var eventInsert = func() (q [eventRows + 1]string) {
+	for k := 1; k <= eventRows; k++ {
+		q[k] = `INSERT INTO events(seq, at, node, kind, from_state, to_state, detail, actor, remote) VALUES(?,?,?,?,?,?,?,?,?)` +
+			strings.Repeat(`,(?,?,?,?,?,?,?,?,?)`, k-1)
+	}
+	return q
+}()
+
 // flush writes the batch's events and node rows.
 func (t *tx) flush() error {
 	evs := t.events
@@ -714,8 +737,7 @@ func (t *tx) flush() error {
 		if k < eventRows && k > 8 {
 			k = 8 // a few statement sizes only: 64, 8 and 1..8
 		}
-		q := `INSERT INTO events(seq, at, node, kind, from_state, to_state, detail, actor, remote) VALUES(?,?,?,?,?,?,?,?,?)` +
-			strings.Repeat(`,(?,?,?,?,?,?,?,?,?)`, k-1)
+		q := eventInsert[k]
 		args := make([]any, 0, 9*k)
 		for _, e := range evs[:k] {
 			args = append(args, e.Seq, e.Time.UnixNano(), e.Node, e.Kind, e.From, e.To, e.Detail, e.Actor, e.Remote)

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -548,4 +549,60 @@ func TestRepeatFetchIsQueued(t *testing.T) {
 	if evs2, _ := s2.Events(ctx, Query{Node: "a"}); len(evs2) != len(evs)+1 {
 		t.Fatalf("%d events after Close, want %d", len(evs2), len(evs)+1)
 	}
+}
+
+// Close while writes are being asked for: every write that was taken (its
+// call returned no error), waited for or not, is in the file afterwards.
+func TestCloseKeepsEveryTakenWrite(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "kiln.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sync(ctx, []string{"a"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	s.Fetch(ctx, "a", "kickstart-a.cfg", "", true)
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				var err error
+				if i%5 == 0 {
+					_, err = s.Record(ctx, Event{Kind: KindServer, Detail: fmt.Sprint(g, i)})
+				} else {
+					_, err = s.Fetch(ctx, "a", "a.yaml", "", false)
+				}
+				if err != nil {
+					if !errors.Is(err, ErrClosed) {
+						t.Error(err)
+					}
+					return
+				}
+				taken.Add(1)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	s.Close()
+	wg.Wait()
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, _ := s.Events(ctx, Query{})
+	n := 0
+	for _, e := range evs {
+		if e.Kind == KindServer || e.Detail == "a.yaml" {
+			n++
+		}
+	}
+	if int64(n) != taken.Load() {
+		t.Fatalf("%d writes were taken, %d are in the file", taken.Load(), n)
+	}
+	t.Logf("%d writes taken before Close", n)
 }
