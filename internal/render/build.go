@@ -189,7 +189,7 @@ func renderLate(late []*artifact, c *model.Cluster, files []BuiltFile, secrets *
 		for i := range jobs {
 			jobs[i].data.Build = b
 		}
-		files = append(files, run(c, jobs, secrets, sink, diags)...)
+		files = append(files, run(jobs, secrets, sink, diags)...)
 		sortFiles(files)
 	}
 	return files

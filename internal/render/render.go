@@ -201,7 +201,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 		}
 		jobs = append(jobs, expand(a, c)...)
 	}
-	files := run(c, jobs, secrets, sink, diags)
+	files := run(jobs, secrets, sink, diags)
 	for _, f := range copyTrees(d, c, arts, diags) {
 		if err := sink.Put(f); err != nil {
 			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
@@ -308,7 +308,7 @@ func expand(a *artifact, c *model.Cluster) []job {
 // files go first, because one of them (nodes.pp, cluster.json at 10,000
 // nodes) takes as long as thousands of small ones, and started last it
 // would keep one core busy after the other has finished.
-func run(c *model.Cluster, jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltFile {
+func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltFile {
 	type body struct {
 		text *template.Template
 		data Data
@@ -337,20 +337,9 @@ func run(c *model.Cluster, jobs []job, secrets *secretStore, sink Sink, diags *d
 		firstOf[k] = i
 		originals = append(originals, i)
 	}
-	// Then node by node rather than artifact by artifact: the workers write
-	// into different folders at once (ipxe/, tftp/, puppet/data/nodes/…
-	// hold a file per node), not into one, whose lock they would share.
-	nodeAt := make(map[*model.Node]int, len(c.Nodes))
-	for i, n := range c.Nodes {
-		nodeAt[n] = i
-	}
-	rank := func(i int) int {
-		if n := jobs[i].data.Node; n != nil {
-			return 1 + nodeAt[n]
-		}
-		return 0
-	}
-	sort.SliceStable(originals, func(x, y int) bool { return rank(originals[x]) < rank(originals[y]) })
+	sort.SliceStable(originals, func(x, y int) bool {
+		return jobs[originals[x]].data.Node == nil && jobs[originals[y]].data.Node != nil
+	})
 	files := make([]BuiltFile, len(jobs))
 	errs := make([]*diag.Diagnostic, len(jobs))
 	var failed atomic.Bool // the sink failed: stop rendering
