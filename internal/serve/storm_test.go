@@ -27,8 +27,10 @@ type ack struct {
 }
 
 // installAs plays one node's install from its own address: boot script,
-// kickstart (with the token from the script), "installed" callback. Every
-// answer that recorded an event is passed to onAck. It stops at the first
+// kickstart (with the token from the script), "installed" callback. Each
+// of these changes the node's state (booting, installing, installed), so
+// each answer must carry its event's number (X-Kiln-Event), sent once the
+// event is on disk; every answer is passed to onAck. It stops at the first
 // failure and returns it.
 func installAs(base string, i int, ip string, onAck func(ack)) error {
 	c := clientFrom(ip)

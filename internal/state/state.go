@@ -430,20 +430,16 @@ func waited(batch []*op) bool {
 }
 
 // linger adds to a batch nobody waits for the writes that arrive within
-// the linger time, until one of them is waited for or the batch is full.
+// the linger time (up to a full batch). It sleeps rather than waking for
+// each write: a write that is waited for and arrives meanwhile waits for
+// the rest of those 2 ms too.
 func (s *Store) linger(batch []*op) []*op {
-	t := time.NewTimer(linger)
-	defer t.Stop()
+	time.Sleep(linger)
 	for len(batch) < maxBatch {
 		select {
 		case o := <-s.ops:
 			batch = append(batch, o)
-			if o.done != nil {
-				return batch
-			}
-		case <-t.C:
-			return batch
-		case <-s.quit:
+		default:
 			return batch
 		}
 	}
