@@ -17,9 +17,17 @@
 // kept alive between its two requests, as one machine would. Raise the
 // open-files limit (ulimit -n) above twice N before running it.
 //
+// With -floor ADDR it is instead the floor to compare kiln serve with: a
+// bare net/http server on ADDR that answers the same two requests with
+// the same bytes (the build's iPXE script of the node, with a token, and
+// its kickstart), from memory, with no state, no check and no log. The
+// same storm against it, in the same run, shows what the machine and the
+// load generator cost on their own.
+//
 // Usage:
 //
 //	go run ./bench/storm -url http://127.0.0.1:8080 -C SITE [-n 2000] [-role worker]
+//	go run ./bench/storm -floor 127.0.0.1:8081 -C SITE [-build DIR]
 package main
 
 import (
@@ -58,7 +66,19 @@ func main() {
 	n := flag.Int("n", 2000, "how many nodes boot at once")
 	role := flag.String("role", "worker", "the role whose first N nodes boot")
 	timeout := flag.Duration("timeout", 60*time.Second, "each request's time limit")
+	floor := flag.String("floor", "", "serve the floor on this address instead of running a storm")
+	build := flag.String("build", "", "with -floor: the build folder (default SITE/build)")
 	flag.Parse()
+	if *floor != "" {
+		if *build == "" {
+			*build = *dir + "/build"
+		}
+		if err := serveFloor(*floor, *dir, *build); err != nil {
+			fmt.Fprintf(os.Stderr, "storm -floor: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *base == "" || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: storm -url http://HOST:PORT -C SITE [-n N] [-role ROLE]")
 		os.Exit(2)
@@ -219,3 +239,51 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// serveFloor answers GET /boot/ipxe?mac=MAC with the node's build iPXE
+// script (its inst.ks= URL given a token, as kiln serve does) and
+// GET /kiln/kickstart-NODE.cfg with the build's kickstart, from memory.
+func serveFloor(addr, dir, build string) error {
+	site, err := pipeline.Resolve(pipeline.Source{Dir: dir})
+	if err != nil {
+		return err
+	}
+	token := strings.Repeat("0", 64)
+	scripts := map[string][]byte{} // by MAC, as the storm writes it
+	files := map[string][]byte{}   // by path under /kiln/
+	for _, nd := range site.Cluster.Nodes {
+		mac := macOf(nd)
+		if mac == "" {
+			continue
+		}
+		script, err := os.ReadFile(build + "/ipxe/" + nd.Name + ".ipxe")
+		if err != nil {
+			continue // a node with no install script: the storm never asks
+		}
+		ks := "/kiln/kickstart-" + nd.Name + ".cfg"
+		scripts[strings.ReplaceAll(mac, ":", "-")] = regexp.MustCompile(`(inst\.ks=https?://[^/\s]+)/\S*`).
+			ReplaceAll(script, []byte("${1}"+ks+"?token="+token))
+		if files[ks], err = os.ReadFile(build + "/kickstart-" + nd.Name + ".cfg"); err != nil {
+			return err
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boot/ipxe", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := scripts[r.URL.Query().Get("mac")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("GET /kiln/", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
+	return http.ListenAndServe(addr, mux)
+}
