@@ -210,6 +210,14 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 		files = append(files, builtFile(f))
 	}
 	sortFiles(files)
+	if len(late) > 0 {
+		// The after_build artifacts (the runbook) turn a large text into
+		// HTML in one piece, the build's peak of memory. Start them from a
+		// collected heap, without the Puppet classes kept for the per-node
+		// files (a late template that asks makes them again).
+		secrets.classes.Clear()
+		runtime.GC()
+	}
 	files = renderLate(late, c, files, secrets, sink, diags)
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
