@@ -176,12 +176,86 @@ var md = goldmark.New(
 	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 )
 
+// markdownHTML converts Markdown to HTML a piece at a time (see
+// markdownPieces), so that a runbook of 50,000 machines is never one
+// syntax tree: that tree was the build's peak of memory. The pieces share
+// one parser context, so heading IDs stay unique across them.
 func markdownHTML(src string) (string, error) {
+	return markdownIn(src, 64<<10)
+}
+
+func markdownIn(src string, min int) (string, error) {
 	var b bytes.Buffer
-	if err := md.Convert([]byte(src), &b); err != nil {
-		return "", err
+	b.Grow(len(src) * 2)
+	ctx := parser.NewContext()
+	for _, piece := range markdownPieces(src, min) {
+		if err := md.Convert([]byte(piece), &b, parser.WithContext(ctx)); err != nil {
+			return "", err
+		}
 	}
 	return b.String(), nil
+}
+
+// linkRefDef and htmlBlock find what can tie blocks together across blank
+// lines: a link reference definition (used anywhere in the document) and
+// raw HTML (a comment or <pre> may hold blank lines).
+var (
+	linkRefDef = regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:`)
+	htmlBlock  = regexp.MustCompile(`(?m)^ {0,3}<`)
+)
+
+// markdownPieces cuts src into pieces of at least min bytes that convert
+// on their own to what the whole would: only before a line that follows a
+// blank line, outside a fenced code block, and starts a new top-level
+// block that cannot continue an earlier one (a heading, a paragraph, a
+// table — not a list item, an indented line, a quote or HTML). A document
+// with link reference definitions or raw HTML stays whole.
+func markdownPieces(src string, min int) []string {
+	if len(src) <= min || linkRefDef.MatchString(src) || htmlBlock.MatchString(src) {
+		return []string{src}
+	}
+	var pieces []string
+	start, blank := 0, false
+	fence := "" // the open fence's marker, "" outside one
+	for i := 0; i < len(src); {
+		end := strings.IndexByte(src[i:], '\n')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += i + 1
+		}
+		line := src[i:end]
+		trimmed := strings.TrimLeft(line, " ")
+		if len(line)-len(trimmed) <= 3 && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")) {
+			switch {
+			case fence == "":
+				fence = trimmed[:3]
+			case strings.Trim(strings.TrimSpace(trimmed), fence[:1]) == "" && strings.HasPrefix(trimmed, fence):
+				fence = "" // a closing fence: the marker alone, no info string
+			}
+		} else if fence == "" && blank && i-start >= min && startsBlock(line) {
+			pieces = append(pieces, src[start:i])
+			start = i
+		}
+		blank = fence == "" && strings.TrimSpace(line) == ""
+		i = end
+	}
+	return append(pieces, src[start:])
+}
+
+// startsBlock reports whether a line after a blank line starts a block
+// that no earlier block can take in.
+func startsBlock(line string) bool {
+	if line == "" {
+		return false
+	}
+	switch c := line[0]; {
+	case c == '#' || c == '|':
+		return true
+	case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		return true
+	}
+	return false
 }
 
 func anchor(text string) string {
