@@ -13,8 +13,8 @@ import (
 // across a blank line.
 func TestMarkdownInPiecesIsMarkdownWhole(t *testing.T) {
 	docs := map[string]string{
-		"lists": "# Steps\n\n- one\n\n- two\n\n  still two\n\nAfter the list.\n\n1. first\n\n2. second\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nText\n",
-		"fences": "# Code\n\n```sh\necho one\n\necho two\n```sh\n\nnot a fence end\n```\n\nAfter.\n\n~~~\nx\n\n# not a heading\n~~~\n\nDone.\n",
+		"lists":    "# Steps\n\n- one\n\n- two\n\n  still two\n\nAfter the list.\n\n1. first\n\n2. second\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nText\n",
+		"fences":   "# Code\n\n```sh\necho one\n\necho two\n```sh\n\nnot a fence end\n```\n\nAfter.\n\n~~~\nx\n\n# not a heading\n~~~\n\nDone.\n",
 		"headings": "# Same\n\ntext\n\n# Same\n\nmore\n\n## Same\n\nend\n",
 		"quote":    "> quoted\n\n> again\n\nplain\n\n    indented code\n\n    more code\n\nplain again\n",
 		"setext":   "Title\n=====\n\nPara\n\nSub\n---\n\nend\n",
