@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,6 +182,114 @@ func (tx *Tx) Put(f render.File) error {
 	tx.mu.Unlock()
 	return nil
 }
+
+var _ render.StreamSink = (*Tx)(nil)
+
+// Create starts a file that the renderer writes as it goes (a large
+// cluster-wide one): it is made 0600 in the new tree, hashed as it is
+// written, and given its mode at Commit — so a secret it turns out to
+// carry was never readable by others. A second file at the same path is
+// swallowed, as Put does.
+func (tx *Tx) Create(p string) (render.FileWriter, error) {
+	tx.mu.Lock()
+	if _, dup := tx.put[p]; dup || tx.done {
+		tx.mu.Unlock()
+		return discard{}, nil
+	}
+	tx.put[p] = false // taken; true once written
+	tx.mu.Unlock()
+	dst := filepath.Join(tx.tmp, filepath.FromSlash(p))
+	if err := tx.mkdir(filepath.Dir(dst)); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, &os.PathError{Op: "create", Path: dst, Err: err}
+	}
+	return &txFile{tx: tx, path: p, dst: dst, fd: fd, sum: sha256.New()}, nil
+}
+
+// txFile is a file of the build being written by the renderer.
+type txFile struct {
+	tx        *Tx
+	path, dst string
+	fd        int
+	sum       hash.Hash
+	size      int64
+	err       error // the first write error, given again at Commit
+}
+
+func (w *txFile) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.sum.Write(b)
+	w.size += int64(len(b))
+	for rest := b; len(rest) > 0; {
+		n, err := unix.Write(w.fd, rest)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			w.err = &os.PathError{Op: "write", Path: w.dst, Err: err}
+			return len(b) - len(rest), w.err
+		}
+		rest = rest[n:]
+	}
+	return len(b), nil
+}
+
+func (w *txFile) Commit(f render.File) error {
+	err := w.err
+	if err == nil {
+		err = unix.Fchmod(w.fd, uint32(f.Mode.Perm()))
+	}
+	if cerr := unix.Close(w.fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		unix.Unlink(w.dst)
+		return &os.PathError{Op: "write", Path: w.dst, Err: err}
+	}
+	var sum [32]byte
+	w.sum.Sum(sum[:0])
+	tx := w.tx
+	e := newFile{path: w.path, origin: f.Origin, node: f.Node, sum: sum, size: w.size, mode: f.Mode, secret: f.Secret}
+	o, had := tx.old[w.path]
+	unchanged := had && o.sum == sum && o.mode == f.Mode.Perm() && tx.intact(w.path, o)
+	if unchanged { // keep the previous file (and its inode), as Put does
+		unix.Unlink(w.dst)
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.entries = append(tx.entries, e)
+	switch {
+	case unchanged:
+		tx.linked = append(tx.linked, w.path)
+	case had:
+		tx.put[w.path] = true
+		tx.changed = append(tx.changed, w.path)
+	default:
+		tx.put[w.path] = true
+		tx.added = append(tx.added, w.path)
+	}
+	return nil
+}
+
+func (w *txFile) Abort() {
+	unix.Close(w.fd)
+	unix.Unlink(w.dst)
+	w.tx.mu.Lock()
+	delete(w.tx.put, w.path)
+	w.tx.mu.Unlock()
+}
+
+// discard stands for a second file at a path already taken.
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) Commit(render.File) error    { return nil }
+func (discard) Abort()                      {}
 
 // intact reports whether the previous build's copy of a file still has
 // the size and mode its manifest gives. Like the unchanged-build check

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"kiln.dev/kiln/internal/output"
@@ -44,6 +45,71 @@ func TestStreamedBuildEqualsTheRenderedFiles(t *testing.T) {
 			t.Errorf("%v: a second build: %v, %d of %d unchanged", src, err, len(res.Unchanged), len(files))
 		}
 	}
+}
+
+// After a change to one node, the files that did not change — cluster-wide
+// ones written straight into the tree included — are the previous ones
+// (same inode), the rest are new, and the tree verifies.
+func TestStreamedRebuildKeepsUnchangedFiles(t *testing.T) {
+	site := t.TempDir()
+	if err := os.CopyFS(site, os.DirFS("testdata/slurm")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "build")
+	s, err := Resolve(Source{Dir: site})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	before := inodes(t, out)
+	yaml := filepath.Join(site, "site.yaml")
+	edited := strings.Replace(string(mustRead(t, yaml)), "nvidia: {gpus: 8, model: h100}", "nvidia: {gpus: 4, model: h100}", 1)
+	if err := os.WriteFile(yaml, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Resolve(Source{Dir: site}); err != nil {
+		t.Fatal(err)
+	}
+	_, res, err := s.Write(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changed) == 0 || len(res.Unchanged) == 0 {
+		t.Fatalf("changing gpu03's GPUs: %d changed, %d unchanged", len(res.Changed), len(res.Unchanged))
+	}
+	after := inodes(t, out)
+	for _, p := range res.Unchanged {
+		if after[p] != before[p] {
+			t.Errorf("%s did not change but was written again", p)
+		}
+	}
+	for _, p := range res.Changed {
+		if after[p] == before[p] {
+			t.Errorf("%s changed but kept its inode", p)
+		}
+	}
+	if problems, err := output.Verify(out); err != nil || len(problems) > 0 {
+		t.Errorf("the rebuilt tree does not verify: %v %v", problems, err)
+	}
+}
+
+func inodes(t *testing.T, dir string) map[string]uint64 {
+	t.Helper()
+	m, _, err := output.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, e := range m {
+		st, err := os.Stat(filepath.Join(dir, e.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Path] = st.Sys().(*syscall.Stat_t).Ino
+	}
+	return out
 }
 
 // A template that fails for one node, after other files have gone into

@@ -9,8 +9,10 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -48,6 +50,9 @@ type File struct {
 	// usedSecret: the template read a secret for this body (a copy of the
 	// body is secret for the same reason).
 	usedSecret bool
+	// out is where a file rendered straight into a StreamSink went; it
+	// has no Data, and committing it stands for Put.
+	out FileWriter
 }
 
 // Data is what a template sees.
@@ -89,6 +94,24 @@ type artifact struct {
 type Sink interface {
 	Put(f File) error
 	Read(path string) ([]byte, error)
+}
+
+// A StreamSink also takes a file while it is written: the cluster-wide
+// files (nodes.pp, cluster.json, the runbook: tens of megabytes at 10,000
+// nodes, five times that at 50,000) are rendered straight into it rather
+// than into a buffer first.
+type StreamSink interface {
+	Sink
+	Create(path string) (FileWriter, error)
+}
+
+// FileWriter is a file being written into a StreamSink. Commit finishes it
+// as f describes it (its mode, secrecy and origin; f.Data is not used);
+// Abort throws it away. One of them is called once.
+type FileWriter interface {
+	io.Writer
+	Commit(f File) error
+	Abort()
 }
 
 // Build renders every artifact and returns the files in memory, sorted by
@@ -351,9 +374,16 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 	files := make([]BuiltFile, len(jobs))
 	errs := make([]*diag.Diagnostic, len(jobs))
 	var failed atomic.Bool // the sink failed: stop rendering
+	stream, _ := sink.(StreamSink)
 	put := func(i int, f File, problem *diag.Diagnostic) {
 		if problem == nil {
-			if err := sink.Put(f); err != nil {
+			var err error
+			if f.out != nil {
+				err = f.out.Commit(f)
+			} else {
+				err = sink.Put(f)
+			}
+			if err != nil {
 				problem = &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 				failed.Store(true)
 			}
@@ -371,6 +401,11 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 			for i := range next {
 				if failed.Load() {
 					continue
+				}
+				// A body that copies share stays in memory for them.
+				r.stream = nil
+				if len(copies[i]) == 0 {
+					r.stream = stream
 				}
 				f, problem := r.render(jobs[i], nil)
 				for _, c := range copies[i] {
@@ -436,6 +471,7 @@ type renderer struct {
 	clones     map[*template.Template]*template.Template
 	buf        bytes.Buffer // the body being rendered
 	pathBuf    bytes.Buffer
+	stream     StreamSink // set when the sink takes files as they are written
 }
 
 func newRenderer(s *secretStore) *renderer {
@@ -479,7 +515,25 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	}
 	var data []byte
 	var usedSecret bool
-	if from != nil {
+	var out FileWriter
+	if from == nil && r.stream != nil && j.data.Node == nil {
+		// A cluster-wide file, perhaps a large one: straight into the sink.
+		w, err := r.stream.Create(p)
+		if err != nil {
+			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
+		}
+		bw := bufio.NewWriterSize(w, 64<<10)
+		r.usedSecret = false
+		if err := r.clone(a.text).Execute(bw, j.data); err != nil {
+			w.Abort()
+			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+		}
+		if err := bw.Flush(); err != nil {
+			w.Abort()
+			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
+		}
+		out, usedSecret = w, r.usedSecret
+	} else if from != nil {
 		data, usedSecret = from.Data, from.usedSecret
 	} else {
 		r.usedSecret = false
@@ -491,7 +545,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		// render: a Sink copies what it keeps.
 		data, usedSecret = r.buf.Bytes(), r.usedSecret
 	}
-	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret}
+	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}
