@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -164,12 +166,16 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 // fetched again while installing, or by a node that does not install) is
 // queued to the writer without waiting: Fetch returns at once with
 // Result.Queued set and no sequence number, and the fetch event is written
-// in the next batch (lost only if the process dies first). Should the
+// in the next batch (lost only if the process dies first). The same node
+// fetching the same file from the same address again before that batch
+// adds to that event rather than making one each: its detail then says
+// how many times ("kickstart-wn1.cfg (3 times)"), so a node (or a client)
+// fetching in a loop costs one row a batch, not one a request. Should the
 // node's state have changed by the time that batch runs, the fetch is
 // recorded against the state it finds, as a waited-for one would be.
 func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart bool) (*Result, error) {
 	var r *Result
-	fn := func(t *tx) error {
+	record := func(t *tx, detail string) error {
 		now := t.now
 		n, err := t.node(name)
 		if err != nil {
@@ -180,27 +186,68 @@ func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart 
 			setState(t, n, Installing, "fetched its kickstart", "kiln serve", remote)
 			n.InstallStarted = now
 		}
-		seq := t.event(Event{Node: name, Kind: KindFetch, Detail: path, Remote: remote})
+		seq := t.event(Event{Node: name, Kind: KindFetch, Detail: detail, Remote: remote})
 		r.Seq = seq
 		touch(n, now, KindFetch, remote)
 		t.put(n, false)
 		return nil
 	}
 	if n, ok, _ := s.Node(ctx, name); ok && !(kickstart && InstallMode(n.State) && n.State != Installing) {
+		k := repeat{name, path, remote, kickstart}
+		s.repeatMu.Lock()
+		if s.repeats == nil {
+			s.repeats = map[repeat]int{}
+		}
+		s.repeats[k]++
+		pending := s.repeats[k] > 1 // an op already queued will count this one
+		s.repeatMu.Unlock()
+		if pending {
+			return &Result{Node: n, Queued: true}, nil
+		}
 		if err := s.queue(ctx, func(t *tx) error {
-			if err := fn(t); err != nil {
+			s.repeatMu.Lock()
+			times := s.repeats[k]
+			delete(s.repeats, k)
+			s.repeatMu.Unlock()
+			detail := path
+			if times > 1 {
+				detail = fmt.Sprintf("%s (%d times)", path, times)
+			}
+			if err := record(t, detail); err != nil {
 				return fmt.Errorf("%s's fetch of %s: %w", name, path, err)
 			}
 			return nil
 		}); err != nil {
+			s.repeatMu.Lock()
+			delete(s.repeats, k)
+			s.repeatMu.Unlock()
 			return nil, err
 		}
 		return &Result{Node: n, Queued: true}, nil
 	}
-	if err := s.do(ctx, fn); err != nil {
+	if err := s.do(ctx, func(t *tx) error { return record(t, path) }); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// FetchTimes is how many fetches a fetch event stands for: 1, or the N of
+// "PATH (N times)".
+func FetchTimes(detail string) int {
+	if rest, ok := strings.CutSuffix(detail, " times)"); ok {
+		if i := strings.LastIndex(rest, " ("); i >= 0 {
+			if n, err := strconv.Atoi(rest[i+2:]); err == nil && n > 1 {
+				return n
+			}
+		}
+	}
+	return 1
+}
+
+// repeat names the repeat fetches one queued op writes.
+type repeat struct {
+	node, path, remote string
+	kickstart          bool
 }
 
 // Report records a node's callback: installed, puppet-signed or configured.

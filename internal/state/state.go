@@ -140,6 +140,11 @@ type Store struct {
 	mu    sync.RWMutex
 	nodes map[string]*Node // the table as last committed; entries are replaced, never changed
 
+	// repeats counts the queued repeat fetches not yet written, by node,
+	// file and address: one op writes each (see Fetch).
+	repeatMu sync.Mutex
+	repeats  map[repeat]int
+
 	onErr  atomic.Pointer[func(error)]
 	events [4]*sql.Stmt // Events' queries on the read pool (see eventQueries)
 	has    *sql.Stmt

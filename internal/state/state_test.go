@@ -597,12 +597,50 @@ func TestCloseKeepsEveryTakenWrite(t *testing.T) {
 	evs, _ := s.Events(ctx, Query{})
 	n := 0
 	for _, e := range evs {
-		if e.Kind == KindServer || e.Detail == "a.yaml" {
+		switch {
+		case e.Kind == KindServer:
 			n++
+		case e.Kind == KindFetch && e.Detail != "kickstart-a.cfg":
+			n += FetchTimes(e.Detail)
 		}
 	}
 	if int64(n) != taken.Load() {
 		t.Fatalf("%d writes were taken, %d are in the file", taken.Load(), n)
 	}
 	t.Logf("%d writes taken before Close", n)
+}
+
+// A node fetching the same file again and again costs one event a batch,
+// which counts the fetches; none is lost.
+func TestRepeatFetchesAreCountedInOneEvent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	s.Sync(ctx, []string{"a"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	if _, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "", true); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for range n {
+		if r, err := s.Fetch(ctx, "a", "a.yaml", "10.0.0.1", false); err != nil || !r.Queued {
+			t.Fatalf("%+v %v", r, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.Events(ctx, Query{Node: "a"})
+	rows, times := 0, 0
+	for _, e := range evs {
+		if e.Kind == KindFetch && strings.HasPrefix(e.Detail, "a.yaml") {
+			rows++
+			times += FetchTimes(e.Detail)
+		}
+	}
+	if times != n || rows > n/2 {
+		t.Fatalf("%d fetches logged as %d events counting %d", n, rows, times)
+	}
+	if FetchTimes("a.yaml") != 1 || FetchTimes("a.yaml (7 times)") != 7 || FetchTimes("odd (name) (x times)") != 1 {
+		t.Error("FetchTimes misreads a detail")
+	}
 }
