@@ -194,20 +194,41 @@ func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart 
 	}
 	if n, ok, _ := s.Node(ctx, name); ok && !(kickstart && InstallMode(n.State) && n.State != Installing) {
 		k := repeat{name, path, remote, kickstart}
-		s.repeatMu.Lock()
-		if s.repeats == nil {
-			s.repeats = map[repeat]int{}
-		}
-		s.repeats[k]++
-		pending := s.repeats[k] > 1 // an op already queued will count this one
-		s.repeatMu.Unlock()
-		if pending {
-			return &Result{Node: n, Queued: true}, nil
-		}
-		if err := s.queue(ctx, func(t *tx) error {
+		for {
 			s.repeatMu.Lock()
-			times := s.repeats[k]
-			delete(s.repeats, k)
+			if s.repeats == nil {
+				s.repeats = map[repeat]*pending{}
+			}
+			p := s.repeats[k]
+			if p == nil {
+				break // s.repeatMu held: this fetch queues the op
+			}
+			select {
+			case <-p.sent:
+				// Its op is queued and has not run yet (it takes p out
+				// of the map when it does): it counts this one.
+				p.times++
+				s.repeatMu.Unlock()
+				return &Result{Node: n, Queued: true}, nil
+			default:
+			}
+			// Its op is being queued: count on it only once it is.
+			s.repeatMu.Unlock()
+			select {
+			case <-p.sent:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		p := &pending{times: 1, sent: make(chan struct{})}
+		s.repeats[k] = p
+		s.repeatMu.Unlock()
+		err := s.queue(ctx, func(t *tx) error {
+			s.repeatMu.Lock()
+			times := p.times
+			if s.repeats[k] == p {
+				delete(s.repeats, k)
+			}
 			s.repeatMu.Unlock()
 			detail := path
 			if times > 1 {
@@ -217,10 +238,14 @@ func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart 
 				return fmt.Errorf("%s's fetch of %s: %w", name, path, err)
 			}
 			return nil
-		}); err != nil {
+		})
+		if err != nil {
 			s.repeatMu.Lock()
 			delete(s.repeats, k)
 			s.repeatMu.Unlock()
+		}
+		close(p.sent)
+		if err != nil {
 			return nil, err
 		}
 		return &Result{Node: n, Queued: true}, nil
@@ -248,6 +273,12 @@ func FetchTimes(detail string) int {
 type repeat struct {
 	node, path, remote string
 	kickstart          bool
+}
+
+// pending is the queued op of a repeat, not yet run.
+type pending struct {
+	times int           // the fetches it writes (under repeatMu)
+	sent  chan struct{} // closed once the op is queued (or could not be: it is then out of the map)
 }
 
 // Report records a node's callback: installed, puppet-signed or configured.

@@ -143,7 +143,7 @@ type Store struct {
 	// repeats counts the queued repeat fetches not yet written, by node,
 	// file and address: one op writes each (see Fetch).
 	repeatMu sync.Mutex
-	repeats  map[repeat]int
+	repeats  map[repeat]*pending
 
 	onErr  atomic.Pointer[func(error)]
 	events [4]*sql.Stmt // Events' queries on the read pool (see eventQueries)

@@ -644,3 +644,79 @@ func TestRepeatFetchesAreCountedInOneEvent(t *testing.T) {
 		t.Error("FetchTimes misreads a detail")
 	}
 }
+
+// A repeat fetch counted into a fetch whose op could not be queued (its
+// caller's context ended while the queue was full, or Close began) must
+// not be answered as taken and then never written: every fetch whose call
+// returned no error is in the log.
+func TestRepeatFetchIsNotLostWhenTheFirstOneCannotBeQueued(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	s.Sync(ctx, []string{"a"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	if _, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "", true); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the writer in a batch and fill the queue behind it.
+	started, release := make(chan struct{}), make(chan struct{})
+	if err := s.queue(ctx, func(*tx) error { close(started); <-release; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	for len(s.ops) < cap(s.ops) {
+		if err := s.queue(ctx, func(*tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first fetch waits for room in the queue.
+	actx, cancel := context.WithCancel(ctx)
+	aErr := make(chan error, 1)
+	go func() {
+		_, err := s.Fetch(actx, "a", "a.yaml", "10.0.0.1", false)
+		aErr <- err
+	}()
+	k := repeat{"a", "a.yaml", "10.0.0.1", false}
+	for {
+		s.repeatMu.Lock()
+		_, ok := s.repeats[k]
+		s.repeatMu.Unlock()
+		if ok {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A repeat of it arrives meanwhile.
+	bErr := make(chan error, 1)
+	go func() {
+		_, err := s.Fetch(ctx, "a", "a.yaml", "10.0.0.1", false)
+		bErr <- err
+	}()
+	select {
+	case <-bErr:
+		bErr <- nil // answered at once (counted into the first)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// The first gives up.
+	cancel()
+	if err := <-aErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first fetch: %v", err)
+	}
+	close(release)
+	taken := 0
+	if err := <-bErr; err == nil {
+		taken++
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.Events(ctx, Query{Node: "a"})
+	logged := 0
+	for _, e := range evs {
+		if e.Kind == KindFetch && strings.HasPrefix(e.Detail, "a.yaml") {
+			logged += FetchTimes(e.Detail)
+		}
+	}
+	if logged != taken {
+		t.Fatalf("%d fetches were taken (answered without error), %d are in the log", taken, logged)
+	}
+}
