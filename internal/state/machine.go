@@ -223,7 +223,14 @@ func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart 
 		p := &pending{times: 1, sent: make(chan struct{})}
 		s.repeats[k] = p
 		s.repeatMu.Unlock()
-		err := s.queue(ctx, func(t *tx) error {
+		forget := func() {
+			s.repeatMu.Lock()
+			if s.repeats[k] == p {
+				delete(s.repeats, k)
+			}
+			s.repeatMu.Unlock()
+		}
+		err := s.enqueue(ctx, &op{drop: forget, fn: func(t *tx) error {
 			s.repeatMu.Lock()
 			times := p.times
 			if s.repeats[k] == p {
@@ -238,11 +245,9 @@ func (s *Store) Fetch(ctx context.Context, name, path, remote string, kickstart 
 				return fmt.Errorf("%s's fetch of %s: %w", name, path, err)
 			}
 			return nil
-		})
+		}})
 		if err != nil {
-			s.repeatMu.Lock()
-			delete(s.repeats, k)
-			s.repeatMu.Unlock()
+			forget()
 		}
 		close(p.sent)
 		if err != nil {

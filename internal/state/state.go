@@ -307,6 +307,10 @@ var ErrClosed = errors.New("the state file is closed")
 type op struct {
 	fn   func(t *tx) error
 	done chan error
+	// drop, when set, is called if the op is answered without fn having
+	// run (its batch could not begin, or failed before reaching it).
+	drop func()
+	ran  bool // fn was called (the writer's)
 }
 
 // do runs fn in a transaction shared with the other writes of the moment
@@ -636,6 +640,9 @@ func (t *tx) conn() (*wconn, error) {
 // to use next (nil when this one broke).
 func (s *Store) runBatch(ctx context.Context, w *wconn, batch []*op) *wconn {
 	answer := func(o *op, err error) {
+		if !o.ran && o.drop != nil {
+			o.drop()
+		}
 		if o.done != nil {
 			o.done <- err
 		} else if err != nil {
@@ -677,6 +684,7 @@ func (s *Store) runBatch(ctx context.Context, w *wconn, batch []*op) *wconn {
 	errs := make([]error, len(batch))
 	for i, o := range batch {
 		t.opSeq, t.opEvents, t.opNodes, t.sp = t.seq, t.opEvents[:0], map[string]*staged{}, false
+		o.ran = true
 		err := safeRun(o.fn, t)
 		if err != nil {
 			t.seq = t.opSeq

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -718,5 +719,75 @@ func TestRepeatFetchIsNotLostWhenTheFirstOneCannotBeQueued(t *testing.T) {
 	}
 	if logged != taken {
 		t.Fatalf("%d fetches were taken (answered without error), %d are in the log", taken, logged)
+	}
+}
+
+// A queued fetch whose batch cannot even begin (the file is locked by
+// another process for longer than the busy timeout) is lost, with an error
+// in the log; but the same node fetching the same file afterwards must be
+// logged again, not counted into the op that was dropped.
+func TestRepeatFetchIsLoggedAfterABatchThatCouldNotBegin(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	s.Sync(ctx, []string{"a"})
+	s.Boot(ctx, "a", "", "", DefaultPolicy)
+	if _, err := s.Fetch(ctx, "a", "kickstart-a.cfg", "", true); err != nil {
+		t.Fatal(err)
+	}
+	// A short busy timeout on the writer's connection, and another
+	// connection holding the write lock.
+	if err := s.do(ctx, func(t *tx) error {
+		c, err := t.conn()
+		if err != nil {
+			return err
+		}
+		_, err = c.exec(t.ctx, `PRAGMA busy_timeout=100`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	failed := make(chan error, 10)
+	s.SetErrorLog(func(err error) { failed <- err })
+	if r, err := s.Fetch(ctx, "a", "a.yaml", "10.0.0.1", false); err != nil || !r.Queued {
+		t.Fatalf("%+v %v", r, err)
+	}
+	select {
+	case err := <-failed:
+		t.Logf("the locked batch failed: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batch did not fail while the file was locked")
+	}
+	if _, err := lock.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	// The file is free again: this fetch must be logged.
+	if r, err := s.Fetch(ctx, "a", "a.yaml", "10.0.0.1", false); err != nil || !r.Queued {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.Events(ctx, Query{Node: "a"})
+	logged := 0
+	for _, e := range evs {
+		if e.Kind == KindFetch && strings.HasPrefix(e.Detail, "a.yaml") {
+			logged += FetchTimes(e.Detail)
+		}
+	}
+	if logged != 1 {
+		t.Fatalf("%d fetches of a.yaml logged after the file was free again, want 1", logged)
 	}
 }
