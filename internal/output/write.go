@@ -431,10 +431,12 @@ func writeFile(p string, data []byte, mode os.FileMode, chmod bool) error {
 	for len(data) > 0 && err == nil {
 		var n int
 		n, err = unix.Write(fd, data)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			err = nil
+		case err == nil:
+			data = data[n:]
 		}
-		data = data[n:]
 	}
 	if err == nil && chmod { // the umask may have narrowed it
 		err = unix.Fchmod(fd, uint32(mode.Perm()))

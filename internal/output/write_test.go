@@ -227,3 +227,35 @@ func TestRebuildingTheSameFilesTouchesNothing(t *testing.T) {
 		t.Fatalf("after a hand edit the rebuild does not verify: %v %v", problems, err)
 	}
 }
+
+// A build that fills the disk stops with the system's error, leaves the
+// previous build whole and nothing beside it. It needs a small file system
+// of its own: a tmpfs, mounted as root.
+func TestAFullDiskLeavesThePreviousBuild(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	dir := filepath.Join(mnt, "build")
+	if _, err := Write(dir, files("small", 3)); err != nil {
+		t.Fatal(err)
+	}
+	big := files("big", 3)
+	for i := range big {
+		big[i].Data = bytes.Repeat([]byte("x"), 100<<10)
+	}
+	_, err := Write(dir, big)
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("a build larger than the disk: %v", err)
+	}
+	if problems, err := Verify(dir); err != nil || len(problems) > 0 {
+		t.Errorf("the previous build does not verify: %v %v", problems, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(mnt, ".build.kiln-new*")); len(left) > 0 {
+		t.Errorf("the failed build left %v", left)
+	}
+}
