@@ -4,23 +4,30 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"kiln.dev/kiln/internal/identity"
+	"kiln.dev/kiln/internal/model"
 	"kiln.dev/kiln/internal/pipeline"
 )
 
 var identityVerb = &verb{
 	name:    "identity",
 	args:    "[-C DIR] [import NODE FILE PATH-ON-NODE [public]]",
-	summary: "Make the SSH host keys of nodes that have none; import a grid host certificate",
-	help: `Each node's identity — its SSH host keys, and any grid host certificate —
-is kept in the site folder under identity/NODE/, private files encrypted
-with age to the site key (secrets/age.key). The kickstart puts them back
-when the node is installed, so a rebuilt node has the same host key.
+	summary: "Make the SSH host keys, site CA and server certificates nodes lack; import a grid host certificate",
+	help: `Each node's identity — its SSH host keys, its TLS server certificate, and
+any grid host certificate — is kept in the site folder under identity/NODE/,
+private files encrypted with age to the site key (secrets/age.key). The
+kickstart puts them back when the node is installed, so a rebuilt node has
+the same host key.
 
-With no arguments: makes the site key if the site has none, and SSH host
-keys (ecdsa, ed25519, rsa) for every node without them; kept ones are never
-replaced. kiln init does this for a new site.
+With no arguments: makes the site key if the site has none, SSH host keys
+(ecdsa, ed25519) for every node without them (kept ones are never
+replaced), the site CA (identity/site-ca.crt, its key encrypted) if the
+site has none, and a server certificate signed by it for every node whose
+modules ask for one (the LDAP server): made again when the node's names or
+addresses change or it ends within 60 days. kiln init does this for a new
+site; run it again after such a change, then kiln build.
 
 import NODE FILE PATH: keeps FILE as NODE's PATH (e.g. a grid host key at
 /etc/grid-security/hostkey.pem), encrypted; add "public" for a file that is
@@ -58,9 +65,12 @@ Examples:
 		}
 		if len(made) == 0 {
 			fmt.Fprintf(c.stdout, "every node's host keys are kept already (%d nodes)\n", len(s.Cluster.Nodes))
-			return exitOK
+		} else {
+			fmt.Fprintf(c.stdout, "made SSH host keys for %s; kiln build puts them in the kickstarts\n", strings.Join(made, " "))
 		}
-		fmt.Fprintf(c.stdout, "made SSH host keys for %s; kiln build puts them in the kickstarts\n", strings.Join(made, " "))
+		if !ensureCerts(c, "kiln identity", c.dir, s.Cluster) {
+			return exitDefs
+		}
 		return exitOK
 	},
 }
@@ -129,5 +139,63 @@ func initIdentities(c *cmdContext, dir string) bool {
 	if len(made) > 0 {
 		fmt.Fprintf(c.stdout, "made SSH host keys for %d nodes in %s/\n", len(made), identity.Dir)
 	}
+	return ensureCerts(c, "kiln init", dir, s.Cluster)
+}
+
+// ensureCerts makes the site CA if the site has none, and the server
+// certificates the nodes' modules ask for (a catalog module's
+// certificate:), for every name and address of the node.
+func ensureCerts(c *cmdContext, verb, dir string, cl *model.Cluster) bool {
+	key, _, err := identity.EnsureKey(dir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", verb, err)
+		return false
+	}
+	created, err := identity.EnsureCA(dir, key, cl.Name)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", verb, err)
+		return false
+	}
+	if created {
+		fmt.Fprintf(c.stdout, "made the site CA %s (its key encrypted beside it); every node trusts it for the cluster's own services\n", identity.CACertFile)
+	}
+	made, err := identity.EnsureCerts(dir, key, certRequests(cl), time.Now())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", verb, err)
+		return false
+	}
+	if len(made) > 0 {
+		fmt.Fprintf(c.stdout, "made TLS server certificates for %s, signed by the site CA; kiln build puts them in their kickstarts\n", strings.Join(made, " "))
+	}
 	return true
+}
+
+// certRequests lists the server certificates the cluster's nodes need:
+// one per module that asks, named by the node's FQDN, its short name and
+// its name and address on each network.
+func certRequests(cl *model.Cluster) []identity.CertRequest {
+	var out []identity.CertRequest
+	for _, n := range cl.Nodes {
+		for _, m := range n.Modules {
+			if m.Certificate == nil {
+				continue
+			}
+			r := identity.CertRequest{Node: n.Name, CertPath: m.Certificate.Cert, KeyPath: m.Certificate.Key}
+			seen := map[string]bool{}
+			add := func(l *[]string, v string) {
+				if v != "" && !seen[v] {
+					seen[v] = true
+					*l = append(*l, v)
+				}
+			}
+			add(&r.Names, n.FQDN)
+			add(&r.Names, n.Name)
+			for _, i := range n.Interfaces {
+				add(&r.Names, i.Hostname)
+				add(&r.IPs, i.IP)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
 }

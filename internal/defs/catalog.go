@@ -18,6 +18,7 @@ type Module struct {
 	Requires    []yamlx.Scalar    `yaml:"requires" doc:"Modules that must be applied before this one on the same node."`
 	Packages    []string          `yaml:"packages" doc:"OS packages the module needs at install time."`
 	Artifacts   []Artifact        `yaml:"artifacts" doc:"Files this module adds to the build, for the nodes that run it."`
+	Certificate *Certificate      `yaml:"certificate" doc:"A TLS server certificate the node needs, signed by the site CA (kiln identity makes and renews it)."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -55,6 +56,18 @@ type State struct {
 	Schedule  yamlx.Scalar `yaml:"schedule" doc:"hourly, daily (the default) or weekly."`
 	Retention int          `yaml:"retention" doc:"How many snapshots to keep (default 7)."`
 	Doc       string       `yaml:"doc" doc:"What this state is, in words for the runbook."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// Certificate asks for a server certificate on each node running the
+// module, for every name and address the node answers to, signed by the
+// site CA and kept in the node's identity (the key encrypted).
+type Certificate struct {
+	Cert yamlx.Scalar `yaml:"cert,required" doc:"Absolute path of the certificate (PEM) on the node."`
+	Key  yamlx.Scalar `yaml:"key,required" doc:"Absolute path of its private key (PEM, 0600) on the node."`
+	Doc  string       `yaml:"doc" doc:"What the certificate is for."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos

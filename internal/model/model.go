@@ -125,6 +125,15 @@ type Module struct {
 	Requires    []string `json:"requires,omitempty"`
 	Packages    []string `json:"packages,omitempty"`
 	Bootstrap   bool     `json:"bootstrap,omitempty"`
+	// Certificate asks for a server certificate signed by the site CA.
+	Certificate *Certificate `json:"certificate,omitempty"`
+}
+
+// Certificate is where a module wants its node's server certificate and key.
+type Certificate struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
+	Doc  string `json:"doc,omitempty"`
 }
 
 // Param is one class parameter's final value on a node.

@@ -11,6 +11,7 @@ import (
 	"text/template"
 	"unsafe"
 
+	"kiln.dev/kiln/internal/identity"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/yamlx"
 )
@@ -121,6 +122,11 @@ type secretStore struct {
 	// classes keeps each node's Puppet classes: nodes.pp, the ENC answer
 	// and the Hiera data all list them (see puppetClasses).
 	classes sync.Map // *model.Node → nodeClasses
+	// siteFiles are the identity files every node gets (the site CA's
+	// certificate), read once per build.
+	siteOnce  sync.Once
+	siteFiles []identity.File
+	siteErr   error
 }
 
 // derive returns f's value for key, computing it once per build.

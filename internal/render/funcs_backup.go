@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 	"text/template"
 	"unicode/utf8"
@@ -34,7 +36,9 @@ type IdentityFile struct {
 func backupFuncs(r *renderer) template.FuncMap {
 	return template.FuncMap{
 		// identityFiles lists the node's kept identity files (SSH host
-		// keys, an imported grid certificate), decrypted with the site key.
+		// keys, a TLS server certificate, an imported grid certificate),
+		// decrypted with the site key, and the site CA's certificate that
+		// every node gets.
 		// It marks the file being rendered as secret-bearing when any of
 		// them is private. A node without a kept identity has none.
 		"identityFiles": func(node string) ([]IdentityFile, error) {
@@ -42,16 +46,24 @@ func backupFuncs(r *renderer) template.FuncMap {
 				return nil, nil
 			}
 			site := r.secrets.d.SiteFS
-			if !identity.Has(site, node) {
-				return nil, nil
+			st := r.secrets
+			st.siteOnce.Do(func() { st.siteFiles, st.siteErr = identity.SiteFiles(site) })
+			if st.siteErr != nil {
+				return nil, st.siteErr
 			}
-			key, _, err := identity.LoadKey(site)
-			if err != nil {
-				return nil, err
-			}
-			files, err := identity.Load(site, key, node)
-			if err != nil {
-				return nil, err
+			files := st.siteFiles
+			if identity.Has(site, node) {
+				key, _, err := identity.LoadKey(site)
+				if err != nil {
+					return nil, err
+				}
+				own, err := identity.Load(site, key, node)
+				if err != nil {
+					return nil, err
+				}
+				// The node's own files, then the site's it does not
+				// keep a copy of, by path.
+				files = mergeIdentity(own, st.siteFiles)
 			}
 			out := make([]IdentityFile, len(files))
 			for i, f := range files {
@@ -130,6 +142,19 @@ func backupFuncs(r *renderer) template.FuncMap {
 			return int(h.Sum32() % 60)
 		},
 	}
+}
+
+// mergeIdentity adds to a node's own identity files the site-wide ones at
+// paths it has none of, sorted by path.
+func mergeIdentity(own, site []identity.File) []identity.File {
+	out := append([]identity.File(nil), own...)
+	for _, f := range site {
+		if !slices.ContainsFunc(own, func(o identity.File) bool { return o.Path == f.Path }) {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // isHereDocText reports whether data can be written back exactly by a

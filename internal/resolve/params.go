@@ -79,6 +79,9 @@ func (r *resolver) params() {
 				Name: name, Class: m.Class.Value, Description: strings.TrimSpace(m.Description),
 				Packages: m.Packages, Bootstrap: slices.Contains(role.Bootstrap, name),
 			}
+			if c := m.Certificate; c != nil {
+				mod.Certificate = &model.Certificate{Cert: c.Cert.Value, Key: c.Key.Value, Doc: strings.TrimSpace(c.Doc)}
+			}
 			for _, req := range m.Requires {
 				mod.Requires = append(mod.Requires, req.Value)
 			}

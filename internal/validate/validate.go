@@ -9,6 +9,7 @@ package validate
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -102,6 +103,16 @@ func (v *checker) catalog() {
 			}
 			if st.Retention < 0 {
 				v.diags.Add(st.KeyPos["retention"], where, "retention cannot be negative", "give how many snapshots to keep")
+			}
+		}
+		if c := m.Certificate; c != nil {
+			for _, f := range []yamlx.Scalar{c.Cert, c.Key} {
+				if f.Value != "" && (!strings.HasPrefix(f.Value, "/") || path.Clean(f.Value) != f.Value || strings.HasSuffix(f.Value, ".age")) {
+					v.diags.Add(f.Pos, where+" certificate", fmt.Sprintf("%q is not a clean absolute path on the node", f.Value), "write it like /etc/pki/tls/certs/NAME.crt")
+				}
+			}
+			if c.Cert.Value != "" && c.Cert.Value == c.Key.Value {
+				v.diags.Add(c.Key.Pos, where+" certificate", "the key and the certificate have the same path", "give the key its own file, e.g. under /etc/pki/tls/private/")
 			}
 		}
 		for _, r := range m.Requires {

@@ -13,7 +13,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-uri=${LDAP_URI:-ldap://localhost/}
+# slapd's local socket (root on the server); LDAP_URI=ldaps://… from elsewhere.
+uri=${LDAP_URI:-ldapi:///}
 base_dn='dc=physics,dc=example,dc=edu'
 root_dn='cn=root,dc=physics,dc=example,dc=edu'
 

@@ -46,7 +46,7 @@ node 'head.physics.example.edu' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_puppet::agent':
     environment => 'production',
@@ -212,7 +212,7 @@ node 'nfs.physics.example.edu' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::server':
     clients => '10.10.0.0/24',
@@ -268,7 +268,7 @@ node 'int1.physics.example.edu' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],
@@ -317,7 +317,7 @@ node 'int2.physics.example.edu' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],
@@ -366,7 +366,7 @@ node 'wn1.mytier3.local' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],
@@ -415,7 +415,7 @@ node 'wn2.mytier3.local' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],
@@ -464,7 +464,7 @@ node 'wn3.mytier3.local' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],
@@ -513,7 +513,7 @@ node 'wn4.mytier3.local' {
   }
   class { 'kiln_ldap::client':
     base_dn => 'dc=physics,dc=example,dc=edu',
-    uri     => 'ldap://ldap.mytier3.local/',
+    uri     => 'ldaps://ldap.mytier3.local/',
   }
   class { 'kiln_nfs::client':
     mounts => ['/export/home', '/export/share'],

@@ -1,14 +1,21 @@
 # @summary Takes the cluster's users and groups from its LDAP directory
 #   (SSSD), with home directories created at first login.
 #
+# Over TLS only: ldaps:// (or StartTLS for an ldap:// URI), the server's
+# certificate checked against the site CA that the kickstart put in place
+# from kiln's identity (ldap_tls_reqcert = demand).
+#
 # @param uri
-#   The LDAP server's URI, e.g. ldap://ldap.mytier3.local/.
+#   The LDAP server's URI, e.g. ldaps://ldap.mytier3.local/.
 # @param base_dn
 #   The directory's base DN.
 class kiln_ldap::client (
   Pattern[/\Aldaps?:\/\/[^\s]+\z/] $uri,
   String[1] $base_dn,
 ) {
+  # The site CA's certificate (kiln identity's SiteCAPath).
+  $tls_ca = '/etc/pki/tls/certs/kiln-site-ca.crt'
+
   package { ['sssd', 'openldap-clients', 'oddjob-mkhomedir']:
     ensure => installed,
   }
@@ -17,7 +24,7 @@ class kiln_ldap::client (
     owner   => 'root',
     group   => 'root',
     mode    => '0600',
-    content => epp('kiln_ldap/sssd.conf.epp', { 'uri' => $uri, 'base_dn' => $base_dn }),
+    content => epp('kiln_ldap/sssd.conf.epp', { 'uri' => $uri, 'base_dn' => $base_dn, 'tls_ca' => $tls_ca }),
     require => Package['sssd'],
     notify  => Service['sssd'],
   }
@@ -26,7 +33,7 @@ class kiln_ldap::client (
     owner   => 'root',
     group   => 'root',
     mode    => '0644',
-    content => "# Managed by Puppet (kiln_ldap::client).\nURI ${uri}\nBASE ${base_dn}\n",
+    content => "# Managed by Puppet (kiln_ldap::client).\nURI ${uri}\nBASE ${base_dn}\nTLS_CACERT ${tls_ca}\nTLS_REQCERT demand\n",
     require => Package['openldap-clients'],
   }
   exec { 'kiln_ldap::client authselect':
