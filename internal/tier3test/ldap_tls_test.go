@@ -324,4 +324,3 @@ func runCmd(t *testing.T, env []string, name string, args ...string) string {
 	}
 	return string(out)
 }
-
