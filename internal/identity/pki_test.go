@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-var ldapReq = CertRequest{Node: "ldap", CertPath: "/etc/pki/tls/certs/kiln-ldap.crt", KeyPath: "/etc/pki/tls/private/kiln-ldap.key",
+var ldapReq = CertRequest{Node: "ldap", CertPath: "/etc/openldap/certs/kiln-ldap.crt", KeyPath: "/etc/openldap/certs/kiln-ldap.key",
 	Names: []string{"ldap.mytier3.local", "ldap"}, IPs: []string{"10.10.0.3"}}
 
 // The site CA is made once, its key kept encrypted; a node's certificate

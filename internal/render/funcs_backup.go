@@ -78,6 +78,22 @@ func backupFuncs(r *renderer) template.FuncMap {
 			}
 			return out, nil
 		},
+		// keptIdentity reports whether the site keeps the file at path on
+		// the node (plain or encrypted) in the node's identity, without
+		// reading it: e.g. whether kiln identity has made the server
+		// certificate a module asks for.
+		"keptIdentity": func(node, p string) bool {
+			if r == nil || identity.CheckNode(node) != nil || !strings.HasPrefix(p, "/") {
+				return false
+			}
+			site := r.secrets.d.SiteFS
+			f := path.Join(identity.Dir, node, p)
+			if _, err := fs.Stat(site, f); err == nil {
+				return true
+			}
+			_, err := fs.Stat(site, f+".age")
+			return err == nil
+		},
 		// hostKeys lists the node's kept SSH public host keys, one
 		// "type base64" per entry (no comment), sorted by file name. They
 		// are public: reading them needs no key and marks nothing secret.

@@ -9,8 +9,8 @@ set -eu
 root=${KILN_ROOT:-}
 umask 077
 
-mkdir -p "$root"'/etc/pki/tls/certs'
-cat >"$root"'/etc/pki/tls/certs/kiln-ldap.crt'.kiln-new <<'KILN_EOF'
+mkdir -p "$root"'/etc/openldap/certs'
+cat >"$root"'/etc/openldap/certs/kiln-ldap.crt'.kiln-new <<'KILN_EOF'
 -----BEGIN CERTIFICATE-----
 MIIB8zCCAZqgAwIBAgIQdU4+l1GYv2M4D7dncyRwAjAKBggqhkjOPQQDAjAzMRAw
 DgYDVQQKEwdteXRpZXIzMR8wHQYDVQQDExZteXRpZXIzIHNpdGUgQ0EgKGtpbG4p
@@ -25,8 +25,19 @@ ADBEAiBGF/Ln499CXgOUiX1nezOzQv/WGXOmGlxxa5vQmut5zAIgbMuTur2DJ239
 Ygcntk7b0S3A+yu1QfoFYrbBN5HYlXc=
 -----END CERTIFICATE-----
 KILN_EOF
-chmod 0644 "$root"'/etc/pki/tls/certs/kiln-ldap.crt'.kiln-new
-mv -f "$root"'/etc/pki/tls/certs/kiln-ldap.crt'.kiln-new "$root"'/etc/pki/tls/certs/kiln-ldap.crt'
+chmod 0644 "$root"'/etc/openldap/certs/kiln-ldap.crt'.kiln-new
+mv -f "$root"'/etc/openldap/certs/kiln-ldap.crt'.kiln-new "$root"'/etc/openldap/certs/kiln-ldap.crt'
+
+mkdir -p "$root"'/etc/openldap/certs'
+cat >"$root"'/etc/openldap/certs/kiln-ldap.key'.kiln-new <<'KILN_EOF'
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgw+LZrx2fFF+Nt2tH
+TH59kzAEfUjqSgz9TS+U0jIFxJKhRANCAAR/DZT1ALLlkJyNKSSnmRa9hkBX+uxY
+H/uwMx6UPlOIlRwA5V9gyRqXjcasAEvtCiKQN64R7s1w+btJ9/86Pli8
+-----END PRIVATE KEY-----
+KILN_EOF
+chmod 0600 "$root"'/etc/openldap/certs/kiln-ldap.key'.kiln-new
+mv -f "$root"'/etc/openldap/certs/kiln-ldap.key'.kiln-new "$root"'/etc/openldap/certs/kiln-ldap.key'
 
 mkdir -p "$root"'/etc/pki/tls/certs'
 cat >"$root"'/etc/pki/tls/certs/kiln-site-ca.crt'.kiln-new <<'KILN_EOF'
@@ -45,19 +56,8 @@ KILN_EOF
 chmod 0644 "$root"'/etc/pki/tls/certs/kiln-site-ca.crt'.kiln-new
 mv -f "$root"'/etc/pki/tls/certs/kiln-site-ca.crt'.kiln-new "$root"'/etc/pki/tls/certs/kiln-site-ca.crt'
 
-mkdir -p "$root"'/etc/pki/tls/private'
-cat >"$root"'/etc/pki/tls/private/kiln-ldap.key'.kiln-new <<'KILN_EOF'
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgw+LZrx2fFF+Nt2tH
-TH59kzAEfUjqSgz9TS+U0jIFxJKhRANCAAR/DZT1ALLlkJyNKSSnmRa9hkBX+uxY
-H/uwMx6UPlOIlRwA5V9gyRqXjcasAEvtCiKQN64R7s1w+btJ9/86Pli8
------END PRIVATE KEY-----
-KILN_EOF
-chmod 0600 "$root"'/etc/pki/tls/private/kiln-ldap.key'.kiln-new
-mv -f "$root"'/etc/pki/tls/private/kiln-ldap.key'.kiln-new "$root"'/etc/pki/tls/private/kiln-ldap.key'
-
 # SELinux labels of the files just written (on the node itself only).
 if [ -z "$root" ] && command -v restorecon >/dev/null 2>&1; then
-	restorecon '/etc/pki/tls/certs/kiln-ldap.crt' '/etc/pki/tls/certs/kiln-site-ca.crt' '/etc/pki/tls/private/kiln-ldap.key' || true
+	restorecon '/etc/openldap/certs/kiln-ldap.crt' '/etc/openldap/certs/kiln-ldap.key' '/etc/pki/tls/certs/kiln-site-ca.crt' || true
 fi
 echo "kiln: put back 3 identity files of ldap"

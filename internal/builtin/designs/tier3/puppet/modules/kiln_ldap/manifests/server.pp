@@ -30,8 +30,8 @@ class kiln_ldap::server (
 ) {
   # Where the kickstart put this node's certificate, its key and the site
   # CA (the catalog's ldap_server certificate: and kiln's site CA path).
-  $tls_cert = '/etc/pki/tls/certs/kiln-ldap.crt'
-  $tls_key = '/etc/pki/tls/private/kiln-ldap.key'
+  $tls_cert = '/etc/openldap/certs/kiln-ldap.crt'
+  $tls_key = '/etc/openldap/certs/kiln-ldap.key'
   $tls_ca = '/etc/pki/tls/certs/kiln-site-ca.crt'
 
   package { ['openldap-servers', 'openldap-clients']:
