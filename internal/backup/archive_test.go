@@ -87,6 +87,16 @@ func TestBackupDeleteRestoreRebuild(t *testing.T) {
 	if len(files) == 0 || bytes.Contains(data, files[0].Data[40:100]) {
 		t.Error("a private host key is in the archive in plain text")
 	}
+	// The site CA and the LDAP server's TLS key go in, encrypted as they
+	// are kept; neither key is there in plain text.
+	for _, member := range []string{identity.CACertFile, identity.CAKeyFile, "identity/ldap/etc/openldap/certs/kiln-ldap.key.age"} {
+		if !bytes.Contains(data, []byte(member)) {
+			t.Errorf("the archive has no %s", member)
+		}
+	}
+	if bytes.Contains(data, []byte("BEGIN PRIVATE KEY")) {
+		t.Error("a TLS private key (the site CA's or a server's) is in the archive in plain text")
+	}
 
 	file := filepath.Join(t.TempDir(), "site.tar")
 	if err := os.WriteFile(file, data, 0o600); err != nil {

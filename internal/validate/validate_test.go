@@ -465,6 +465,17 @@ ports:
 		},
 		ignore: "manifest",
 	}, {
+		name: "module certificate paths",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
+certificate:
+  cert: etc/alpha.crt
+  key: /etc/alpha/../alpha.key
+`, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha {\n}\n"},
+		want: []want{
+			{Pos: "site/catalog/alpha/module.yaml:3:9", Where: "module alpha certificate", What: []string{`"etc/alpha.crt" is not a clean absolute path on the node`}, Fix: []string{"/etc/pki/tls/certs/NAME.crt"}},
+			{Pos: "site/catalog/alpha/module.yaml:4:8", Where: "module alpha certificate", What: []string{`"/etc/alpha/../alpha.key" is not a clean absolute path on the node`}},
+		},
+	}, {
 		name:  "module missing its class",
 		files: map[string]string{"catalog/alpha/module.yaml": "description: no class\n"},
 		want: []want{
