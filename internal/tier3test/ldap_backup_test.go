@@ -15,19 +15,16 @@ import (
 // The LDAP node's generated backup and restore scripts carry the directory
 // through real slapcat, Debian's restic and real slapadd: load the
 // directory into slapd, back it up, lose the database, restore it, and the
-// admin binds again. The catalog's commands name EL's database 2 and the
-// system's slapd; this test server keeps its data in database 1 of its own
-// cn=config, so the item's two commands are pointed there and nothing else
-// changes.
+// admin binds again. The catalog's commands name EL's database 2, as this
+// server (configured as the module does) has it, and the system's slapd
+// and folders: the item's two commands are pointed at this server's
+// folders and nothing else changes.
 func TestLDAPStateGoesThroughResticAndBack(t *testing.T) {
 	restic := testutil.NeedProgram(t, "restic")
-	testutil.NeedProgram(t, "ldapadd")
 	site, files := build(t)
 	ldap := site.Cluster.NodesWith("ldap_server")[0]
 	base := fmt.Sprint(ldap.Param("ldap_server", "base_dn"))
-	rootDN := fmt.Sprint(ldap.Param("ldap_server", "root_dn"))
-	rootPW := secretValue(t, site, fmt.Sprint(ldap.Param("ldap_server", "root_password")))
-	srv := startSlapd(t, base, rootDN, rootPW)
+	srv := moduleSlapd(t, site, files).srv
 
 	dir := t.TempDir()
 	writeOut(t, files, dir, "ldap/bootstrap.ldif", "ldap/users.ldif", "ldap/load-ldap.sh")
@@ -38,8 +35,8 @@ func TestLDAPStateGoesThroughResticAndBack(t *testing.T) {
 	if len(mod.State) != 1 || !strings.HasPrefix(mod.State[0].Dump, "slapcat") || !strings.Contains(mod.State[0].Restore, "slapadd") {
 		t.Fatalf("the catalog's ldap_server state is not a slapcat/slapadd pair: %+v", mod.State)
 	}
-	mod.State[0].Dump = fmt.Sprintf("slapcat -F %s -n 1", srv.conf)
-	mod.State[0].Restore = fmt.Sprintf("find %s -maxdepth 1 -name '*.mdb' -exec mv -f {} \"$KILN_ROOT/aside/\" \\; && slapadd -F %s -n 1 -q", srv.db, srv.conf)
+	mod.State[0].Dump = strings.Replace(mod.State[0].Dump, "slapcat ", "slapcat -F "+srv.conf+" ", 1)
+	mod.State[0].Restore = fmt.Sprintf("find %s -maxdepth 1 -name '*.mdb' -exec mv -f {} \"$KILN_ROOT/aside/\" \\; && slapadd -F %s -n 2 -q", srv.db, srv.conf)
 	list, diags := render.Build(site.Defs, site.Cluster)
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
@@ -81,7 +78,7 @@ func TestLDAPStateGoesThroughResticAndBack(t *testing.T) {
 	// node restores the item, and slapd starts on the restored data.
 	srv.stop()
 	run("kiln-restore", "run", "ldap_server.1")
-	srv.start(t, testutil.NeedProgram(t, "slapd"), strings.TrimSuffix(strings.TrimPrefix(srv.uri, "ldap://"), "/"))
+	srv.start(t)
 	aside, _ := filepath.Glob(filepath.Join(root, "aside", "*.mdb"))
 	if len(aside) == 0 {
 		t.Error("the restore did not move the old database aside")

@@ -3,103 +3,57 @@ package tier3test
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"kiln.dev/kiln/internal/testutil"
 )
 
-// slapd is a real OpenLDAP server in a temporary folder on loopback, with
-// the schemas the directory's entries use and the design's base DN and
-// manager.
+// slapd is a real OpenLDAP server in temporary folders, configured the
+// way kiln_ldap::server configures EPEL's (see moduleSlapd).
 type slapd struct {
-	uri  string
-	cmd  *exec.Cmd
-	conf string // the cn=config folder, for slapcat and slapadd
-	db   string
+	uri    string // where the tests reach it as root on the server: its local socket
+	listen string // its listeners (slapd -h)
+	addr   string // the TCP address it listens on, once it has one
+	conf   string // the cn=config folder, for slapcat and slapadd
+	db     string // the directory's database folder
+	bin    string
+	cmd    *exec.Cmd
 }
 
-func startSlapd(t *testing.T, base, rootDN, rootPW string) *slapd {
+func (s *slapd) start(t *testing.T) {
 	t.Helper()
-	slapdBin := testutil.NeedProgram(t, "slapd")
-	slapadd := testutil.NeedProgram(t, "slapadd")
-	slappasswd := testutil.NeedProgram(t, "slappasswd")
-	dir := t.TempDir()
-	conf, db := filepath.Join(dir, "slapd.d"), filepath.Join(dir, "db")
-	for _, d := range []string{conf, db} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hash, err := exec.Command(slappasswd, "-h", "{SSHA}", "-s", rootPW).Output()
-	if err != nil {
-		t.Fatalf("slappasswd: %v", err)
-	}
-	var schemas strings.Builder
-	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
-		fmt.Fprintf(&schemas, "include: file:///etc/ldap/schema/%s.ldif\n\n", s)
-	}
-	config := fmt.Sprintf(`dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: %[1]s/slapd.pid
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-%[2]s
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcDbDirectory: %[3]s
-olcSuffix: %[4]s
-olcRootDN: %[5]s
-olcRootPW: %[6]s
-olcAccess: to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: to * by * read
-`, dir, schemas.String(), db, base, rootDN, strings.TrimSpace(string(hash)))
-	cf := filepath.Join(dir, "config.ldif")
-	if err := os.WriteFile(cf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(slapadd, "-n0", "-F", conf, "-l", cf).CombinedOutput(); err != nil {
-		t.Fatalf("slapadd of the test server's config: %v\n%s", err, out)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-	s := &slapd{uri: "ldap://" + addr + "/", conf: conf, db: db}
-	s.start(t, slapdBin, addr)
-	return s
-}
-
-func (s *slapd) start(t *testing.T, slapdBin, addr string) {
-	t.Helper()
-	s.cmd = exec.Command(slapdBin, "-d", "0", "-h", s.uri, "-F", s.conf)
+	s.cmd = exec.Command(s.bin, "-d", "0", "-h", s.listen, "-F", s.conf)
 	var logs bytes.Buffer
 	s.cmd.Stderr = &logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := s.cmd
+	cmd, listen := s.cmd, s.listen
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("slapd said:\n%s", logs.String())
+			t.Logf("slapd (%s) said:\n%s", listen, logs.String())
 		}
 	})
-	waitPort(t, addr, 10*time.Second)
+	if s.addr != "" {
+		waitPort(t, s.addr, 10*time.Second)
+	}
+	sock, _ := url.PathUnescape(strings.TrimPrefix(s.uri, "ldapi://"))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("slapd answers on no socket %s:\n%s", sock, logs.String())
 }
 
 func (s *slapd) stop() {
@@ -122,12 +76,9 @@ func runScript(t *testing.T, dir, script string, env ...string) string {
 
 func TestTheDirectoryLoadsIntoRealSlapdAndTheAdminCanBind(t *testing.T) {
 	site, files := build(t)
-	testutil.NeedProgram(t, "ldapadd")
 	ldap := site.Cluster.NodesWith("ldap_server")[0]
 	base := fmt.Sprint(ldap.Param("ldap_server", "base_dn"))
-	rootDN := fmt.Sprint(ldap.Param("ldap_server", "root_dn"))
-	rootPW := secretValue(t, site, fmt.Sprint(ldap.Param("ldap_server", "root_password")))
-	srv := startSlapd(t, base, rootDN, rootPW)
+	srv := moduleSlapd(t, site, files).srv
 
 	dir := t.TempDir()
 	writeOut(t, files, dir, "ldap/bootstrap.ldif", "ldap/users.ldif", "ldap/load-ldap.sh")
@@ -177,9 +128,9 @@ func TestTheDirectoryLoadsIntoRealSlapdAndTheAdminCanBind(t *testing.T) {
 	// The catalog backs the directory up with slapcat and restores it with
 	// slapadd into emptied database files (ldap_server's state). Do the
 	// same here: dump, stop, move the files aside, load, start, and the
-	// admin still binds. (The catalog names database 2, EL's numbering;
-	// this server has its data in database 1.)
-	dump, err := exec.Command("slapcat", "-F", srv.conf, "-n", "1").Output()
+	// admin still binds. (Database 2, as in the catalog: EL's numbering,
+	// which this server has too.)
+	dump, err := exec.Command("slapcat", "-F", srv.conf, "-n", "2").Output()
 	if err != nil || !bytes.Contains(dump, []byte("uid: alice")) {
 		t.Fatalf("slapcat: %v", err)
 	}
@@ -189,12 +140,12 @@ func TestTheDirectoryLoadsIntoRealSlapdAndTheAdminCanBind(t *testing.T) {
 	for _, f := range mdbs {
 		os.Rename(f, filepath.Join(aside, filepath.Base(f)))
 	}
-	load := exec.Command("slapadd", "-F", srv.conf, "-n", "1", "-q")
+	load := exec.Command("slapadd", "-F", srv.conf, "-n", "2", "-q")
 	load.Stdin = bytes.NewReader(dump)
 	if out, err := load.CombinedOutput(); err != nil {
 		t.Fatalf("slapadd of the dump: %v\n%s", err, out)
 	}
-	srv.start(t, testutil.NeedProgram(t, "slapd"), strings.TrimSuffix(strings.TrimPrefix(srv.uri, "ldap://"), "/"))
+	srv.start(t)
 	os.WriteFile(pw, []byte(secretValue(t, site, admin.Password)), 0o600)
 	if out, err := exec.Command("ldapwhoami", "-x", "-H", srv.uri, "-D", userDN, "-y", pw).CombinedOutput(); err != nil {
 		t.Fatalf("after slapcat/slapadd the admin cannot bind: %v\n%s", err, out)
