@@ -22,8 +22,8 @@ kickstart puts them back when the node is installed, so a rebuilt node has
 the same host key.
 
 With no arguments: makes the site key if the site has none, SSH host keys
-(ecdsa, ed25519) for every node without them (kept ones are never
-replaced), the site CA (identity/site-ca.crt, its key encrypted) if the
+(ecdsa and ed25519; rsa on sl5/sl6) for every node without them (kept ones
+are never replaced), the site CA (identity/site-ca.crt, its key encrypted) if the
 site has none, and a server certificate signed by it for every node whose
 modules ask for one (the LDAP server): made again when the node's names or
 addresses change or it ends within 60 days. kiln init does this for a new
