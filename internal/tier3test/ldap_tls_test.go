@@ -194,6 +194,14 @@ func moduleSlapd(t *testing.T, site *pipeline.Site, files map[string]render.File
 	os.WriteFile(sf, files["puppet/modules/kiln_ldap/files/kiln-slapd-setup"].Data, 0o700)
 	env := []string{"KILN_LDAPI_URI=" + ldapi, "KILN_SCHEMA_DIR=/etc/ldap/schema"}
 	m := &moduleServer{srv: srv, caFile: filepath.Join(root, identity.SiteCAPath), sssdConf: sssdConf}
+	// Without the node's certificate: a clear refusal, nothing applied.
+	bad := filepath.Join(tmp, "no-cert.ldif")
+	os.WriteFile(bad, []byte(strings.ReplaceAll(configLDIF, root+"/", tmp+"/nowhere/")), 0o600)
+	cmd := exec.Command("sh", sf, bad)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "is missing or empty: kiln identity makes") {
+		t.Errorf("kiln-slapd-setup without the TLS files: %v\n%s", err, out)
+	}
 	m.setup[0] = runCmd(t, env, "sh", sf, lf)
 	m.setup[1] = runCmd(t, env, "sh", sf, lf)
 
