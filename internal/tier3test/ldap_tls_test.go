@@ -60,6 +60,7 @@ olcDbDirectory: %[4]s
 olcSuffix: dc=my-domain,dc=com
 olcRootDN: cn=Manager,dc=my-domain,dc=com
 olcDbIndex: objectClass eq,pres
+olcDbIndex: ou,cn,mail,surname,givenname eq,pres,sub
 `
 
 // moduleServer is an LDAP server configured as kiln_ldap::server does it.
