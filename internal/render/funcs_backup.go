@@ -40,7 +40,8 @@ func backupFuncs(r *renderer) template.FuncMap {
 		// decrypted with the site key, and the site CA's certificate that
 		// every node gets.
 		// It marks the file being rendered as secret-bearing when any of
-		// them is private. A node without a kept identity has none.
+		// them is private. A node without a kept identity gets only the
+		// site's files.
 		"identityFiles": func(node string) ([]IdentityFile, error) {
 			if r == nil {
 				return nil, nil
