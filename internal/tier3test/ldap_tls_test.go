@@ -269,11 +269,20 @@ func TestTheModuleConfiguresAnEmptySlapdForTLSAndClientsVerifyTheSiteCA(t *testi
 			t.Errorf("the manifest's $%s is %v, want %s", c.v, m, c.want)
 		}
 	}
-	// The key goes to the LDAP node only.
+	// The key goes to the LDAP node only, by its identity script and its
+	// kickstart; the site CA to every node.
 	for _, n := range site.Cluster.Nodes {
-		f := files["identity/"+n.Name+".sh"]
-		if has := bytes.Contains(f.Data, []byte("BEGIN PRIVATE KEY")); has != (n == ldap) || !bytes.Contains(f.Data, []byte(identity.SiteCAPath)) {
-			t.Errorf("identity/%s.sh: TLS private key %v, want %v; site CA present: %v", n.Name, has, n == ldap, bytes.Contains(f.Data, []byte(identity.SiteCAPath)))
+		for _, p := range []string{"identity/" + n.Name + ".sh", "kickstart-" + n.Name + ".cfg"} {
+			f, ok := files[p]
+			if !ok {
+				t.Fatalf("the build has no %s", p)
+			}
+			if has := bytes.Contains(f.Data, []byte("BEGIN PRIVATE KEY")); has != (n == ldap) || !bytes.Contains(f.Data, []byte(identity.SiteCAPath)) {
+				t.Errorf("%s: TLS private key %v, want %v; site CA present: %v", p, has, n == ldap, bytes.Contains(f.Data, []byte(identity.SiteCAPath)))
+			}
+			if has := bytes.Contains(f.Data, []byte("BEGIN PRIVATE KEY")); has && (!f.Secret || f.Mode.Perm() != 0o600) {
+				t.Errorf("%s carries a private key but is not a 0600 secret (mode %04o)", p, f.Mode.Perm())
+			}
 		}
 	}
 
