@@ -307,9 +307,10 @@ func TestFrontierSquidConfigParsesAndServesOnlyThePrivateNetwork(t *testing.T) {
 }
 
 // runSquidInNetns runs squid with conf in a fresh network namespace whose
-// loopback holds the proxy's address, a client's, an outsider's
-// (192.0.2.10) and a web server's (198.51.100.20, busybox httpd), and checks that the
-// client gets the page through the proxy and the outsider a 403.
+// loopback holds the proxy's address, a client's, a WLCG monitor's, an
+// outsider's and a web server's (busybox httpd). The client gets the page
+// through the proxy and the outsider a 403; the monitor reads squid's SNMP
+// statistics on 3401/udp and the outsider gets no answer there.
 func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 	if os.Geteuid() != 0 {
 		t.Skip("a network namespace with addresses of the cluster's network needs root")
@@ -317,7 +318,9 @@ func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 	ip := testutil.NeedProgram(t, "ip")
 	curl := testutil.NeedProgram(t, "curl")
 	busybox := testutil.NeedProgram(t, "busybox")
-	const outsider, origin = "192.0.2.10", "198.51.100.20"
+	// A WLCG monitor's address (in 128.142.0.0/16, CERN's), an outsider's
+	// and the web server's.
+	const monitor, outsider, origin = "128.142.7.7", "192.0.2.10", "198.51.100.20"
 	ns := fmt.Sprintf("kiln-h7-squid-%d", os.Getpid())
 	run := func(args ...string) {
 		t.Helper()
@@ -328,7 +331,7 @@ func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 	run("netns", "add", ns)
 	t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })
 	run("-n", ns, "link", "set", "lo", "up")
-	for _, a := range []string{proxyIP, clientIP, outsider, origin} {
+	for _, a := range []string{proxyIP, clientIP, monitor, outsider, origin} {
 		run("-n", ns, "addr", "add", a+"/32", "dev", "lo")
 	}
 
@@ -422,6 +425,24 @@ func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 	}
 	if _, code := fetch(outsider); code != "403" {
 		t.Errorf("from %s (outside the private network) through the proxy: %s, want 403 (access denied)", outsider, code)
+	}
+	// The monitors read squid's SNMP statistics on 3401/udp (the cache's
+	// uptime, squid's enterprise MIB); the outsider gets no answer.
+	if snmpget, err := exec.LookPath("snmpget"); err == nil || os.Getenv("CI") != "" {
+		if err != nil {
+			t.Fatal("snmpget is not installed (Debian package snmp)")
+		}
+		snmp := func(from string) (string, error) {
+			out, err := exec.Command(ip, "netns", "exec", ns, snmpget, "-v2c", "-c", "public", "-t", "2", "-r", "0",
+				"--clientaddr="+from, "udp:"+proxyIP+":3401", ".1.3.6.1.4.1.3495.1.1.3.0").CombinedOutput()
+			return string(out), err
+		}
+		if out, err := snmp(monitor); err != nil || !strings.Contains(out, "3495.1.1.3.0 = Timeticks") {
+			t.Errorf("a WLCG monitor (%s) cannot read the squid's uptime over SNMP: %v\n%s", monitor, err, out)
+		}
+		if out, err := snmp(outsider); err == nil {
+			t.Errorf("an outsider (%s) reads the squid's SNMP statistics:\n%s", outsider, out)
+		}
 	}
 	access, _ := os.ReadFile(state + "/access.log")
 	if !regexp.MustCompile(` ` + regexp.QuoteMeta(outsider) + ` TCP_DENIED/403 `).Match(access) {
