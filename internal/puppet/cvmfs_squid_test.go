@@ -260,6 +260,11 @@ func TestFrontierSquidConfigParsesAndServesOnlyThePrivateNetwork(t *testing.T) {
 	if !bytes.Contains(conf, []byte("\ncache_effective_user squid\n")) {
 		t.Fatalf("the proxy's squid.conf does not run squid as the squid user:\n%s", conf)
 	}
+	if sc, err := exec.LookPath("shellcheck"); err == nil {
+		if out, err := exec.Command(sc, script).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck customize.sh: %v\n%s", err, out)
+		}
+	}
 	confFile := filepath.Join(dir, "squid.conf")
 	must(t, os.WriteFile(confFile, bytes.Replace(conf, []byte("\ncache_effective_user squid\n"), []byte("\ncache_effective_user proxy\n"), 1), 0o644))
 	out, err := exec.Command(squid, "-k", "parse", "-f", confFile).CombinedOutput()
