@@ -411,7 +411,7 @@ func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 		return strings.TrimSuffix(string(out[:i]), "\n"), string(out[i+1:])
 	}
 	// Wait for squid to answer (a refusal means it is not listening yet).
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // the machine may be busy
 	var body, code string
 	for {
 		body, code = fetch(clientIP)
@@ -437,15 +437,15 @@ func runSquidInNetns(t *testing.T, squid, conf, proxyIP, clientIP string) {
 		if err != nil {
 			t.Fatal("snmpget is not installed (Debian package snmp)")
 		}
-		snmp := func(from string) (string, error) {
-			out, err := exec.Command(ip, "netns", "exec", ns, snmpget, "-v2c", "-c", "public", "-t", "2", "-r", "0",
+		snmp := func(from, retries string) (string, error) {
+			out, err := exec.Command(ip, "netns", "exec", ns, snmpget, "-v2c", "-c", "public", "-t", "3", "-r", retries,
 				"--clientaddr="+from, "udp:"+proxyIP+":3401", ".1.3.6.1.4.1.3495.1.1.3.0").CombinedOutput()
 			return string(out), err
 		}
-		if out, err := snmp(monitor); err != nil || !strings.Contains(out, "3495.1.1.3.0 = Timeticks") {
+		if out, err := snmp(monitor, "3"); err != nil || !strings.Contains(out, "3495.1.1.3.0 = Timeticks") {
 			t.Errorf("a WLCG monitor (%s) cannot read the squid's uptime over SNMP: %v\n%s", monitor, err, out)
 		}
-		if out, err := snmp(outsider); err == nil {
+		if out, err := snmp(outsider, "0"); err == nil {
 			t.Errorf("an outsider (%s) reads the squid's SNMP statistics:\n%s", outsider, out)
 		}
 	}
