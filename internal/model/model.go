@@ -172,7 +172,8 @@ func (o Origin) String() string {
 type Port struct {
 	Proto string `json:"proto"`
 	Port  int    `json:"port"`
-	Zone  string `json:"zone"`
+	Zone  string `json:"zone,omitempty"`
+	From  string `json:"from,omitempty"` // instead of Zone: the module parameter listing the networks allowed
 	Doc   string `json:"doc,omitempty"`
 }
 

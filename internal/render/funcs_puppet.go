@@ -326,24 +326,41 @@ func yamlValue(v any) (string, error) {
 	return strings.TrimRight(buf.String(), "\n"), nil
 }
 
-// PortGroup is the ports a node opens for one zone and protocol.
+// PortGroup is the ports a node opens for one zone and protocol, or for
+// the networks a module parameter lists (Sources, with Zone empty).
 type PortGroup struct {
-	Zone  string
-	Proto string
-	Ports []string // in numeric order
+	Zone    string
+	Proto   string
+	Sources []string // for a port declared with from: the networks allowed, as the parameter lists them
+	Ports   []string // in numeric order
 }
 
 // nodePorts groups the ports the node's modules declare by zone (public
-// first) and protocol, each list sorted and without repeats: what the
-// firewall templates open.
+// first, then private, then ports open to listed networks) and protocol,
+// each list sorted and without repeats: what the firewall templates open.
+// A port declared with from: is open to the networks its module's
+// parameter holds on this node; with none listed, it is not opened.
 func nodePorts(n *model.Node) []PortGroup {
 	if n == nil {
 		return nil
 	}
-	set := map[[2]string]map[int]bool{}
+	type key struct{ zone, proto, sources string }
+	set := map[key]map[int]bool{}
 	for _, m := range n.Modules {
 		for _, p := range m.Ports {
-			k := [2]string{p.Zone, p.Proto}
+			k := key{zone: p.Zone, proto: p.Proto}
+			if p.From != "" {
+				k.zone = ""
+				if prm := m.Param(p.From); prm != nil {
+					k.sources = strings.Join(byFamily(prm.Value, false), " ")
+					if v6 := byFamily(prm.Value, true); len(v6) > 0 {
+						k.sources = strings.TrimSpace(k.sources + " " + strings.Join(v6, " "))
+					}
+				}
+				if k.sources == "" {
+					continue
+				}
+			}
 			if set[k] == nil {
 				set[k] = map[int]bool{}
 			}
@@ -352,7 +369,10 @@ func nodePorts(n *model.Node) []PortGroup {
 	}
 	var out []PortGroup
 	for k, ports := range set {
-		g := PortGroup{Zone: k[0], Proto: k[1]}
+		g := PortGroup{Zone: k.zone, Proto: k.proto}
+		if k.sources != "" {
+			g.Sources = strings.Split(k.sources, " ")
+		}
 		nums := make([]int, 0, len(ports))
 		for p := range ports {
 			nums = append(nums, p)
@@ -363,11 +383,27 @@ func nodePorts(n *model.Node) []PortGroup {
 		}
 		out = append(out, g)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Zone != out[j].Zone {
-			return out[i].Zone == "public" || out[j].Zone != "public" && out[i].Zone < out[j].Zone
+	rank := func(z string) int {
+		switch z {
+		case "public":
+			return 0
+		case "":
+			return 2
 		}
-		return out[i].Proto < out[j].Proto
+		return 1
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if rank(a.Zone) != rank(b.Zone) {
+			return rank(a.Zone) < rank(b.Zone)
+		}
+		if a.Zone != b.Zone {
+			return a.Zone < b.Zone
+		}
+		if a.Proto != b.Proto {
+			return a.Proto < b.Proto
+		}
+		return strings.Join(a.Sources, " ") < strings.Join(b.Sources, " ")
 	})
 	return out
 }

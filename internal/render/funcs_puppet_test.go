@@ -3,8 +3,11 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+
+	"kiln.dev/kiln/internal/model"
 )
 
 func TestYAMLValueWritesWhatJSONWould(t *testing.T) {
@@ -20,5 +23,35 @@ func TestYAMLValueWritesWhatJSONWould(t *testing.T) {
 		if want := strings.TrimRight(buf.String(), "\n"); got != want {
 			t.Errorf("yamlValue(%#v) = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// TestNodePortsOpensAFromPortToItsParametersNetworks: a port declared with
+// from: is grouped with the networks its module's parameter holds on the
+// node (IPv4 first), after the zones; with none listed it is not opened.
+func TestNodePortsOpensAFromPortToItsParametersNetworks(t *testing.T) {
+	node := func(monitors any) *model.Node {
+		return &model.Node{Modules: []*model.Module{{
+			Name:   "squid",
+			Params: []*model.Param{{Name: "monitors", Type: "list(cidr)", Value: monitors}},
+			Ports: []model.Port{
+				{Proto: "udp", Port: 3401, From: "monitors"},
+				{Proto: "tcp", Port: 3128, Zone: "private"},
+				{Proto: "tcp", Port: 22, Zone: "public"},
+			},
+		}}}
+	}
+	got := nodePorts(node([]any{"2001:db8::/32", "192.0.2.0/24"}))
+	want := []PortGroup{
+		{Zone: "public", Proto: "tcp", Ports: []string{"22"}},
+		{Zone: "private", Proto: "tcp", Ports: []string{"3128"}},
+		{Proto: "udp", Sources: []string{"192.0.2.0/24", "2001:db8::/32"}, Ports: []string{"3401"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("nodePorts = %+v\nwant %+v", got, want)
+	}
+	got = nodePorts(node([]any{}))
+	if len(got) != 2 || got[0].Zone != "public" || got[1].Zone != "private" {
+		t.Errorf("with no networks listed, the from: port is opened anyway: %+v", got)
 	}
 }

@@ -86,7 +86,7 @@ func (r *resolver) params() {
 				mod.Requires = append(mod.Requires, req.Value)
 			}
 			for _, p := range m.Ports {
-				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, Doc: p.Doc})
+				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, From: p.From.Value, Doc: p.Doc})
 			}
 			for _, s := range m.State {
 				mod.State = append(mod.State, model.State{Paths: s.Paths, Dump: s.Dump, Restore: s.Restore,

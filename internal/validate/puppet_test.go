@@ -38,7 +38,7 @@ func TestPuppetParity(t *testing.T) {
 		files: map[string]string{"catalog/squid/module.yaml": strings.Replace(squid, "\nparameters:\n",
 			"\nparameters:\n  max_clients:\n    type: int\n    default: 100\n    doc: How many clients.\n", 1)},
 		want: []want{{
-			Pos: "site/catalog/squid/module.yaml:8:5", Where: "module squid parameter max_clients",
+			Pos: "site/catalog/squid/module.yaml:" + lineOf(squid, "\nparameters:\n", 3) + ":5", Where: "module squid parameter max_clients",
 			What: []string{"class kiln_frontier_squid in " + squidPP + " has no parameter $max_clients"},
 			Fix:  []string{"add it to the class's parameter list (" + squidPP + ":", "or remove it from site/catalog/squid/module.yaml"},
 		}},
@@ -67,7 +67,7 @@ func TestPuppetParity(t *testing.T) {
 				"  Integer[1] $cache_dir_gb,\n", "  Integer[1] $cache_dir_gb,\n  String $peer,\n", 1),
 		},
 		want: []want{{
-			Pos: "site/catalog/squid/module.yaml:8:5", Where: "module squid parameter peer",
+			Pos: "site/catalog/squid/module.yaml:" + lineOf(squid, "\nparameters:\n", 3) + ":5", Where: "module squid parameter peer",
 			What: []string{"neither the catalog nor class kiln_frontier_squid", "gives $peer a value"},
 			Fix:  []string{"default", "required: true"},
 		}},

@@ -81,7 +81,20 @@ func (v *checker) catalog() {
 		}
 		for _, port := range m.Ports {
 			v.oneOf(port.Proto, Protos, where, "protocol")
-			v.oneOf(port.Zone, Zones, where, "zone")
+			switch {
+			case port.Zone.Value != "" && port.From.Value != "":
+				v.diags.Add(port.From.Pos, where, "a port has either a zone or from, not both", "remove zone: to open the port to the networks the parameter lists, or from: to open it to the zone")
+			case port.From.Value != "":
+				if p := m.Parameters[port.From.Value]; p == nil {
+					v.diags.Add(port.From.Pos, where, fmt.Sprintf("port %d: from names %q, which is not a parameter of this module", port.Port, port.From.Value), diag.DidYouMean(port.From.Value, sortedKeys(m.Parameters)))
+				} else if p.Type.Value != "list(cidr)" {
+					v.diags.Add(port.From.Pos, where, fmt.Sprintf("port %d: from names parameter %s, of type %s", port.Port, port.From.Value, p.Type.Value), "from: must name a list(cidr) parameter, the networks allowed to reach the port")
+				}
+			case port.Zone.Value == "":
+				v.diags.Add(port.Pos, where, fmt.Sprintf("port %d has neither a zone nor from", port.Port), "add zone: public or zone: private, or from: with a list(cidr) parameter of the module")
+			default:
+				v.oneOf(port.Zone, Zones, where, "zone")
+			}
 			if port.Port < 1 || port.Port > 65535 {
 				v.diags.Add(port.KeyPos["port"], where, fmt.Sprintf("%d is not a port number", port.Port), "use a number from 1 to 65535")
 			}

@@ -476,6 +476,29 @@ certificate:
 			{Pos: "site/catalog/alpha/module.yaml:4:8", Where: "module alpha certificate", What: []string{`"/etc/alpha/../alpha.key" is not a clean absolute path on the node`}},
 		},
 	}, {
+		name: "port open to a parameter's networks, mistaken",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
+parameters:
+  monitors:
+    type: list(cidr)
+    default: [192.0.2.0/24]
+  label:
+    type: string
+    default: x
+ports:
+  - {proto: udp, port: 3401, from: monitros}
+  - {proto: udp, port: 3402, from: label}
+  - {proto: udp, port: 3403, zone: public, from: monitors}
+  - {proto: udp, port: 3404}
+  - {proto: udp, port: 3405, from: monitors}
+`, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha (Array[String] $monitors, String $label) {\n}\n"},
+		want: []want{
+			{Pos: "site/catalog/alpha/module.yaml:10:36", Where: "module alpha", What: []string{`port 3401: from names "monitros", which is not a parameter of this module`}, Fix: []string{`did you mean "monitors"?`}},
+			{Pos: "site/catalog/alpha/module.yaml:11:36", Where: "module alpha", What: []string{"port 3402: from names parameter label, of type string"}, Fix: []string{"list(cidr)"}},
+			{Pos: "site/catalog/alpha/module.yaml:12:50", Where: "module alpha", What: []string{"either a zone or from, not both"}},
+			{Pos: "site/catalog/alpha/module.yaml:13:5", Where: "module alpha", What: []string{"port 3404 has neither a zone nor from"}},
+		},
+	}, {
 		name:  "module missing its class",
 		files: map[string]string{"catalog/alpha/module.yaml": "description: no class\n"},
 		want: []want{

@@ -9,6 +9,7 @@ $kiln_catalog = {
   'backup'         => 'kiln_backup',
   'base'           => 'kiln_base',
   'condor'         => 'kiln_condor',
+  'cvmfs'          => 'kiln_cvmfs',
   'firewall'       => 'kiln_firewall',
   'gateway'        => 'kiln_gateway',
   'install_server' => 'kiln_install_server',

@@ -180,6 +180,7 @@ node 'proxy.mytier3.local' {
     allowed_networks => ['10.10.0.0/24'],
     cache_dir_gb     => 20,
     cache_mem_mb     => 256,
+    monitor_networks => ['128.142.0.0/16', '188.184.128.0/17', '188.185.128.0/17'],
     port             => 3128,
   }
   kiln::order({
@@ -261,6 +262,14 @@ node 'int1.physics.example.edu' {
     daemon_role     => 'submit',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -282,6 +291,7 @@ node 'int1.physics.example.edu' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],
@@ -310,6 +320,14 @@ node 'int2.physics.example.edu' {
     daemon_role     => 'submit',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -331,6 +349,7 @@ node 'int2.physics.example.edu' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],
@@ -359,6 +378,14 @@ node 'wn1.mytier3.local' {
     daemon_role     => 'execute',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -380,6 +407,7 @@ node 'wn1.mytier3.local' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],
@@ -408,6 +436,14 @@ node 'wn2.mytier3.local' {
     daemon_role     => 'execute',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -429,6 +465,7 @@ node 'wn2.mytier3.local' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],
@@ -457,6 +494,14 @@ node 'wn3.mytier3.local' {
     daemon_role     => 'execute',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -478,6 +523,7 @@ node 'wn3.mytier3.local' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],
@@ -506,6 +552,14 @@ node 'wn4.mytier3.local' {
     daemon_role     => 'execute',
     pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
   }
+  class { 'kiln_cvmfs':
+    ca_package     => 'osg-ca-certs',
+    cache_base     => '/var/lib/cvmfs',
+    hep_oslibs     => false,
+    http_proxy     => 'http://proxy.mytier3.local:3128',
+    quota_limit_mb => 20000,
+    repositories   => ['atlas.cern.ch', 'atlas-condb.cern.ch', 'sft.cern.ch', 'grid.cern.ch', 'unpacked.cern.ch'],
+  }
   class { 'kiln_firewall':
     mode             => 'managed',
     site_rules       => [],
@@ -527,6 +581,7 @@ node 'wn4.mytier3.local' {
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
     'kiln_condor'        => ['kiln_base'],
+    'kiln_cvmfs'         => ['kiln_base'],
     'kiln_firewall'      => ['kiln_base'],
     'kiln_ldap::client'  => ['kiln_base'],
     'kiln_nfs::client'   => ['kiln_base'],

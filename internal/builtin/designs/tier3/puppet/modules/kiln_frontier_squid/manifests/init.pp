@@ -2,12 +2,15 @@
 #
 # Frontier Squid regenerates its own squid.conf from the package's default
 # and /etc/squid/customize.sh at every start, so the class manages
-# customize.sh (the site's customization), never squid.conf itself.
+# customize.sh, never squid.conf itself; this customize.sh writes the whole
+# squid.conf.
 #
 # @param port
 #   The port clients use.
 # @param allowed_networks
 #   Networks allowed to use the proxy.
+# @param monitor_networks
+#   Networks allowed to read the SNMP statistics (the WLCG monitors).
 # @param cache_mem_mb
 #   Memory cache size in MiB.
 # @param cache_dir_gb
@@ -15,6 +18,7 @@
 class kiln_frontier_squid (
   Kiln::Port $port,
   Array[Kiln::Cidr, 1] $allowed_networks,
+  Array[Kiln::Cidr] $monitor_networks,
   Integer[16] $cache_mem_mb,
   Integer[1] $cache_dir_gb,
 ) {
@@ -27,8 +31,10 @@ class kiln_frontier_squid (
     group   => 'squid',
     mode    => '0755',
     content => epp('kiln_frontier_squid/customize.sh.epp', {
+        'fqdn'             => $facts['networking']['fqdn'],
         'port'             => $port,
         'allowed_networks' => $allowed_networks,
+        'monitor_networks' => $monitor_networks,
         'cache_mem_mb'     => $cache_mem_mb,
         'cache_dir_mb'     => $cache_dir_gb * 1024,
     }),

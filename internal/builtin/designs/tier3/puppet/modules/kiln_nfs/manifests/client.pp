@@ -9,7 +9,8 @@ class kiln_nfs::client (
   Kiln::Hostname $server,
   Array[Kiln::Absolutepath] $mounts,
 ) {
-  package { ['nfs-utils', 'autofs']:
+  include kiln::autofs
+  package { 'nfs-utils':
     ensure => installed,
   }
   file { '/etc/auto.master.d/kiln.autofs':
@@ -29,9 +30,5 @@ class kiln_nfs::client (
     content => epp('kiln_nfs/auto.kiln.epp', { 'server' => $server, 'mounts' => $mounts }),
     require => Package['autofs'],
     notify  => Service['autofs'],
-  }
-  service { 'autofs':
-    ensure => running,
-    enable => true,
   }
 }
