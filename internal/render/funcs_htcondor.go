@@ -22,15 +22,11 @@ func init() { funcGroups = append(funcGroups, htcondorFuncs) }
 // Each marks the file it is used in as secret-bearing.
 func htcondorFuncs(r *renderer) template.FuncMap {
 	return template.FuncMap{
-		// htcondorSigningKey is the pool signing key file
-		// (/etc/condor/passwords.d/POOL) derived from the named secret,
-		// base64-encoded: the bytes condor_store_cred -f would write.
+		// htcondorSigningKey is the content of the pool signing key file
+		// (/etc/condor/passwords.d/POOL) derived from the named secret:
+		// 64 hex digits, text a Puppet file resource writes as it is.
 		"htcondorSigningKey": func(secretName string) (string, error) {
-			key, err := r.htcondorKey(secretName)
-			if err != nil {
-				return "", err
-			}
-			return base64.StdEncoding.EncodeToString(htcondorScramble([]byte(key))), nil
+			return r.htcondorKey(secretName)
 		},
 		// htcondorToken is an IDTOKEN signed with the pool signing key
 		// derived from the named secret: issuer (the pool's TRUST_DOMAIN),
@@ -46,9 +42,10 @@ func htcondorFuncs(r *renderer) template.FuncMap {
 	}
 }
 
-// htcondorKey is the pool signing key kiln derives from a site secret: 64
-// hex digits, so the key file holds no NUL, newline or other byte HTCondor
-// or Puppet would treat specially.
+// htcondorKey is the pool signing key file kiln derives from a site
+// secret: 64 hex digits, so the file is plain text (a Puppet catalog
+// carries no binary) with no NUL or newline. HTCondor reads the file as
+// binary and unscrambles it; the key is what that gives.
 func (r *renderer) htcondorKey(secretName string) (string, error) {
 	if r == nil {
 		return "", fmt.Errorf("the HTCondor key of secret %s is made only while rendering", secretName)
@@ -74,13 +71,15 @@ func htcondorScramble(b []byte) []byte {
 	return out
 }
 
-// htcondorJWTKey is the HMAC key of the tokens signed with a pool signing
-// key: getTokenSigningKey unscrambles the POOL file and, for the POOL key,
-// doubles it; generate_token and the server's check then take 32 bytes of
-// HKDF-SHA256 with salt "htcondor" and info "master jwt".
-func htcondorJWTKey(key string) ([]byte, error) {
-	doubled := key + key
-	return hkdf.Key(sha256.New, []byte(doubled), []byte("htcondor"), "master jwt", 32)
+// htcondorJWTKey is the HMAC key of the tokens signed with the pool
+// signing key file's content: getTokenSigningKey reads the POOL file,
+// unscrambles it and, for the POOL key, doubles it; generate_token and the
+// server's check (setup_shared_keys) then take 32 bytes of HKDF-SHA256 with
+// salt "htcondor" and info "master jwt".
+func htcondorJWTKey(file string) ([]byte, error) {
+	key := htcondorScramble([]byte(file))
+	doubled := append(key, key...)
+	return hkdf.Key(sha256.New, doubled, []byte("htcondor"), "master jwt", 32)
 }
 
 // htcondorToken signs an IDTOKEN (a JWT, HS256) as condor_token_create does,

@@ -12,12 +12,12 @@ import (
 
 // The vector was computed apart from kiln's code, by a Python
 // re-implementation of HTCondor 25.0's steps (cryptography's HKDF): the
-// POOL file condor_store_cred -f writes for the key, and the HMAC key
-// getTokenSigningKey + generate_token sign tokens with. See docs/condor.md.
+// POOL file's text, and the HMAC key getTokenSigningKey + generate_token
+// sign tokens with when the file holds it. See docs/condor.md.
 const (
 	vectorSecret   = "example-only-condor-signing-key"
-	vectorPoolFile = "usjb3ejMjtu6mYyO6p+M3e6Yj4nvyYvc6JSI3e2c2tjpn9uJv8+G3r+f2tq8y9zavMyLieqZjde6lduJ65/cjQ=="
-	vectorJWTKey   = "726dacf56e0dc82f3f9b34f5608169a2926317677c5956d2fbf7e9ff0de8260e"
+	vectorPoolFile = "dee26a04d42a4222051f1d53696231d772efab81a2d5bfb5ba5f4438d8ef52bb"
+	vectorJWTKey   = "1655957ac78f709a19b0745085951734950c7ebd7eb527d264c888af122a99c4"
 )
 
 func vectorKey() string {
@@ -26,9 +26,8 @@ func vectorKey() string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func TestHTCondorSigningKeyFileIsWhatCondorStoreCredWrites(t *testing.T) {
-	got := base64.StdEncoding.EncodeToString(htcondorScramble([]byte(vectorKey())))
-	if got != vectorPoolFile {
+func TestHTCondorSigningKeyFileIsPlainTextFromTheSecret(t *testing.T) {
+	if got := vectorKey(); got != vectorPoolFile {
 		t.Fatalf("POOL file %s, want %s", got, vectorPoolFile)
 	}
 	if back := string(htcondorScramble(htcondorScramble([]byte("abcdefg")))); back != "abcdefg" {
