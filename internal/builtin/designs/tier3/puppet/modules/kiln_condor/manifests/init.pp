@@ -68,6 +68,12 @@ class kiln_condor (
       notify    => Service['condor'],
     }
   } else {
+    # Only the central manager keeps the key (a POOL file here would be one
+    # left by an earlier pool-password setup).
+    file { '/etc/condor/passwords.d/POOL':
+      ensure => absent,
+      notify => Service['condor'],
+    }
     $token = lookup('kiln_condor::token', String[1])
     file { '/etc/condor/tokens.d':
       ensure  => directory,
@@ -85,6 +91,10 @@ class kiln_condor (
       content   => Sensitive("${token}\n"),
       notify    => Service['condor'],
     }
+  }
+  # The plain pool password an earlier kiln_condor fed condor_store_cred.
+  file { '/etc/condor/kiln-pool-password':
+    ensure => absent,
   }
   service { 'condor':
     ensure => running,
