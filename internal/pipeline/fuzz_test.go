@@ -34,7 +34,7 @@ nodes:
   ldap: {count: 3, start: {private: 10.0.0.2}, macs: [a, b, c, d]}
   worker: {count: 5, start: {private: 10.0.0.0}, nodes: {wn9: {}}}
 parameters:
-  condor: {daemon_role: boss, allow_write: "${worker[*].fqdn}"}
+  condor: {daemon_role: boss, uid_domain: "${worker[*].fqdn}"}
   base: {timezone: "${nfs[7].private.ip}", ntp_servers: "${self.private.mac} ${cluster}"}
 secrets:
   root_password: {file: ../etc/passwd}

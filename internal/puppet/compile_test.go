@@ -30,7 +30,8 @@ var classifiers = []string{"enc", "manifests", "hiera"}
 // node terminus), nodes.pp, and Hiera. Every compile must succeed with no
 // warning (strict mode: an unknown variable is an error), and the three
 // must give every node the same classes with the same parameters, which
-// are the ones kiln resolved.
+// are the ones kiln resolved. The ENC's catalogs also go through
+// checkCondorPool (condor_test.go).
 func TestCatalogsCompile(t *testing.T) {
 	testutil.NeedProgram(t, "puppet")
 	ruby := testutil.NeedProgram(t, "ruby")
@@ -38,6 +39,8 @@ func TestCatalogsCompile(t *testing.T) {
 
 	type result struct {
 		cluster  *model.Cluster
+		build    string
+		compiled []compiled
 		catalogs map[string]map[string]map[string]any // certname → class → params
 	}
 	results := make([]result, len(classifiers))
@@ -49,7 +52,8 @@ func TestCatalogsCompile(t *testing.T) {
 			site := exampleSite(t, "classifier: "+mode)
 			cl, build := buildSite(t, site)
 			env := puppetEnv(t, cl, build, kiln, site, mode)
-			results[i] = result{cl, classesByNode(t, mode, compileAll(t, ruby, env, certnames(cl)))}
+			out := compileAll(t, ruby, env, certnames(cl))
+			results[i] = result{cl, build, out, classesByNode(t, mode, out)}
 		}()
 	}
 	wg.Wait()
@@ -75,6 +79,9 @@ func TestCatalogsCompile(t *testing.T) {
 		}
 		checkAgainstModel(t, n, want)
 	}
+	t.Run("HTCondorPool", func(t *testing.T) {
+		checkCondorPool(t, results[0].cluster, results[0].build, results[0].compiled)
+	})
 }
 
 // checkAgainstModel compares a compiled catalog's classes with the node's

@@ -1,9 +1,11 @@
 package tier3test
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,5 +81,60 @@ func TestTheCondorSmokeTestFailsWhenAJobIsLost(t *testing.T) {
 	out, err := runCondorTest(t, "FAKE_CONDOR_LOSE_JOB=2")
 	if err == nil || !strings.Contains(out, "job 2 did not answer") {
 		t.Fatalf("a lost job must fail the test, naming it: %v\n%s", err, out)
+	}
+}
+
+// TestTheCondorSmokeTestSubmitFileUsesOnlyHTCondorCommands checks each
+// command of hello.sub against condor_submit's own table (submit_utils.h of
+// HTCondor 25.0, recorded in testdata/htcondor/submit_keys.txt), and the
+// values that make the job run as its submitter on another machine: the
+// vanilla universe, the compiled program transferred there, the output
+// back on exit, one job per execute node.
+func TestTheCondorSmokeTestSubmitFileUsesOnlyHTCondorCommands(t *testing.T) {
+	known := map[string]bool{}
+	f, err := os.Open("testdata/htcondor/submit_keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			known[strings.ToLower(l)] = true
+		}
+	}
+	if !known["executable"] || len(known) < 100 {
+		t.Fatalf("testdata/htcondor/submit_keys.txt holds only %d commands", len(known))
+	}
+	_, files := build(t)
+	sub := string(files["condor-test/hello.sub"].Data)
+	cmd := regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.+]*)\s*=\s*(.*)$`)
+	got := map[string]string{}
+	queue := ""
+	for i, l := range strings.Split(sub, "\n") {
+		l = strings.TrimSpace(l)
+		switch m := cmd.FindStringSubmatch(l); {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "queue"):
+			queue = l
+		case m == nil:
+			t.Errorf("hello.sub:%d: not a submit command: %q", i+1, l)
+		case !known[strings.ToLower(m[1])]:
+			t.Errorf("hello.sub:%d: condor_submit has no command %s", i+1, m[1])
+		default:
+			got[strings.ToLower(m[1])] = m[2]
+		}
+	}
+	want := map[string]string{
+		"universe": "vanilla", "executable": "hello", "arguments": "$(Process)",
+		"should_transfer_files": "YES", "when_to_transfer_output": "ON_EXIT",
+		"output": "hello.$(Process).out", "error": "hello.$(Process).err", "log": "hello.log",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("hello.sub: %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if queue != "queue 4" {
+		t.Errorf("hello.sub: %q, want one job for each of the example's 4 execute nodes", queue)
 	}
 }

@@ -21,10 +21,11 @@ node 'head.physics.example.edu' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/head',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'central_manager',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'central_manager',
+    network_interface => '10.10.0.1',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -257,10 +258,11 @@ node 'int1.physics.example.edu' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int1',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'submit',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'submit',
+    network_interface => '10.10.0.20',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
@@ -315,10 +317,11 @@ node 'int2.physics.example.edu' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int2',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'submit',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'submit',
+    network_interface => '10.10.0.21',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
@@ -373,10 +376,11 @@ node 'wn1.mytier3.local' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn1',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'execute',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'execute',
+    network_interface => '10.10.0.101',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
@@ -431,10 +435,11 @@ node 'wn2.mytier3.local' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn2',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'execute',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'execute',
+    network_interface => '10.10.0.102',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
@@ -489,10 +494,11 @@ node 'wn3.mytier3.local' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn3',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'execute',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'execute',
+    network_interface => '10.10.0.103',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
@@ -547,10 +553,11 @@ node 'wn4.mytier3.local' {
     repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn4',
   }
   class { 'kiln_condor':
-    allow_write     => ['*.mytier3.local'],
-    central_manager => 'head.mytier3.local',
-    daemon_role     => 'execute',
-    pool_password   => '{SSHA}Y2RGLNda0LHLx83PG1BC3BdjNl/Q5Bx1Og0RcA==',
+    central_manager   => 'head.mytier3.local',
+    daemon_role       => 'execute',
+    network_interface => '10.10.0.104',
+    submit_packages   => ['gcc'],
+    uid_domain        => 'mytier3.local',
   }
   class { 'kiln_cvmfs':
     ca_package     => 'osg-ca-certs',
