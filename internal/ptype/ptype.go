@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -21,7 +22,14 @@ import (
 )
 
 // Bases are the scalar types a parameter may have.
-var Bases = []string{"bool", "cidr", "enum", "hostname", "int", "ip", "path", "port", "secret", "string"}
+//
+// Every text type but text is one line: a control character (newline,
+// carriage return, NUL, escape, any other C0 or C1 code, DEL, the Unicode
+// line and paragraph separators) is refused, so that no value can end the
+// line it lands on in a generated file and start a directive of its own.
+// text is the one type whose values may span lines (newline and tab
+// allowed, every other control character refused).
+var Bases = []string{"bool", "cidr", "enum", "hostname", "int", "ip", "path", "port", "secret", "string", "text"}
 
 // Type is a parameter type.
 type Type struct {
@@ -176,8 +184,11 @@ func (t Type) CheckValue(v any) *Problem {
 	if !ok {
 		return &Problem{What: fmt.Sprintf("expected a %s, found %v", t.Base, v)}
 	}
+	if p := t.checkControl(s); p != nil {
+		return p
+	}
 	switch t.Base {
-	case "string", "secret":
+	case "string", "secret", "text":
 		if t.Base == "secret" && s == "" {
 			return &Problem{What: "the secret's name is empty", Fix: "name a secret listed under secrets: in site.yaml"}
 		}
@@ -210,6 +221,92 @@ func (t Type) CheckValue(v any) *Problem {
 		return &Problem{What: fmt.Sprintf("%q is not one of the allowed values", s), Fix: didYouMean(s, t.Values)}
 	}
 	return nil
+}
+
+// checkControl refuses the control characters a value of type t may not
+// hold: all of them in a single-line type; all but newline and tab in text.
+func (t Type) checkControl(s string) *Problem {
+	i, r := ControlChar(s, t.Base == "text")
+	if i < 0 {
+		return nil
+	}
+	name := CharName(r)
+	line := 1 + strings.Count(s[:i], "\n")
+	at := fmt.Sprintf("at character %d", 1+len([]rune(s[:i])))
+	if line > 1 {
+		at = fmt.Sprintf("on its line %d", line)
+	}
+	if t.Base == "text" {
+		return &Problem{What: fmt.Sprintf("the value holds %s (%s): text may span lines but holds no other control character", name, at),
+			Fix: "remove it; write lines ending in a plain newline, indent with spaces or tabs"}
+	}
+	fix := "remove it: a " + t.Base + " is one line, and a newline or other control character would let the value end the line it lands on in a generated file"
+	if r == '\n' || r == '\r' {
+		fix = "write the value on one line; in YAML a block (| or >) or a \\n in double quotes makes a newline, so use a plain or single-quoted value"
+	}
+	return &Problem{What: fmt.Sprintf("the %s value %s holds %s (%s)", t.Base, Quote(s), name, at), Fix: fix}
+}
+
+// ControlChar returns the byte index and the first control character of
+// s (C0, DEL, C1, U+2028, U+2029; newline and tab allowed when multiline),
+// or -1 when there is none. An invalid UTF-8 byte counts as one.
+func ControlChar(s string, multiline bool) (int, rune) {
+	for i, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\t'):
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029, r == utf8.RuneError:
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(s[i:]); size == 3 {
+					continue // a real U+FFFD
+				}
+			}
+			return i, r
+		}
+	}
+	return -1, 0
+}
+
+// CheckLine refuses a control character in a single-line value (a name, a
+// path, a shell, a full name) that is not a typed parameter. what names
+// the field in the message.
+func CheckLine(what, s string) error {
+	i, r := ControlChar(s, false)
+	if i < 0 {
+		return nil
+	}
+	return fmt.Errorf("%s %s holds %s at character %d; it must be one line of printable text", what, Quote(s), CharName(r), 1+len([]rune(s[:i])))
+}
+
+// CharName names a control character for a message.
+func CharName(r rune) string {
+	switch r {
+	case '\n':
+		return "a newline"
+	case '\r':
+		return "a carriage return"
+	case '\t':
+		return "a tab"
+	case 0:
+		return "a NUL byte"
+	case 0x1b:
+		return "an escape character"
+	case 0x2028:
+		return "a Unicode line separator (U+2028)"
+	case 0x2029:
+		return "a Unicode paragraph separator (U+2029)"
+	case utf8.RuneError:
+		return "a byte that is not UTF-8"
+	}
+	return fmt.Sprintf("the control character U+%04X", r)
+}
+
+// Quote shows a value in a message: quoted, control characters escaped,
+// cut after 60 characters.
+func Quote(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 func canonical(base, s string) string {
