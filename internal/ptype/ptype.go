@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,7 +30,13 @@ import (
 // line it lands on in a generated file and start a directive of its own.
 // text is the one type whose values may span lines (newline and tab
 // allowed, every other control character refused).
-var Bases = []string{"bool", "cidr", "enum", "hostname", "int", "ip", "path", "port", "secret", "string", "text"}
+//
+// Some types say more than "one line", so that their values go into every
+// file format as they are: a path is POSIX's portable file name characters
+// (and + @ ,) between slashes; a url has no space, quote, $ or other
+// character RFC 3986 would percent-encode; an ifname is a Linux interface
+// name; a dn is an LDAP distinguished name of plain attribute=value parts.
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "path", "port", "secret", "string", "text", "url"}
 
 // Type is a parameter type.
 type Type struct {
@@ -212,6 +219,24 @@ func (t Type) CheckValue(v any) *Problem {
 		if !strings.HasPrefix(s, "/") {
 			return &Problem{What: fmt.Sprintf("%q is not an absolute path", s), Fix: "start it with /"}
 		}
+		if i := strings.IndexFunc(s, func(r rune) bool { return !pathChar(r) }); i >= 0 {
+			return &Problem{What: fmt.Sprintf("the path %s holds %q, which kiln does not put in paths", Quote(s), s[i:i+len(string([]rune(s[i:])[0]))]),
+				Fix: "use letters, digits and . _ - + @ , between the slashes (no spaces, quotes, $ or other shell, XML or unit-file characters)"}
+		}
+	case "url":
+		if s == "" {
+			return nil // none
+		}
+		return checkURL(s)
+	case "ifname":
+		if !ifName.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
+				Fix: "use the name the kernel gives the NIC or bridge: up to 15 letters, digits, '.', '_' and '-', e.g. eth0, enp1s0 or br0"}
+		}
+	case "dn":
+		if err := CheckDN(s); err != nil {
+			return &Problem{What: err.Error(), Fix: "write attribute=value parts separated by commas, e.g. dc=physics,dc=example,dc=edu; values of letters, digits, spaces, . _ - @"}
+		}
 	case "enum":
 		for _, a := range t.Values {
 			if a == s {
@@ -307,6 +332,59 @@ func Quote(s string) string {
 		s = string(r[:57]) + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// pathChar is a character of POSIX's portable file name set, a slash, or
+// one of + @ , (used in real paths, inert in every format kiln writes).
+func pathChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+@,", r)
+}
+
+// IfName is a Linux interface name: at most IFNAMSIZ-1 = 15 bytes, of
+// characters every file it lands in (kickstart, nftables, iptables,
+// libvirt XML, ifcfg) takes as they are.
+var ifName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
+
+// CheckIfName checks a network interface name.
+func CheckIfName(s string) error {
+	if !ifName.MatchString(s) {
+		return fmt.Errorf("%s is not a network interface name", Quote(s))
+	}
+	return nil
+}
+
+// checkURL accepts an absolute URL written with RFC 3986's characters,
+// less $ (a shell, GRUB and iPXE expand it): what lands in a kickstart, a
+// kernel command line or a repository file as it is.
+func checkURL(s string) *Problem {
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"'<>\\^`{|}$", r)
+	}); i >= 0 {
+		return &Problem{What: fmt.Sprintf("the URL %s holds %q", Quote(s), string([]rune(s[i:])[0])),
+			Fix: "percent-encode it (a space is %20, $ is %24, a quote %22 or %27)"}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" && u.Opaque == "" && !strings.HasPrefix(s, u.Scheme+":///") {
+		return &Problem{What: fmt.Sprintf("%s is not an absolute URL", Quote(s)), Fix: "write it with its scheme and host, e.g. http://mirror.example.org/almalinux/9/"}
+	}
+	return nil
+}
+
+var dnPart = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9._@-]([A-Za-z0-9 ._@-]*[A-Za-z0-9._@-])?$`)
+
+// CheckDN accepts an LDAP distinguished name of plain attribute=value
+// parts (no escapes, no multi-valued RDNs): one that an LDIF dn: line, a
+// shell word in quotes and an sssd.conf value all take as it is.
+func CheckDN(s string) error {
+	if s == "" {
+		return fmt.Errorf("the DN is empty")
+	}
+	for _, p := range strings.Split(s, ",") {
+		if !dnPart.MatchString(p) {
+			return fmt.Errorf("%s is not a plain LDAP DN: part %s", Quote(s), Quote(p))
+		}
+	}
+	return nil
 }
 
 func canonical(base, s string) string {

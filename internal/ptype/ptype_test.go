@@ -98,3 +98,37 @@ func TestPrintableValuesStillPass(t *testing.T) {
 		t.Errorf("CheckLine: %v", err)
 	}
 }
+
+// The types that say more than "one line" refuse what would need quoting
+// somewhere they land, and keep the values real sites use.
+func TestNarrowTypes(t *testing.T) {
+	ok := map[string][]string{
+		"path":   {"/var/lib/libvirt/images", "/export/home", "/srv/a+b/c@d,e_f-1.2"},
+		"url":    {"", "http://mirror.example.org/almalinux/9/BaseOS/x86_64/os/", "ldap://ldap.small.local/", "https://u:p@proxy:3128/?a=b&c=%24", "file:///srv/repo"},
+		"ifname": {"eth0", "enp1s0f1", "br0", "bond0.100", "ib0"},
+		"dn":     {"dc=physics,dc=example,dc=edu", "cn=root,dc=small,dc=local", "ou=Tier 3,o=Example-Lab"},
+	}
+	bad := map[string][]string{
+		"path":   {"relative", "/var/lib/$(reboot)", "/a b", "/x'><disk", "/x\"", "/a;b", "/a%i"},
+		"url":    {"mirror/", "http://x/ y", "http://x/$(id)", "http://x/'", "http://x/\"><", "http://x/`id`", "http://x/{a}"},
+		"ifname": {"", "eth0 accept", `eth0"`, "averyveryverylongname", "eth0;", "-eth0"},
+		"dn":     {"", "dc=x,", "dc=x\"", "dc=x,cn=y)(|(uid=*)", "dc= x", "dc", "dc=a+cn=b"},
+	}
+	for base, vs := range ok {
+		for _, v := range vs {
+			if p := (Type{Base: base}).CheckValue(v); p != nil {
+				t.Errorf("%s %q refused: %+v", base, v, p)
+			}
+		}
+	}
+	for base, vs := range bad {
+		for _, v := range vs {
+			p := (Type{Base: base}).CheckValue(v)
+			if p == nil {
+				t.Errorf("%s %q accepted", base, v)
+			} else if p.Fix == "" {
+				t.Errorf("%s %q: no fix in %+v", base, v, p)
+			}
+		}
+	}
+}

@@ -236,8 +236,8 @@ func (v *checker) roles() {
 			if !nets[i.Network.Value] {
 				v.diags.Add(i.Network.Pos, where, fmt.Sprintf("network %q is not one of the design's networks", i.Network.Value), fix(diag.DidYouMean(i.Network.Value, netNames), "declare it under networks: in design.yaml"))
 			}
-			if i.NIC.Value != "" && !ifName.MatchString(i.NIC.Value) {
-				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("%s is not a network interface name", ptype.Quote(i.NIC.Value)),
+			if err := ptype.CheckIfName(i.NIC.Value); i.NIC.Value != "" && err != nil {
+				v.diags.Add(i.NIC.Pos, where, err.Error(),
 					"use the name the kernel gives the NIC: up to 15 letters, digits, '.', '_' and '-', e.g. eth0 or enp1s0")
 			}
 			if nics[i.NIC.Value] {
@@ -391,11 +391,6 @@ func (v *checker) cycles(what string, names []string, deps func(string) []yamlx.
 		}
 	}
 }
-
-// ifName is a Linux interface name (at most IFNAMSIZ-1 = 15 bytes) that
-// every file it lands in (kickstart, nftables, ifcfg, libvirt XML) takes as
-// it is.
-var ifName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
 
 var namingVar = regexp.MustCompile(`\{n(:0?[1-9])?\}`)
 
