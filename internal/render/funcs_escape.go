@@ -176,7 +176,7 @@ func ipxeArg(v any) (string, error) {
 }
 
 // grubArg writes one GRUB script word: plain, or in single quotes (literal
-// in GRUB as in sh; a ' is written '\'').
+// in GRUB as in sh; a ' is written '\”).
 func grubArg(v any) (string, error) {
 	s, err := oneLine("a GRUB script", v)
 	if err != nil || plainWord(s) {
