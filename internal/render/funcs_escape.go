@@ -175,8 +175,9 @@ func ipxeArg(v any) (string, error) {
 	return s, nil
 }
 
-// grubArg writes one GRUB script word: plain, or in single quotes (literal
-// in GRUB as in sh; a ' is written '\”).
+// grubArg writes one GRUB script word: plain, or in single quotes
+// (literal in GRUB as in sh; a single quote inside is closed, escaped
+// and reopened, as shquote does).
 func grubArg(v any) (string, error) {
 	s, err := oneLine("a GRUB script", v)
 	if err != nil || plainWord(s) {
