@@ -35,8 +35,10 @@ import (
 // file format as they are: a path is POSIX's portable file name characters
 // (and + @ ,) between slashes; a url has no space, quote, $ or other
 // character RFC 3986 would percent-encode; an ifname is a Linux interface
-// name; a dn is an LDAP distinguished name of plain attribute=value parts.
-var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "path", "port", "secret", "string", "text", "url"}
+// name; a dn is an LDAP distinguished name of plain attribute=value parts;
+// an nftrule is one nftables rule that stays inside the chain it is put
+// in (no ;, braces and quotes balanced).
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url"}
 
 // Type is a parameter type.
 type Type struct {
@@ -233,6 +235,10 @@ func (t Type) CheckValue(v any) *Problem {
 			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
 				Fix: "use the name the kernel gives the NIC or bridge: up to 15 letters, digits, '.', '_' and '-', e.g. eth0, enp1s0 or br0"}
 		}
+	case "nftrule":
+		if err := CheckNftRule(s); err != nil {
+			return &Problem{What: err.Error(), Fix: "give one rule per item, e.g. tcp dport { 80, 443 } accept, with its braces and quotes closed"}
+		}
 	case "dn":
 		if err := CheckDN(s); err != nil {
 			return &Problem{What: err.Error(), Fix: "write attribute=value parts separated by commas, e.g. dc=physics,dc=example,dc=edu; values of letters, digits, spaces, . _ - @"}
@@ -383,6 +389,36 @@ func CheckDN(s string) error {
 		if !dnPart.MatchString(p) {
 			return fmt.Errorf("%s is not a plain LDAP DN: part %s", Quote(s), Quote(p))
 		}
+	}
+	return nil
+}
+
+// CheckNftRule accepts one nftables rule that stays one rule of the chain
+// it is written into: no ; outside quotes (another statement), braces
+// balanced (an extra } would close the chain), quotes closed (an open one
+// runs over the lines after it). Control characters are refused before.
+func CheckNftRule(s string) error {
+	depth, quoted := 0, false
+	for _, c := range s {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == ';':
+			return fmt.Errorf("the rule %s holds ';', which starts another statement", Quote(s))
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth--; depth < 0 {
+				return fmt.Errorf("the rule %s closes a brace it did not open: it would end the chain", Quote(s))
+			}
+		}
+	}
+	if quoted || depth != 0 {
+		return fmt.Errorf("the rule %s leaves a quote or a brace open", Quote(s))
+	}
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("the rule is empty")
 	}
 	return nil
 }

@@ -132,3 +132,16 @@ func TestNarrowTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestNftRuleStaysInItsChain(t *testing.T) {
+	for _, v := range []string{"tcp dport { 80, 443 } accept", `iifname "eth1" accept`, `meta mark set 1 comment "a;b}"`} {
+		if p := (Type{Base: "nftrule"}).CheckValue(v); p != nil {
+			t.Errorf("%q refused: %+v", v, p)
+		}
+	}
+	for _, v := range []string{"accept; }", "} chain evil { accept", `iifname "eth1 accept`, "tcp dport { 80", "", "accept\n}"} {
+		if p := (Type{Base: "nftrule"}).CheckValue(v); p == nil {
+			t.Errorf("%q accepted", v)
+		}
+	}
+}

@@ -138,25 +138,8 @@ func nftRule(v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	depth, quoted := 0, false
-	for _, c := range s {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-		case c == ';':
-			return "", fmt.Errorf("the rule %s holds ';', which would start another statement: give each rule as its own item", ptype.Quote(s))
-		case c == '{':
-			depth++
-		case c == '}':
-			depth--
-			if depth < 0 {
-				return "", fmt.Errorf("the rule %s closes a brace it did not open: it would end the chain", ptype.Quote(s))
-			}
-		}
-	}
-	if quoted || depth != 0 {
-		return "", fmt.Errorf("the rule %s leaves a quote or a brace open", ptype.Quote(s))
+	if err := ptype.CheckNftRule(s); err != nil {
+		return "", err
 	}
 	return s, nil
 }
