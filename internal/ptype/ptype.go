@@ -36,9 +36,11 @@ import (
 // (and + @ ,) between slashes; a url has no space, quote, $ or other
 // character RFC 3986 would percent-encode; an ifname is a Linux interface
 // name; a dn is an LDAP distinguished name of plain attribute=value parts;
+// a word is one word of letters, digits and _ . - + (a Puppet
+// environment, a keyboard layout, a locale);
 // an nftrule is one nftables rule that stays inside the chain it is put
 // in (no ;, braces and quotes balanced).
-var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url"}
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url", "word"}
 
 // Type is a parameter type.
 type Type struct {
@@ -235,6 +237,10 @@ func (t Type) CheckValue(v any) *Problem {
 			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
 				Fix: "use the name the kernel gives the NIC or bridge: up to 15 letters, digits, '.', '_' and '-', e.g. eth0, enp1s0 or br0"}
 		}
+	case "word":
+		if !word.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not one word", Quote(s)), Fix: "use letters, digits and _ . - + only, starting with a letter or digit, e.g. production or en_US.UTF-8"}
+		}
 	case "nftrule":
 		if err := CheckNftRule(s); err != nil {
 			return &Problem{What: err.Error(), Fix: "give one rule per item, e.g. tcp dport { 80, 443 } accept, with its braces and quotes closed"}
@@ -392,6 +398,8 @@ func CheckDN(s string) error {
 	}
 	return nil
 }
+
+var word = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
 
 // CheckNftRule accepts one nftables rule that stays one rule of the chain
 // it is written into: no ; outside quotes (another statement), braces
