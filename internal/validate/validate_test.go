@@ -283,6 +283,15 @@ func TestSiteMistakes(t *testing.T) {
 			{Pos: "site/site.yaml:16:43", Where: "site parameters: base.repositories", What: []string{"holds a newline"}},
 		},
 	}, {
+		name: "an image folder that would add a disk, an interface that would open the forward chain",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", `{vm_host: {image_dir: "/var/lib/x'/><disk type='block'><source dev='/dev/sda'/></disk><x a='"}, gateway: {public_interface: 'eth1" accept; }'}}`)
+		},
+		want: []want{
+			{Pos: "site/site.yaml:16:25", Where: "site parameters: vm_host.image_dir", What: []string{"the path", "which kiln does not put in paths"}, Fix: []string{"no spaces, quotes"}},
+			{Pos: "site/site.yaml:16:127", Where: "site parameters: gateway.public_interface", What: []string{"is not a network interface name"}, Fix: []string{"eth0"}},
+		},
+	}, {
 		name: "control characters in a user's fields would add LDIF entries",
 		site: func(t *testing.T) string {
 			return baseSite + "groups:\n  - {name: g, gid: 5000, doc: \"ok\\ndn: cn=x\"}\nusers:\n" +
