@@ -30,6 +30,8 @@ import (
 //	grubArg      one GRUB script word
 //	iniValue     the value of an INI line (puppet.conf, .repo): one line
 //	systemdArg   one word of a systemd unit's command line
+//	mdCode       a Markdown code span that holds the value whole
+//	mdCell       a Markdown table cell (funcs_runbook.go)
 //	puppetValue  a Puppet literal (funcs_puppet.go)
 func init() { funcGroups = append(funcGroups, escapeFuncs) }
 
@@ -44,6 +46,7 @@ func escapeFuncs(*renderer) template.FuncMap {
 		"grubArg":    grubArg,
 		"iniValue":   iniValue,
 		"systemdArg": systemdArg,
+		"mdCode":     mdCode,
 	}
 }
 
@@ -189,4 +192,29 @@ func systemdArg(v any) (string, error) {
 		return s, nil
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`).Replace(s) + `"`, nil
+}
+
+// mdCode writes a Markdown (CommonMark) code span holding the value: its
+// backtick fence is longer than any run of backticks in it, and a value
+// that starts or ends with a backtick or a space is padded with one space
+// (which the reader strips). A control character is refused.
+func mdCode(v any) (string, error) {
+	s, err := oneLine("Markdown", v)
+	if err != nil {
+		return "", err
+	}
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s != "" && (s[0] == '`' || s[len(s)-1] == '`' || s[0] == ' ' && s[len(s)-1] == ' ') {
+		s = " " + s + " "
+	}
+	return fence + s + fence, nil
 }

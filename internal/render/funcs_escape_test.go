@@ -112,3 +112,18 @@ func TestOtherLanguages(t *testing.T) {
 		}
 	}
 }
+
+// A Markdown code span holds any value whole: the longest run of
+// backticks inside it is shorter than its fence.
+func TestMdCodeHoldsBackticks(t *testing.T) {
+	for v, want := range map[string]string{
+		"sftp:root@nfs:/export/backup": "`sftp:root@nfs:/export/backup`",
+		"a`b":                          "``a`b``",
+		"`x``":                         "``` `x`` ```",
+		"$(id)`id`":                    "`` $(id)`id` ``",
+	} {
+		if got, err := mdCode(v); err != nil || got != want {
+			t.Errorf("mdCode(%q) = %s, %v; want %s", v, got, err, want)
+		}
+	}
+}
