@@ -11,6 +11,7 @@ require (
 	golang.org/x/crypto v0.55.0
 	golang.org/x/sys v0.50.0
 	modernc.org/sqlite v1.62.0
+	mvdan.cc/sh/v3 v3.10.0
 )
 
 require (

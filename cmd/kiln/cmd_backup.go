@@ -57,7 +57,9 @@ var backupVerb = &verb{
 	help: `kiln backup writes one archive of the site folder: definitions, node
 identities, kiln serve's state database (a consistent snapshot) and the
 secrets, encrypted with age to the site key (secrets/age.key, which never
-goes in). MANIFEST, its first member, has the sha256 of every other one.
+goes in). MANIFEST, its first member, has the sha256 of every other one
+and an HMAC keyed from the site key, so kiln restore refuses an altered
+archive.
 Build folders are left out: kiln build makes them again. Copy the archive
 off this machine; kiln restore puts it back, kiln drill proves it does.
 

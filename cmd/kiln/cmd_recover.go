@@ -289,9 +289,14 @@ func recoverHead(c *cmdContext) int {
 			var f *os.File
 			if f, err = os.Open(archive); err == nil {
 				var members []backup.Member
-				members, err = backup.Verify(f, filepath.Join(scratch, "x"))
+				// With the site key here, the archive is authenticated
+				// too; without, only read whole (the key check below fails).
+				key, _, _ := identity.LoadKey(os.DirFS(c.dir))
+				members, err = backup.Verify(f, filepath.Join(scratch, "x"), key)
 				f.Close()
-				if err == nil {
+				if err == nil && key != nil {
+					check(true, "%s reads whole: %d members, every checksum right, made with this site's key; keep a copy OFF %s", archive, len(members), head.Name)
+				} else if err == nil {
 					check(true, "%s reads whole: %d members, every checksum right; keep a copy OFF %s", archive, len(members), head.Name)
 				}
 			}

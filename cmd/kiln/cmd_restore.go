@@ -12,11 +12,17 @@ var restoreVerb = &verb{
 	name:    "restore",
 	args:    "FILE DIR --key KEYFILE",
 	summary: "Check a backup archive and restore the site from it into a new folder",
-	help: `Reads the whole archive first and checks every member against the sha256
-in its MANIFEST: a corrupt, truncated or altered archive is refused, naming
-the member, and nothing is written. Only then does the site appear in DIR
-(which must not exist, or be empty), with its secrets decrypted by the site
-key and the key itself in DIR/secrets/age.key. Then: kiln build -C DIR.
+	help: `Checks first that the archive's MANIFEST was made with the site key (an
+HMAC keyed from it: an archive altered and its MANIFEST recomputed, or
+another site's, is refused), then reads the whole archive and checks every
+member against the sha256 in the MANIFEST: a corrupt, truncated or altered
+archive is refused, naming the member, and nothing is written. Sparse
+members, and sizes adding up to more than the archive holds, are refused.
+Only then does the site appear in DIR (which must not exist, or be empty),
+with its secrets decrypted by the site key (0600) and the key itself in
+DIR/secrets/age.key; every other file gets the mode kiln would give it
+(0644 or 0755, 0600 or 0700 when only its owner could read it; never
+setuid, never group- or world-writable). Then: kiln build -C DIR.
 
 Example:
   kiln restore /media/usb/mytier3-20260101-020000.tar /root/mytier3 --key /media/usb/age.key
@@ -45,7 +51,7 @@ Example:
 			}
 			return exitDefs
 		}
-		fmt.Fprintf(c.stdout, "restored %d files into %s, every checksum verified\nnext: kiln check -C %s && kiln build -C %s\n", len(members), pos[1], pos[1], pos[1])
+		fmt.Fprintf(c.stdout, "restored %d files into %s, the archive authenticated by the site key, every checksum verified\nnext: kiln check -C %s && kiln build -C %s\n", len(members), pos[1], pos[1], pos[1])
 		return exitOK
 	},
 }

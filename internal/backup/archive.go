@@ -4,8 +4,11 @@
 //
 // An archive is a plain, uncompressed tar, so that a damaged byte can be
 // pinned to the member it falls in. Its first member, MANIFEST, lists every
-// other member with its sha256, size and mode, and ends with the sha256 of
-// its own lines. The site's secrets enter the archive encrypted with age to
+// other member with its sha256, size and mode, then the sha256 of its own
+// lines (damage), then an HMAC-SHA256 of all that keyed from the site key
+// (authenticity): whoever changes a member and recomputes the MANIFEST
+// without the site key makes an archive kiln restore refuses before it
+// writes anything. The site's secrets enter the archive encrypted with age to
 // the site key (as kiln-secrets/<path>.age) and the site key itself never
 // does: the archive may be kept anywhere, and restoring it needs a copy of
 // secrets/age.key. Node identities are already encrypted in the site folder
@@ -18,6 +21,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,7 +49,32 @@ const SecretPrefix = "kiln-secrets/"
 // folder (never itself archived).
 const BackupsDir = "backups"
 
-const manifestHead = "# kiln backup archive, format 1: sha256  size  mode  path\n"
+const manifestHead = "# kiln backup archive, format 2: sha256  size  mode  path\n"
+
+// manifestHeadV1 is the head of archives made before they were
+// authenticated; kiln restore refuses them (stripping the MAC and calling
+// an archive format 1 would otherwise get round it).
+const manifestHeadV1 = "# kiln backup archive, format 1: sha256  size  mode  path\n"
+
+// macLine starts the MANIFEST's last line, the HMAC-SHA256 of everything
+// before it.
+const macLine = "# mac hmac-sha256 "
+
+// macKey derives the archive authentication key from the site key, with
+// a label of its own: the MAC key is never the age key itself, and a MAC
+// made for something else with the same site key cannot pass for one.
+func macKey(key *identity.Key) []byte {
+	m := hmac.New(sha256.New, []byte(key.SecretText()))
+	m.Write([]byte("kiln backup archive MANIFEST MAC, format 2"))
+	return m.Sum(nil)
+}
+
+// manifestMAC is the MAC of a MANIFEST's text up to its mac line.
+func manifestMAC(key *identity.Key, text []byte) string {
+	m := hmac.New(sha256.New, macKey(key))
+	m.Write(text)
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // Member is one file of an archive.
 type Member struct {
@@ -136,16 +165,44 @@ func Create(dir string, w io.Writer, progress func(string)) (*Result, error) {
 		}
 		add(f, st.Mode(), data)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	files2 := make([]archiveFile, len(entries))
+	for i, e := range entries {
+		files2[i] = archiveFile{Path: e.Path, Mode: e.Mode, Data: e.data}
+		res.Members = append(res.Members, e.Member)
+		res.Bytes += e.Size
+	}
+	if err := writeArchive(w, key, files2); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
 
+// archiveFile is one member to write.
+type archiveFile struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+// Manifest is the MANIFEST text of these members (sorted by path),
+// authenticated with the site key.
+func manifestText(key *identity.Key, files []archiveFile) []byte {
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var man bytes.Buffer
 	man.WriteString(manifestHead)
-	for _, e := range entries {
-		fmt.Fprintf(&man, "%s  %d  %04o  %s\n", e.SHA256, e.Size, e.Mode, e.Path)
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		fmt.Fprintf(&man, "%s  %d  %04o  %s\n", hex.EncodeToString(sum[:]), len(f.Data), f.Mode.Perm(), f.Path)
 	}
 	sum := sha256.Sum256(man.Bytes())
 	fmt.Fprintf(&man, "# end %s\n", hex.EncodeToString(sum[:]))
+	fmt.Fprintf(&man, "%s%s\n", macLine, manifestMAC(key, man.Bytes()))
+	return man.Bytes()
+}
 
+// writeArchive writes the MANIFEST then the files, as a tar.
+func writeArchive(w io.Writer, key *identity.Key, files []archiveFile) error {
+	man := manifestText(key, files)
 	tw := tar.NewWriter(w)
 	write := func(name string, mode fs.FileMode, data []byte) error {
 		hdr := &tar.Header{Name: name, Mode: int64(mode.Perm()), Size: int64(len(data)), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
@@ -155,20 +212,15 @@ func Create(dir string, w io.Writer, progress func(string)) (*Result, error) {
 		_, err := tw.Write(data)
 		return err
 	}
-	if err := write(ManifestName, 0o644, man.Bytes()); err != nil {
-		return nil, err
+	if err := write(ManifestName, 0o644, man); err != nil {
+		return err
 	}
-	for _, e := range entries {
-		if err := write(e.Path, e.Mode, e.data); err != nil {
-			return nil, err
+	for _, f := range files {
+		if err := write(f.Path, f.Mode, f.Data); err != nil {
+			return err
 		}
-		res.Members = append(res.Members, e.Member)
-		res.Bytes += e.Size
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return tw.Close()
 }
 
 // secretFiles lists the site's secret files as site.yaml names them (it
@@ -254,16 +306,30 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("member %s: %s", p.Member, p.What)
 }
 
-// readManifest parses and checks the MANIFEST member.
-func readManifest(data []byte) ([]Member, error) {
+// readManifest parses and checks the MANIFEST member: whole (its sha256)
+// and, with key, made with that site key (its MAC). Without a key only
+// damage is found, not tampering.
+func readManifest(data []byte, key *identity.Key) ([]Member, error) {
+	if bytes.HasPrefix(data, []byte(manifestHeadV1)) {
+		return nil, &Problem{ManifestName, "is in format 1, which carries no authentication code: kiln cannot tell it from an altered archive; make a new archive with kiln backup (from the site, or from a restore of this one with an older kiln)"}
+	}
+	m := bytes.LastIndex(data, []byte(macLine))
 	i := bytes.LastIndex(data, []byte("# end "))
-	if !bytes.HasPrefix(data, []byte(manifestHead)) || i < 0 {
+	if !bytes.HasPrefix(data, []byte(manifestHead)) || i < 0 || m < i {
 		return nil, &Problem{ManifestName, "is damaged or not a kiln backup manifest"}
 	}
 	sum := sha256.Sum256(data[:i])
-	if strings.TrimSpace(string(data[i+len("# end "):])) != hex.EncodeToString(sum[:]) {
+	if strings.TrimSpace(string(data[i+len("# end "):m])) != hex.EncodeToString(sum[:]) {
 		return nil, &Problem{ManifestName, "is damaged: its checksum does not match its lines"}
 	}
+	if key != nil {
+		got := strings.TrimSpace(string(data[m+len(macLine):]))
+		want := manifestMAC(key, data[:m])
+		if !hmac.Equal([]byte(got), []byte(want)) {
+			return nil, &Problem{ManifestName, "fails authentication: it was not made with this site key (the archive was altered and its MANIFEST recomputed, or it is another site's archive); nothing was written"}
+		}
+	}
+	data = data[:m]
 	var out []Member
 	seen := map[string]bool{}
 	for n, line := range strings.Split(string(data[len(manifestHead):i]), "\n") {
@@ -297,10 +363,19 @@ func checkMemberPath(p string) error {
 
 // Verify reads the whole archive and checks every member against the
 // manifest: each listed member present once, whole, with its checksum, and
-// nothing else. With dst set it also writes each member under dst as it
-// goes (dst is a scratch folder: Restore renames it into place only when
-// everything checked out).
-func Verify(r io.Reader, dst string) ([]Member, error) {
+// nothing else. With key set the MANIFEST must carry the MAC that key
+// makes, checked before any member is read; without, only damage is
+// found. A sparse member, or one whose header size is not the MANIFEST's,
+// is refused before its data is read, and no member is read past the size
+// the MANIFEST gives it. With dst set it also writes each member under dst
+// as it goes (dst is a scratch folder: Restore renames it into place only
+// when everything checked out).
+func Verify(r io.Reader, dst string, key *identity.Key) ([]Member, error) {
+	return verify(r, dst, key, -1)
+}
+
+// verify is Verify with a bound on the sum of the MANIFEST's sizes (-1: none).
+func verify(r io.Reader, dst string, key *identity.Key, bound int64) ([]Member, error) {
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
 	if err != nil {
@@ -313,13 +388,18 @@ func Verify(r io.Reader, dst string) ([]Member, error) {
 	if err != nil {
 		return nil, &Problem{ManifestName, "is truncated: " + tarErr(err)}
 	}
-	members, err := readManifest(data)
+	members, err := readManifest(data, key)
 	if err != nil {
 		return nil, err
 	}
 	want := map[string]Member{}
+	var total int64
 	for _, m := range members {
 		want[m.Path] = m
+		total += m.Size
+		if bound >= 0 && (total > bound || total < 0) {
+			return nil, &Problem{ManifestName, fmt.Sprintf("gives its members more bytes than the archive holds (%d): it would expand as it is restored", bound)}
+		}
 	}
 	got := map[string]bool{}
 	last := ManifestName
@@ -338,6 +418,14 @@ func Verify(r io.Reader, dst string) ([]Member, error) {
 		if hdr.Typeflag != tar.TypeReg {
 			return nil, &Problem{hdr.Name, "is not a regular file"}
 		}
+		for k := range hdr.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return nil, &Problem{hdr.Name, "is a sparse file (kiln backup never writes one): it would expand as it is restored"}
+			}
+		}
+		if hdr.Size != m.Size {
+			return nil, &Problem{hdr.Name, fmt.Sprintf("has %d bytes, the manifest says %d", hdr.Size, m.Size)}
+		}
 		got[hdr.Name] = true
 		last = hdr.Name
 		h := sha256.New()
@@ -354,7 +442,7 @@ func Verify(r io.Reader, dst string) ([]Member, error) {
 			}
 			sink = io.MultiWriter(h, out)
 		}
-		n, err := io.Copy(sink, tr)
+		n, err := io.Copy(sink, io.LimitReader(tr, m.Size+1))
 		if out != nil {
 			if cerr := out.Close(); err == nil {
 				err = cerr
@@ -398,6 +486,9 @@ func readAll(r io.Reader, max int64) ([]byte, error) {
 // its secrets with key and writing the key to dir/secrets/age.key. On any
 // problem nothing is left in dir.
 func Restore(file, dir string, key *identity.Key) ([]Member, error) {
+	if key == nil {
+		return nil, fmt.Errorf("restoring needs the site key (your copy of %s): it authenticates the archive and decrypts its secrets", identity.KeyFile)
+	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("%s is not empty; restore into a new folder (kiln never overwrites a site)", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -422,7 +513,13 @@ func Restore(file, dir string, key *identity.Key) ([]Member, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	members, err := Verify(bufio.NewReaderSize(f, 1<<20), tmp)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// A plain tar holds every byte of its members: their sizes cannot add
+	// up to more than the file.
+	members, err := verify(bufio.NewReaderSize(f, 1<<20), tmp, key, st.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -430,15 +527,12 @@ func Restore(file, dir string, key *identity.Key) ([]Member, error) {
 	for _, m := range members {
 		p := filepath.Join(tmp, filepath.FromSlash(m.Path))
 		if !strings.HasPrefix(m.Path, SecretPrefix) {
-			if err := os.Chmod(p, m.Mode); err != nil {
+			if err := os.Chmod(p, RestoredMode(m.Path, m.Mode)); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		orig := strings.TrimSuffix(strings.TrimPrefix(m.Path, SecretPrefix), ".age")
-		if key == nil {
-			return nil, fmt.Errorf("the archive holds the site's secrets encrypted: give the site key with --key (your copy of %s)", identity.KeyFile)
-		}
 		enc, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
@@ -477,6 +571,31 @@ func Restore(file, dir string, key *identity.Key) ([]Member, error) {
 	}
 	done = true
 	return members, nil
+}
+
+// RestoredMode is the mode a restored file gets: the one kiln itself would
+// give it, whatever the archive says. A file only its owner could read
+// stays so (0600, or 0700 with execute); any other is 0644, or 0755 with
+// execute. Never setuid, setgid or sticky, never group- or world-writable;
+// whatever is under secrets/ is 0600; definitions (YAML) and encrypted
+// files (.age) are never executable.
+func RestoredMode(p string, m fs.FileMode) fs.FileMode {
+	exec := m&0o100 != 0
+	switch path.Ext(p) {
+	case ".yaml", ".yml", ".age", ".pub", ".db":
+		exec = false
+	}
+	switch {
+	case p == "secrets" || strings.HasPrefix(p, "secrets/"):
+		return 0o600
+	case m.Perm()&0o077 == 0 && exec:
+		return 0o700
+	case m.Perm()&0o077 == 0:
+		return 0o600
+	case exec:
+		return 0o755
+	}
+	return 0o644
 }
 
 // fixDirModes opens up the folders Verify made 0700, except secrets/.

@@ -115,6 +115,11 @@ func ReadKeyFile(p string) (*Key, error) {
 	return k, nil
 }
 
+// SecretText is the private key as age writes it (AGE-SECRET-KEY-1…),
+// for deriving keys of other uses from it (never written anywhere by
+// itself but in the key file).
+func (k *Key) SecretText() string { return k.id.String() }
+
 // KeyText is the key file's content.
 func (k *Key) KeyText() []byte {
 	return []byte(fmt.Sprintf("# The site key: it decrypts the node identities in identity/ and the\n# secrets in kiln backup archives. Keep a copy off the cluster.\n# public key: %s\n%s\n", k.Recipient(), k.id))

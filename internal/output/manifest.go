@@ -38,14 +38,20 @@ type Entry struct {
 	// node only (and never one that belongs to no node).
 	Node   string `json:"node,omitempty"`
 	Secret bool   `json:"secret,omitempty"`
+	// Keyed: SHA256 holds the HMAC-SHA256 of the file keyed by the build's
+	// own key (KeyName), as the MANIFEST of a build lists a file that
+	// carries a secret (see ReadManifest and ParseManifest).
+	Keyed bool `json:"keyed,omitempty"`
 }
 
 // Manifest lists the files of a build, sorted by path.
 type Manifest []Entry
 
-const manifestHeader = "# kiln build manifest: sha256 size mode path origin [node=NAME] [secret]\n"
+const manifestHeader = "# kiln build manifest: sha256 size mode path origin [node=NAME] [secret] [keyed]\n"
 
-// Entries computes the manifest of rendered files.
+// Entries computes the manifest of rendered files, every sum a sha256 (in
+// memory; a build's MANIFEST on disk keys the secret-bearing ones, see
+// EntriesKeyed).
 func Entries(files []render.File) Manifest {
 	m := make(Manifest, len(files))
 	for i, f := range files {
@@ -57,6 +63,25 @@ func Entries(files []render.File) Manifest {
 
 func entryOf(f render.File) Entry {
 	return entry(f, sha256.Sum256(f.Data))
+}
+
+// EntriesKeyed is the manifest a build with this key writes: a file that
+// carries a secret is listed by its HMAC-SHA256 with the key.
+func EntriesKeyed(files []render.File, key []byte) Manifest {
+	m := Entries(files)
+	by := make(map[string][]byte, len(files))
+	for _, f := range files {
+		if f.Secret {
+			by[f.Path] = f.Data
+		}
+	}
+	for i, e := range m {
+		if data, ok := by[e.Path]; ok {
+			s := keyedSum(key, data)
+			m[i].SHA256, m[i].Keyed = hex.EncodeToString(s[:]), true
+		}
+	}
+	return m
 }
 
 func entry(f render.File, sum [32]byte) Entry {
@@ -75,7 +100,7 @@ func (m Manifest) Bytes() []byte {
 	b = append(b, manifestHeader...)
 	for _, e := range m {
 		b = append(b, e.SHA256...)
-		b = appendLine(b, e.Size, e.Mode, e.Path, e.Origin, e.Node, e.Secret)
+		b = appendLine(b, e.Size, e.Mode, e.Path, e.Origin, e.Node, e.Secret, e.Keyed)
 	}
 	return b
 }
@@ -86,7 +111,7 @@ func lineSize(path, origin, node string) int {
 }
 
 // appendLine appends a manifest line after its sha256.
-func appendLine(b []byte, size int64, mode fs.FileMode, path, origin, node string, secret bool) []byte {
+func appendLine(b []byte, size int64, mode fs.FileMode, path, origin, node string, secret, keyed bool) []byte {
 	b = append(b, "  "...)
 	b = strconv.AppendInt(b, size, 10)
 	b = append(b, "  "...)
@@ -105,6 +130,10 @@ func appendLine(b []byte, size int64, mode fs.FileMode, path, origin, node strin
 	}
 	if secret {
 		b = append(b, sep+"secret"...)
+		sep = " "
+	}
+	if keyed {
+		b = append(b, sep+"keyed"...)
 	}
 	return append(b, '\n')
 }
@@ -123,9 +152,10 @@ func (m Manifest) ByPath() map[string]Entry {
 	return out
 }
 
-// ReadManifest reads the manifest of the build in dir. A dir that does not
-// exist has an empty manifest; ok is false when dir exists but is not a
-// kiln build.
+// ReadManifest reads the manifest of the build in dir as it is written: a
+// keyed entry holds the HMAC (compare with SameContent). A dir that does
+// not exist has an empty manifest; ok is false when dir exists but is not
+// a kiln build.
 func ReadManifest(dir string) (m Manifest, ok bool, err error) {
 	f, err := os.Open(filepath.Join(dir, render.ManifestName))
 	if err != nil {
@@ -138,12 +168,45 @@ func ReadManifest(dir string) (m Manifest, ok bool, err error) {
 		return nil, false, err
 	}
 	defer f.Close()
-	m, err = ParseManifest(f, filepath.Join(dir, render.ManifestName))
+	m, err = parseManifest(f, filepath.Join(dir, render.ManifestName))
 	return m, true, err
 }
 
-// ParseManifest reads a manifest's text; name is the file named in errors.
+// ParseManifest reads a manifest's text; name is the file named in errors,
+// the MANIFEST of a build folder. A keyed entry (a file carrying a secret)
+// comes back with its sha256, as an older MANIFEST listed it, so that a
+// reader that checks each file against its sha256 (kiln serve) reads
+// either the same way: each such file is read from name's folder and
+// checked against its HMAC with the build's key; one that does not match,
+// or without a key, gets an empty sum, which no file has.
 func ParseManifest(r io.Reader, name string) (Manifest, error) {
+	m, err := parseManifest(r, name)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(name)
+	var key []byte
+	for i, e := range m {
+		if !e.Keyed {
+			continue
+		}
+		if key == nil {
+			key = ReadKey(dir)
+		}
+		m[i].SHA256 = ""
+		if !fs.ValidPath(e.Path) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path)))
+		if err == nil && SameContent(key, e, data) {
+			s := sha256.Sum256(data)
+			m[i].SHA256 = hex.EncodeToString(s[:])
+		}
+	}
+	return m, nil
+}
+
+func parseManifest(r io.Reader, name string) (Manifest, error) {
 	var m Manifest
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -169,6 +232,8 @@ func ParseManifest(r io.Reader, name string) (Manifest, error) {
 				switch {
 				case f == "secret":
 					e.Secret = true
+				case f == "keyed":
+					e.Keyed = true
 				case strings.HasPrefix(f, "node=") && len(f) > len("node="):
 					e.Node = f[len("node="):]
 				default:
@@ -193,14 +258,14 @@ func Verify(dir string) ([]string, error) {
 	}
 	var problems []string
 	want := m.ByPath()
+	key := ReadKey(dir)
 	for _, e := range m {
 		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path)))
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: missing", e.Path))
 			continue
 		}
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != e.SHA256 {
+		if !SameContent(key, e, data) {
 			problems = append(problems, fmt.Sprintf("%s: contents differ from the manifest", e.Path))
 		}
 	}
@@ -210,7 +275,7 @@ func Verify(dir string) ([]string, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
-		if _, ok := want[rel]; !ok && rel != render.ManifestName {
+		if _, ok := want[rel]; !ok && rel != render.ManifestName && rel != KeyName {
 			problems = append(problems, fmt.Sprintf("%s: not in the manifest", rel))
 		}
 		return nil

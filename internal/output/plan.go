@@ -26,6 +26,7 @@ func Plan(dir string, files []render.File, diffs bool) ([]Change, error) {
 		return nil, err
 	}
 	oldBy := old.ByPath()
+	key := ReadKey(dir)
 	newBy := make(map[string]bool, len(files))
 	var out []Change
 	for _, f := range files {
@@ -39,7 +40,7 @@ func Plan(dir string, files []render.File, diffs bool) ([]Change, error) {
 				c.Diff = unified(f, false, nil, f.Data)
 			}
 			out = append(out, c)
-		case o.SHA256 != e.SHA256 || o.Mode != e.Mode:
+		case !SameContent(key, o, f.Data) || o.Mode != e.Mode:
 			c := Change{Op: "change", Path: f.Path, Origin: f.Origin}
 			if diffs {
 				before, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))

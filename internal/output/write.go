@@ -57,6 +57,7 @@ type Tx struct {
 	unlock   func()
 	old      map[string]oldFile
 	oldSum   [32]byte // the previous MANIFEST's sha256, to tell an unchanged build
+	key      []byte   // the build's key, which the MANIFEST's secret-bearing lines are keyed by
 	chmod    bool     // the umask may narrow a created file's mode
 
 	mu      sync.Mutex
@@ -76,7 +77,7 @@ type newFile struct {
 	sum                [32]byte
 	size               int64
 	mode               fs.FileMode
-	secret             bool
+	secret, keyed      bool
 }
 
 // manifest is the text of the MANIFEST listing files, sorted by path.
@@ -89,7 +90,7 @@ func manifest(files []newFile) []byte {
 	b = append(b, manifestHeader...)
 	for _, f := range files {
 		b = hex.AppendEncode(b, f.sum[:])
-		b = appendLine(b, f.size, f.mode, f.path, f.origin, f.node, f.secret)
+		b = appendLine(b, f.size, f.mode, f.path, f.origin, f.node, f.secret, f.keyed)
 	}
 	return b
 }
@@ -97,9 +98,22 @@ func manifest(files []newFile) []byte {
 // oldFile is what a build needs to know of a file of the previous one,
 // kept small: there are 100,000 of them at 10,000 nodes.
 type oldFile struct {
-	sum  [32]byte
-	size int64
-	mode fs.FileMode
+	sum   [32]byte
+	size  int64
+	mode  fs.FileMode
+	keyed bool
+}
+
+// BeginKeyed is Begin with the key the MANIFEST lists secret-bearing files
+// by (see KeyName) given, e.g. derived from the site's secrets so that the
+// same input writes the same MANIFEST; nil: the build's own key, or a new
+// random one.
+func BeginKeyed(dir string, key []byte) (*Tx, error) {
+	tx, err := Begin(dir)
+	if err == nil && key != nil {
+		tx.key = key
+	}
+	return tx, err
 }
 
 // Begin starts writing a build of dir. It takes the folder's lock until
@@ -124,10 +138,14 @@ func Begin(dir string) (*Tx, error) {
 	if b, err := os.ReadFile(filepath.Join(dir, render.ManifestName)); err == nil {
 		tx.oldSum = sha256.Sum256(b)
 	}
+	if tx.key, err = newKey(dir); err != nil {
+		unlock()
+		return nil, err
+	}
 	for _, e := range old {
 		var o oldFile
 		if _, err := hex.Decode(o.sum[:], []byte(e.SHA256)); err == nil {
-			o.size, o.mode = e.Size, e.Mode.Perm()
+			o.size, o.mode, o.keyed = e.Size, e.Mode.Perm(), e.Keyed
 			tx.old[e.Path] = o
 		}
 	}
@@ -148,7 +166,10 @@ func Begin(dir string) (*Tx, error) {
 // a build is never committed.
 func (tx *Tx) Put(f render.File) error {
 	sum := sha256.Sum256(f.Data)
-	e := newFile{path: f.Path, origin: f.Origin, node: f.Node, sum: sum, size: int64(len(f.Data)), mode: f.Mode, secret: f.Secret}
+	if f.Secret {
+		sum = keyedSum(tx.key, f.Data)
+	}
+	e := newFile{path: f.Path, origin: f.Origin, node: f.Node, sum: sum, size: int64(len(f.Data)), mode: f.Mode, secret: f.Secret, keyed: f.Secret}
 	tx.mu.Lock()
 	if _, dup := tx.put[f.Path]; dup || tx.done {
 		tx.mu.Unlock()
@@ -159,7 +180,7 @@ func (tx *Tx) Put(f render.File) error {
 	o, had := tx.old[f.Path]
 	tx.mu.Unlock()
 
-	if had && o.sum == sum && o.mode == f.Mode.Perm() && tx.intact(f.Path, o) {
+	if had && o.sum == sum && o.keyed == e.keyed && o.mode == f.Mode.Perm() && tx.intact(f.Path, o) {
 		tx.mu.Lock()
 		tx.linked = append(tx.linked, f.Path)
 		tx.mu.Unlock()
@@ -254,9 +275,19 @@ func (w *txFile) Commit(f render.File) error {
 	var sum [32]byte
 	w.sum.Sum(sum[:0])
 	tx := w.tx
-	e := newFile{path: w.path, origin: f.Origin, node: f.Node, sum: sum, size: w.size, mode: f.Mode, secret: f.Secret}
+	if f.Secret {
+		// Rare (streamed files are the large cluster-wide ones): read it
+		// back for its keyed sum rather than hash every stream twice.
+		data, err := os.ReadFile(w.dst)
+		if err != nil {
+			unix.Unlink(w.dst)
+			return err
+		}
+		sum = keyedSum(tx.key, data)
+	}
+	e := newFile{path: w.path, origin: f.Origin, node: f.Node, sum: sum, size: w.size, mode: f.Mode, secret: f.Secret, keyed: f.Secret}
 	o, had := tx.old[w.path]
-	unchanged := had && o.sum == sum && o.mode == f.Mode.Perm() && tx.intact(w.path, o)
+	unchanged := had && o.sum == sum && o.keyed == e.keyed && o.mode == f.Mode.Perm() && tx.intact(w.path, o)
 	if unchanged { // keep the previous file (and its inode), as Put does
 		unix.Unlink(w.dst)
 	}
@@ -373,6 +404,9 @@ func (tx *Tx) Commit() (*Result, error) {
 		return res, nil
 	}
 	if err := tx.link(); err != nil {
+		return fail(err)
+	}
+	if err := writeFile(filepath.Join(tx.tmp, KeyName), []byte(hex.EncodeToString(tx.key)+"\n"), 0o600, tx.chmod); err != nil {
 		return fail(err)
 	}
 	if err := writeFile(filepath.Join(tx.tmp, render.ManifestName), text, 0o644, tx.chmod); err != nil {

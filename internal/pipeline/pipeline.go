@@ -4,6 +4,13 @@
 package pipeline
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/model"
@@ -65,7 +72,7 @@ func (s *Site) Render() ([]render.File, error) {
 // has and what changed. A template problem is a *diag.Error and leaves the
 // previous build as it was.
 func (s *Site) Write(dir string) (int, *output.Result, error) {
-	tx, err := output.Begin(dir)
+	tx, err := output.BeginKeyed(dir, manifestKey(s.Defs))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -79,4 +86,38 @@ func (s *Site) Write(dir string) (int, *output.Result, error) {
 		return 0, nil, err
 	}
 	return len(files), res, nil
+}
+
+// manifestKey is the key a build's MANIFEST lists secret-bearing files by
+// (see output.KeyName), derived from the site's secrets: the same input
+// builds the same MANIFEST, and no one without the secrets can compute it.
+// nil when the site has no secret to derive it from.
+func manifestKey(d *load.Definitions) []byte {
+	if d == nil || d.Site == nil || d.SiteFS == nil || len(d.Site.Secrets) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(d.Site.Secrets))
+	for n := range d.Site.Secrets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	m := hmac.New(sha256.New, []byte("kiln build MANIFEST key, v1"))
+	read := 0
+	for _, n := range names {
+		ref := d.Site.Secrets[n]
+		if ref == nil {
+			continue
+		}
+		data, err := fs.ReadFile(d.SiteFS, path.Clean(ref.File.Value))
+		if err != nil {
+			continue
+		}
+		read++
+		fmt.Fprintf(m, "%d:%s%d:", len(n), n, len(data))
+		m.Write(data)
+	}
+	if read == 0 {
+		return nil
+	}
+	return m.Sum(nil)
 }

@@ -28,7 +28,7 @@ func TestStreamedBuildEqualsTheRenderedFiles(t *testing.T) {
 		if n != len(files) || len(res.Added) != len(files) {
 			t.Errorf("%v: wrote %d files (%d added), the build has %d", src, n, len(res.Added), len(files))
 		}
-		if got, want := mustRead(t, filepath.Join(dir, "MANIFEST")), output.Entries(files).Bytes(); !bytes.Equal(got, want) {
+		if got, want := mustRead(t, filepath.Join(dir, "MANIFEST")), output.EntriesKeyed(files, output.ReadKey(dir)).Bytes(); !bytes.Equal(got, want) {
 			t.Errorf("%v: the streamed build's MANIFEST differs from the rendered files'", src)
 		}
 		for _, f := range files {

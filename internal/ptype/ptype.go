@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -21,7 +23,24 @@ import (
 )
 
 // Bases are the scalar types a parameter may have.
-var Bases = []string{"bool", "cidr", "enum", "hostname", "int", "ip", "path", "port", "secret", "string"}
+//
+// Every text type but text is one line: a control character (newline,
+// carriage return, NUL, escape, any other C0 or C1 code, DEL, the Unicode
+// line and paragraph separators) is refused, so that no value can end the
+// line it lands on in a generated file and start a directive of its own.
+// text is the one type whose values may span lines (newline and tab
+// allowed, every other control character refused).
+//
+// Some types say more than "one line", so that their values go into every
+// file format as they are: a path is POSIX's portable file name characters
+// (and + @ ,) between slashes; a url has no space, quote, $ or other
+// character RFC 3986 would percent-encode; an ifname is a Linux interface
+// name; a dn is an LDAP distinguished name of plain attribute=value parts;
+// a word is one word of letters, digits and _ . - + (a Puppet
+// environment, a keyboard layout, a locale);
+// an nftrule is one nftables rule that stays inside the chain it is put
+// in (no ;, braces and quotes balanced).
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url", "word"}
 
 // Type is a parameter type.
 type Type struct {
@@ -176,8 +195,11 @@ func (t Type) CheckValue(v any) *Problem {
 	if !ok {
 		return &Problem{What: fmt.Sprintf("expected a %s, found %v", t.Base, v)}
 	}
+	if p := t.checkControl(s); p != nil {
+		return p
+	}
 	switch t.Base {
-	case "string", "secret":
+	case "string", "secret", "text":
 		if t.Base == "secret" && s == "" {
 			return &Problem{What: "the secret's name is empty", Fix: "name a secret listed under secrets: in site.yaml"}
 		}
@@ -201,6 +223,32 @@ func (t Type) CheckValue(v any) *Problem {
 		if !strings.HasPrefix(s, "/") {
 			return &Problem{What: fmt.Sprintf("%q is not an absolute path", s), Fix: "start it with /"}
 		}
+		if i := strings.IndexFunc(s, func(r rune) bool { return !pathChar(r) }); i >= 0 {
+			return &Problem{What: fmt.Sprintf("the path %s holds %q, which kiln does not put in paths", Quote(s), s[i:i+len(string([]rune(s[i:])[0]))]),
+				Fix: "use letters, digits and . _ - + @ , between the slashes (no spaces, quotes, $ or other shell, XML or unit-file characters)"}
+		}
+	case "url":
+		if s == "" {
+			return nil // none
+		}
+		return checkURL(s)
+	case "ifname":
+		if !ifName.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
+				Fix: "use the name the kernel gives the NIC or bridge: up to 15 letters, digits, '.', '_' and '-', e.g. eth0, enp1s0 or br0"}
+		}
+	case "word":
+		if !word.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not one word", Quote(s)), Fix: "use letters, digits and _ . - + only, starting with a letter or digit, e.g. production or en_US.UTF-8"}
+		}
+	case "nftrule":
+		if err := CheckNftRule(s); err != nil {
+			return &Problem{What: err.Error(), Fix: "give one rule per item, e.g. tcp dport { 80, 443 } accept, with its braces and quotes closed"}
+		}
+	case "dn":
+		if err := CheckDN(s); err != nil {
+			return &Problem{What: err.Error(), Fix: "write attribute=value parts separated by commas, e.g. dc=physics,dc=example,dc=edu; values of letters, digits, spaces, . _ - @"}
+		}
 	case "enum":
 		for _, a := range t.Values {
 			if a == s {
@@ -208,6 +256,177 @@ func (t Type) CheckValue(v any) *Problem {
 			}
 		}
 		return &Problem{What: fmt.Sprintf("%q is not one of the allowed values", s), Fix: didYouMean(s, t.Values)}
+	}
+	return nil
+}
+
+// checkControl refuses the control characters a value of type t may not
+// hold: all of them in a single-line type; all but newline and tab in text.
+func (t Type) checkControl(s string) *Problem {
+	i, r := ControlChar(s, t.Base == "text")
+	if i < 0 {
+		return nil
+	}
+	name := CharName(r)
+	line := 1 + strings.Count(s[:i], "\n")
+	at := fmt.Sprintf("at character %d", 1+len([]rune(s[:i])))
+	if line > 1 {
+		at = fmt.Sprintf("on its line %d", line)
+	}
+	if t.Base == "text" {
+		return &Problem{What: fmt.Sprintf("the value holds %s (%s): text may span lines but holds no other control character", name, at),
+			Fix: "remove it; write lines ending in a plain newline, indent with spaces or tabs"}
+	}
+	fix := "remove it: a " + t.Base + " is one line, and a newline or other control character would let the value end the line it lands on in a generated file"
+	if r == '\n' || r == '\r' {
+		fix = "write the value on one line; in YAML a block (| or >) or a \\n in double quotes makes a newline, so use a plain or single-quoted value"
+	}
+	return &Problem{What: fmt.Sprintf("the %s value %s holds %s (%s)", t.Base, Quote(s), name, at), Fix: fix}
+}
+
+// ControlChar returns the byte index and the first control character of
+// s (C0, DEL, C1, U+2028, U+2029; newline and tab allowed when multiline),
+// or -1 when there is none. An invalid UTF-8 byte counts as one.
+func ControlChar(s string, multiline bool) (int, rune) {
+	for i, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\t'):
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029, r == utf8.RuneError:
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(s[i:]); size == 3 {
+					continue // a real U+FFFD
+				}
+			}
+			return i, r
+		}
+	}
+	return -1, 0
+}
+
+// CheckLine refuses a control character in a single-line value (a name, a
+// path, a shell, a full name) that is not a typed parameter. what names
+// the field in the message.
+func CheckLine(what, s string) error {
+	i, r := ControlChar(s, false)
+	if i < 0 {
+		return nil
+	}
+	return fmt.Errorf("%s %s holds %s at character %d; it must be one line of printable text", what, Quote(s), CharName(r), 1+len([]rune(s[:i])))
+}
+
+// CharName names a control character for a message.
+func CharName(r rune) string {
+	switch r {
+	case '\n':
+		return "a newline"
+	case '\r':
+		return "a carriage return"
+	case '\t':
+		return "a tab"
+	case 0:
+		return "a NUL byte"
+	case 0x1b:
+		return "an escape character"
+	case 0x2028:
+		return "a Unicode line separator (U+2028)"
+	case 0x2029:
+		return "a Unicode paragraph separator (U+2029)"
+	case utf8.RuneError:
+		return "a byte that is not UTF-8"
+	}
+	return fmt.Sprintf("the control character U+%04X", r)
+}
+
+// Quote shows a value in a message: quoted, control characters escaped,
+// cut after 60 characters.
+func Quote(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// pathChar is a character of POSIX's portable file name set, a slash, or
+// one of + @ , (used in real paths, inert in every format kiln writes).
+func pathChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+@,", r)
+}
+
+// IfName is a Linux interface name: at most IFNAMSIZ-1 = 15 bytes, of
+// characters every file it lands in (kickstart, nftables, iptables,
+// libvirt XML, ifcfg) takes as they are.
+var ifName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
+
+// CheckIfName checks a network interface name.
+func CheckIfName(s string) error {
+	if !ifName.MatchString(s) {
+		return fmt.Errorf("%s is not a network interface name", Quote(s))
+	}
+	return nil
+}
+
+// checkURL accepts an absolute URL written with RFC 3986's characters,
+// less $ (a shell, GRUB and iPXE expand it): what lands in a kickstart, a
+// kernel command line or a repository file as it is.
+func checkURL(s string) *Problem {
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"'<>\\^`{|}$", r)
+	}); i >= 0 {
+		return &Problem{What: fmt.Sprintf("the URL %s holds %q", Quote(s), string([]rune(s[i:])[0])),
+			Fix: "percent-encode it (a space is %20, $ is %24, a quote %22 or %27)"}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" && u.Opaque == "" && !strings.HasPrefix(s, u.Scheme+":///") {
+		return &Problem{What: fmt.Sprintf("%s is not an absolute URL", Quote(s)), Fix: "write it with its scheme and host, e.g. http://mirror.example.org/almalinux/9/"}
+	}
+	return nil
+}
+
+var dnPart = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9._@-]([A-Za-z0-9 ._@-]*[A-Za-z0-9._@-])?$`)
+
+// CheckDN accepts an LDAP distinguished name of plain attribute=value
+// parts (no escapes, no multi-valued RDNs): one that an LDIF dn: line, a
+// shell word in quotes and an sssd.conf value all take as it is.
+func CheckDN(s string) error {
+	if s == "" {
+		return fmt.Errorf("the DN is empty")
+	}
+	for _, p := range strings.Split(s, ",") {
+		if !dnPart.MatchString(p) {
+			return fmt.Errorf("%s is not a plain LDAP DN: part %s", Quote(s), Quote(p))
+		}
+	}
+	return nil
+}
+
+var word = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
+
+// CheckNftRule accepts one nftables rule that stays one rule of the chain
+// it is written into: no ; outside quotes (another statement), braces
+// balanced (an extra } would close the chain), quotes closed (an open one
+// runs over the lines after it). Control characters are refused before.
+func CheckNftRule(s string) error {
+	depth, quoted := 0, false
+	for _, c := range s {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == ';':
+			return fmt.Errorf("the rule %s holds ';', which starts another statement", Quote(s))
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth--; depth < 0 {
+				return fmt.Errorf("the rule %s closes a brace it did not open: it would end the chain", Quote(s))
+			}
+		}
+	}
+	if quoted || depth != 0 {
+		return fmt.Errorf("the rule %s leaves a quote or a brace open", Quote(s))
+	}
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("the rule is empty")
 	}
 	return nil
 }

@@ -247,6 +247,9 @@ func (v *checker) secretRefs(m *defs.Module, ps []defs.ParamValue) {
 		if p == nil || p.Type.Value != "secret" || pv.Value.Kind != yaml.ScalarNode || ptype.HasRef(pv.Value) {
 			continue
 		}
+		if i, _ := ptype.ControlChar(pv.Value.Value, false); i >= 0 {
+			continue // the type check says which character
+		}
 		if _, ok := v.d.Site.Secrets[pv.Value.Value]; !ok {
 			v.diags.Add(pv.Pos(), m.Name+"."+pv.Key.Value, fmt.Sprintf("there is no secret called %q", pv.Value.Value),
 				fix(diag.DidYouMean(pv.Value.Value, sortedKeys(v.d.Site.Secrets)), "list it under secrets: in site.yaml with the file that holds it"))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/ptype"
 	"kiln.dev/kiln/internal/yamlx"
 )
 
@@ -25,6 +26,9 @@ func (v *checker) users() {
 		v.posixName(g.Name, where, "group")
 		if groups[g.Name.Value] {
 			v.diags.Add(g.Name.Pos, where, "the group is listed twice", "remove one of the two")
+		}
+		if err := ptype.CheckLine("the description", g.Doc); err != nil {
+			v.diags.Add(g.KeyPos["doc"], where, err.Error(), "write the description on one line")
 		}
 		groups[g.Name.Value] = true
 		groupNames = append(groupNames, g.Name.Value)
@@ -57,6 +61,14 @@ func (v *checker) users() {
 					fix(diag.DidYouMean(g.Value, groupNames), fmt.Sprintf("list it under groups: with a gid, e.g. - {name: %s, gid: 5000}", g.Value)))
 			}
 		}
+		for _, f := range []struct {
+			s    yamlx.Scalar
+			what string
+		}{{u.FullName, "the full name"}, {u.Home, "the home folder"}, {u.Shell, "the shell"}} {
+			if err := ptype.CheckLine(f.what, f.s.Value); err != nil {
+				v.diags.Add(f.s.Pos, where, err.Error(), "write it on one line, without control characters; it becomes one line of the directory's LDIF")
+			}
+		}
 		if h := u.Home.Value; h != "" && !strings.HasPrefix(h, "/") {
 			v.diags.Add(u.Home.Pos, where, fmt.Sprintf("the home folder %q is not an absolute path", h), "write it from the root, e.g. /export/home/"+u.Name.Value)
 		}
@@ -70,7 +82,9 @@ func (v *checker) users() {
 			}
 		}
 		for _, k := range u.SSHKeys {
-			if f := strings.Fields(k.Value); len(f) < 2 || !strings.HasPrefix(f[0], "ssh-") && !strings.HasPrefix(f[0], "ecdsa-") && !strings.HasPrefix(f[0], "sk-") {
+			if err := ptype.CheckLine("the SSH key", k.Value); err != nil {
+				v.diags.Add(k.Pos, where, err.Error(), "paste the one line of the user's ~/.ssh/id_ed25519.pub, one key per item")
+			} else if f := strings.Fields(k.Value); len(f) < 2 || !strings.HasPrefix(f[0], "ssh-") && !strings.HasPrefix(f[0], "ecdsa-") && !strings.HasPrefix(f[0], "sk-") {
 				v.diags.Add(k.Pos, where, "this is not an SSH public key", "paste the one line of the user's ~/.ssh/id_ed25519.pub (it starts with ssh-ed25519)")
 			}
 		}

@@ -70,6 +70,11 @@ func (v *checker) catalog() {
 				v.diags.Add(p.Type.Pos, pw, err.Error(), "valid types: "+strings.Join(ptype.Bases, ", ")+", or list(T)")
 				continue
 			}
+			for _, val := range p.Values {
+				if err := ptype.CheckLine("the allowed value", val); err != nil {
+					v.diags.Add(p.KeyPos["values"], pw, err.Error(), "write each allowed value as one line of printable text")
+				}
+			}
 			if p.Default != nil && p.Default.Tag != "!!null" && !ptype.HasRef(p.Default) {
 				if _, prob := t.CheckNode(p.Default); prob != nil {
 					v.problem(m.File, prob, pw+" default", "")
@@ -255,6 +260,10 @@ func (v *checker) roles() {
 			if !nets[i.Network.Value] {
 				v.diags.Add(i.Network.Pos, where, fmt.Sprintf("network %q is not one of the design's networks", i.Network.Value), fix(diag.DidYouMean(i.Network.Value, netNames), "declare it under networks: in design.yaml"))
 			}
+			if err := ptype.CheckIfName(i.NIC.Value); i.NIC.Value != "" && err != nil {
+				v.diags.Add(i.NIC.Pos, where, err.Error(),
+					"use the name the kernel gives the NIC: up to 15 letters, digits, '.', '_' and '-', e.g. eth0 or enp1s0")
+			}
 			if nics[i.NIC.Value] {
 				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("NIC %q is used twice", i.NIC.Value), "give each interface its own NIC")
 			}
@@ -265,6 +274,10 @@ func (v *checker) roles() {
 		}
 		if boots > 1 {
 			v.diags.Add(r.KeyPos["interfaces"], where, "more than one interface is marked boot: true", "a machine network-boots from one NIC; mark only that one")
+		}
+		if i, c := ptype.ControlChar(r.Disk, true); i >= 0 {
+			v.diags.Add(r.KeyPos["disk"], where, fmt.Sprintf("the disk layout holds %s", ptype.CharName(c)),
+				"write the layout as kickstart lines ending in a plain newline, with no other control character")
 		}
 		if r.Naming.Value != "" {
 			if err := checkNaming(r.Naming.Value); err != nil {

