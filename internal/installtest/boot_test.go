@@ -192,9 +192,14 @@ func checkPXE(t *testing.T, b *built) {
 		if l := ls[g["DEFAULT"]]; l == nil || !strings.Contains(l.append, "kickstart-"+n.Name+".cfg") {
 			t.Errorf("pxelinux.cfg/%s does not install %s by default", dashes, n.Name)
 		}
-		grub := b.text(t, "tftp/grub.cfg-"+dashes)
-		if !strings.Contains(grub, "kickstart-"+n.Name+".cfg") || !strings.Contains(grub, "set default=install") {
-			t.Errorf("grub.cfg-%s does not install %s by default", dashes, n.Name)
+		// The GRUB file by MAC hands over to the node's own GRUB file,
+		// which kiln serve decides; that one installs by default.
+		nodeGrub := "grub/" + n.Name + ".cfg"
+		if grub := b.text(t, "tftp/grub.cfg-"+dashes); !regexp.MustCompile(`(?m)^configfile \(http,[^)]+\)/kiln/` + regexp.QuoteMeta(nodeGrub) + `$`).MatchString(grub) {
+			t.Errorf("grub.cfg-%s does not hand over to %s over HTTP:\n%s", dashes, nodeGrub, grub)
+		}
+		if grub := b.text(t, nodeGrub); !strings.Contains(grub, "kickstart-"+n.Name+".cfg") || !strings.Contains(grub, "set default=install") {
+			t.Errorf("%s does not install %s by default", nodeGrub, n.Name)
 		}
 		if f := b.files["tftp/pxelinux.cfg/"+dashes]; f.Node != n.Name {
 			t.Errorf("pxelinux.cfg/%s belongs to %q, want %s", dashes, f.Node, n.Name)
@@ -270,7 +275,7 @@ func TestMACChangeTouchesOnlyThatNode(t *testing.T) {
 	}
 	after := buildSource(t, pipeline.Source{Dir: dir})
 	allowed := map[string]bool{"dhcp/dnsmasq.conf": true, "dhcp/dnsmasq-proxydhcp.conf": true, "dhcp/dhcpd.conf": true,
-		"ipxe/boot.ipxe": true, "cluster.json": true,
+		"ipxe/boot.ipxe": true, "tftp/grub.cfg": true, "cluster.json": true, // the entry script and menu go by MAC
 		"runbook.md": true, "runbook.html": true, "wiring.svg": true} // the cabling table and picture show every MAC
 	var changed []string
 	diff := func(p string, a, b render.File, inA, inB bool) {
