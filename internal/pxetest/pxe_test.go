@@ -200,7 +200,15 @@ func TestPXEInstall(t *testing.T) {
 				t.Fatalf("before the boot %s is %s, want %s", n, got, state.Planned)
 			}
 		}
-		// The three machines boot side by side; each is its own node.
+		t.Run("dhcp-answers", func(t *testing.T) {
+			t.Parallel()
+			shim, err := os.ReadFile(filepath.Join(site, "tftp", "shimx64.efi"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDHCPAnswers(t, tl, ns, shim)
+		})
+		// The machines boot side by side; each is its own node.
 		t.Run("known", func(t *testing.T) {
 			t.Parallel()
 			t0 := time.Now()
