@@ -2,6 +2,7 @@ package installtest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -210,6 +211,51 @@ func checkPXE(t *testing.T, b *built) {
 	}
 	if _, ls := parsePXE(t, "localboot", b.text(t, "tftp/pxelinux.cfg/localboot")); len(ls) != 1 || !ls["local"].local {
 		t.Error("pxelinux.cfg/localboot does not boot the local disk")
+	}
+	checkGRUBPaths(t, b)
+}
+
+// checkGRUBPaths: every file a GRUB file opens over HTTP is one kiln serve
+// has: a file of the build under /kiln/ (kiln serve answers grub/NODE.cfg
+// for the node), or the installer's kernel and initrd in the install
+// tree's images/pxeboot/ under /os/. Every node has its GRUB file.
+func checkGRUBPaths(t *testing.T, b *built) {
+	t.Helper()
+	// The install server's own address: a site mirror (mirror_url) is
+	// another host, whose tree is the site's business.
+	var server string
+	for _, n := range b.site.Cluster.NodesWith("install_server") {
+		server = fmt.Sprint(n.Param("install_server", "listen_address"))
+	}
+	ref := regexp.MustCompile(`\(http,([^):]+)(?::[0-9]+)?\)(/\S*)`)
+	n := 0
+	for _, p := range b.paths(`^(tftp/grub|grub/)`) {
+		for _, m := range ref.FindAllStringSubmatch(b.text(t, p), -1) {
+			if m[1] != server {
+				continue
+			}
+			n++
+			switch u := m[2]; {
+			case strings.HasPrefix(u, "/kiln/"):
+				if _, ok := b.files[strings.TrimPrefix(u, "/kiln/")]; !ok {
+					t.Errorf("%s opens %s, which is not in the build", p, u)
+				}
+			case strings.HasPrefix(u, "/os/"):
+				if !regexp.MustCompile(`^/os/[a-z0-9]+/images/pxeboot/(vmlinuz|initrd\.img)$`).MatchString(u) {
+					t.Errorf("%s opens %s, not the installer's kernel or initrd in the install tree", p, u)
+				}
+			default:
+				t.Errorf("%s opens %s, which kiln serve does not serve", p, u)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no GRUB file opens anything over HTTP")
+	}
+	for _, node := range b.site.Cluster.Nodes {
+		if _, ok := b.files["grub/"+node.Name+".cfg"]; !ok {
+			t.Errorf("%s has no GRUB file grub/%s.cfg", node.Name, node.Name)
+		}
 	}
 }
 
