@@ -746,6 +746,9 @@ func bootVM(t *testing.T, tl tools, ns *netns, m vm) string {
 // given undionly.kpxe over TFTP. So at the ROM's prompt the driver enters
 // its shell, sets the user class a plain PXE client would not contradict,
 // and lets it boot as PXE firmware does: DHCP, then the boot file over TFTP.
+// (The first undionly.kpxe then finds that user class in the ROM's cached
+// DHCP packet, asks as a plain client once more and is given undionly.kpxe
+// again; the second asks as iPXE. A vendor's ROM caches no such class.)
 type consoleDriver struct {
 	sock string
 	mu   sync.Mutex

@@ -105,6 +105,13 @@ const (
 	loaderGRUB               // GRUB 2 files (the UEFI chain: signed shim and GRUB)
 )
 
+func (l loader) String() string {
+	if l == loaderGRUB {
+		return "grub"
+	}
+	return "ipxe"
+}
+
 // grubMessage is a GRUB 2 file that shows lines, waits, and leaves GRUB
 // (the firmware then tries its next boot entry).
 func grubMessage(wait time.Duration, lines ...string) string {
@@ -167,7 +174,7 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 	}
 	seqHeader(w, res.Seq)
 	s.metrics.boots.inc(string(res.Mode))
-	s.log.Info("boot", "node", n.Name, "mode", res.Mode, "state", res.Node.State, "remote", ip, "loader", map[loader]string{loaderIPXE: "ipxe", loaderGRUB: "grub"}[ld])
+	s.log.Info("boot", "node", n.Name, "mode", res.Mode, "state", res.Node.State, "remote", ip, "loader", ld.String())
 	if ld == loaderGRUB {
 		switch res.Mode {
 		case state.ModeInstall:
