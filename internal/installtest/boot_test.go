@@ -2,6 +2,7 @@ package installtest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -192,9 +193,14 @@ func checkPXE(t *testing.T, b *built) {
 		if l := ls[g["DEFAULT"]]; l == nil || !strings.Contains(l.append, "kickstart-"+n.Name+".cfg") {
 			t.Errorf("pxelinux.cfg/%s does not install %s by default", dashes, n.Name)
 		}
-		grub := b.text(t, "tftp/grub.cfg-"+dashes)
-		if !strings.Contains(grub, "kickstart-"+n.Name+".cfg") || !strings.Contains(grub, "set default=install") {
-			t.Errorf("grub.cfg-%s does not install %s by default", dashes, n.Name)
+		// The GRUB file by MAC hands over to the node's own GRUB file,
+		// which kiln serve decides; that one installs by default.
+		nodeGrub := "grub/" + n.Name + ".cfg"
+		if grub := b.text(t, "tftp/grub.cfg-"+dashes); !regexp.MustCompile(`(?m)^configfile \(http,[^)]+\)/kiln/` + regexp.QuoteMeta(nodeGrub) + `$`).MatchString(grub) {
+			t.Errorf("grub.cfg-%s does not hand over to %s over HTTP:\n%s", dashes, nodeGrub, grub)
+		}
+		if grub := b.text(t, nodeGrub); !strings.Contains(grub, "kickstart-"+n.Name+".cfg") || !strings.Contains(grub, "set default=install") {
+			t.Errorf("%s does not install %s by default", nodeGrub, n.Name)
 		}
 		if f := b.files["tftp/pxelinux.cfg/"+dashes]; f.Node != n.Name {
 			t.Errorf("pxelinux.cfg/%s belongs to %q, want %s", dashes, f.Node, n.Name)
@@ -205,6 +211,51 @@ func checkPXE(t *testing.T, b *built) {
 	}
 	if _, ls := parsePXE(t, "localboot", b.text(t, "tftp/pxelinux.cfg/localboot")); len(ls) != 1 || !ls["local"].local {
 		t.Error("pxelinux.cfg/localboot does not boot the local disk")
+	}
+	checkGRUBPaths(t, b)
+}
+
+// checkGRUBPaths: every file a GRUB file opens over HTTP is one kiln serve
+// has: a file of the build under /kiln/ (kiln serve answers grub/NODE.cfg
+// for the node), or the installer's kernel and initrd in the install
+// tree's images/pxeboot/ under /os/. Every node has its GRUB file.
+func checkGRUBPaths(t *testing.T, b *built) {
+	t.Helper()
+	// The install server's own address: a site mirror (mirror_url) is
+	// another host, whose tree is the site's business.
+	var server string
+	for _, n := range b.site.Cluster.NodesWith("install_server") {
+		server = fmt.Sprint(n.Param("install_server", "listen_address"))
+	}
+	ref := regexp.MustCompile(`\(http,([^):]+)(?::[0-9]+)?\)(/\S*)`)
+	n := 0
+	for _, p := range b.paths(`^(tftp/grub|grub/)`) {
+		for _, m := range ref.FindAllStringSubmatch(b.text(t, p), -1) {
+			if m[1] != server {
+				continue
+			}
+			n++
+			switch u := m[2]; {
+			case strings.HasPrefix(u, "/kiln/"):
+				if _, ok := b.files[strings.TrimPrefix(u, "/kiln/")]; !ok {
+					t.Errorf("%s opens %s, which is not in the build", p, u)
+				}
+			case strings.HasPrefix(u, "/os/"):
+				if !regexp.MustCompile(`^/os/[a-z0-9]+/images/pxeboot/(vmlinuz|initrd\.img)$`).MatchString(u) {
+					t.Errorf("%s opens %s, not the installer's kernel or initrd in the install tree", p, u)
+				}
+			default:
+				t.Errorf("%s opens %s, which kiln serve does not serve", p, u)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no GRUB file opens anything over HTTP")
+	}
+	for _, node := range b.site.Cluster.Nodes {
+		if _, ok := b.files["grub/"+node.Name+".cfg"]; !ok {
+			t.Errorf("%s has no GRUB file grub/%s.cfg", node.Name, node.Name)
+		}
 	}
 }
 
@@ -270,7 +321,7 @@ func TestMACChangeTouchesOnlyThatNode(t *testing.T) {
 	}
 	after := buildSource(t, pipeline.Source{Dir: dir})
 	allowed := map[string]bool{"dhcp/dnsmasq.conf": true, "dhcp/dnsmasq-proxydhcp.conf": true, "dhcp/dhcpd.conf": true,
-		"ipxe/boot.ipxe": true, "cluster.json": true,
+		"ipxe/boot.ipxe": true, "tftp/grub.cfg": true, "cluster.json": true, // the entry script and menu go by MAC
 		"runbook.md": true, "runbook.html": true, "wiring.svg": true} // the cabling table and picture show every MAC
 	var changed []string
 	diff := func(p string, a, b render.File, inA, inB bool) {

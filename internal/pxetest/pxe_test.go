@@ -3,8 +3,10 @@ package pxetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,14 +31,21 @@ import (
 )
 
 // The private network of the test site, inside the test's own network
-// namespace: no address outside it is ever configured.
+// namespace: no address outside it is ever configured. HTTP is on port 80,
+// the install server's default: Debian's GRUB 2.06, which stands in for
+// the distribution's in the UEFI test, has no host:port device syntax.
 const (
 	headIP     = "10.99.0.1"
-	httpPort   = "8080"
-	knownMAC   = "52:54:00:99:00:01" // wn1's MAC in site.yaml
-	knownIP    = "10.99.0.101"       // wn1's address
+	httpPort   = "80"
+	knownMAC   = "52:54:00:99:00:01" // wn1's MAC in site.yaml: iPXE ROM (BIOS)
+	biosMAC    = "52:54:00:99:00:03" // wn2's: BIOS firmware PXE over TFTP
+	uefiMAC    = "52:54:00:99:00:04" // wn3's: UEFI firmware PXE, Secure Boot
 	unknownMAC = "52:54:00:99:00:02" // a machine site.yaml does not know
-	vmTimeout  = 100 * time.Second   // one boot takes 30-40 s under TCG
+	sbMAC      = "52:54:00:99:00:05" // another: UEFI Secure Boot, up to GRUB's menu
+	knownIP    = "10.99.0.101"       // wn1's address
+	biosIP     = "10.99.0.102"       // wn2's
+	uefiIP     = "10.99.0.103"       // wn3's
+	vmTimeout  = 150 * time.Second   // one boot takes 30-60 s under TCG
 )
 
 var base = "http://" + headIP + ":" + httpPort
@@ -72,8 +82,24 @@ func needTools(t *testing.T) tools {
 	}
 	// QEMU's e1000 boots with the iPXE ROM that ipxe-qemu installs.
 	needFile(t, "/usr/lib/ipxe/qemu/efi-e1000.rom", "ipxe-qemu (Debian's iPXE ROMs for QEMU)")
+	// What BIOS firmware PXE loads over TFTP.
+	needFile(t, "/usr/lib/ipxe/undionly.kpxe", "ipxe (Debian's iPXE boot images)")
+	// UEFI: the firmware and its variables, without and with Secure Boot.
+	for _, f := range []string{ovmfCode, ovmfVars, ovmfCodeSB, ovmfVarsSB} {
+		needFile(t, f, "ovmf (Debian's UEFI firmware for QEMU)")
+	}
 	return tl
 }
+
+// Debian's OVMF builds: plain, and with Secure Boot (SMM) beside the
+// variable store with Microsoft's keys enrolled, which turns Secure Boot
+// on.
+const (
+	ovmfCode   = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	ovmfVars   = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+	ovmfCodeSB = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+	ovmfVarsSB = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+)
 
 // needFile skips (fails under CI) when path is missing.
 func needFile(t *testing.T, path, what string) {
@@ -89,14 +115,25 @@ func needFile(t *testing.T, path, what string) {
 	t.Skipf("%s is missing (scripts/test installs it)", what)
 }
 
-// TestPXEInstall: a machine with a known MAC PXE-boots from kiln serve in
-// a network namespace, installs (the busybox installer plays the
-// kickstart's %post callback), and is then given the local-boot script;
-// a machine with an unknown MAC is discovered into the free worker slot
-// and installs the same way.
+// TestPXEInstall boots QEMU machines from kiln serve in a network
+// namespace, by the chains real machines take, each ending in the node's
+// install (the busybox installer plays the kickstart's %post callback) and
+// then the local-boot form:
+//
+//   - known: BIOS with Debian's iPXE ROM on the NIC, which dnsmasq sends
+//     straight to kiln serve's iPXE script over HTTP;
+//   - bios-firmware-pxe: BIOS PXE from the NIC's firmware, which fetches
+//     undionly.kpxe over dnsmasq's TFTP, which then chains to kiln serve;
+//   - uefi-secure-boot: UEFI (OVMF) with Secure Boot enforced and
+//     Microsoft's keys enrolled, its own PXE client on a virtio NIC without
+//     option ROM, which fetches the signed shim over TFTP; shim loads the
+//     signed GRUB, whose grub.cfg (the build's) hands over to kiln serve for
+//     the node's GRUB file, which loads the signed kernel over HTTP;
+//   - discovered: a machine with an unknown MAC is discovered into the free
+//     worker slot and installs like the first.
 func TestPXEInstall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("boots QEMU virtual machines over PXE (about a minute and a half); skipped with -short")
+		t.Skip("boots QEMU virtual machines over PXE (about three minutes); skipped with -short")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: it makes a network namespace with a bridge and tap devices, and runs dnsmasq")
@@ -114,53 +151,128 @@ func TestPXEInstall(t *testing.T) {
 
 	// The slow preparations run side by side.
 	var (
-		wg             sync.WaitGroup
-		kernel, e1000  string
-		kiln           string
-		kernErr, goErr error
+		wg                     sync.WaitGroup
+		kern                   *kernelFiles
+		efi                    *signedEFI
+		kiln                   string
+		kernErr, efiErr, goErr error
 	)
-	wg.Add(2)
-	go func() { defer wg.Done(); kernel, e1000, kernErr = debianKernel(tl) }()
+	wg.Add(3)
+	go func() { defer wg.Done(); kern, kernErr = debianKernel(tl) }()
+	go func() { defer wg.Done(); efi, efiErr = debianSignedEFI(tl) }()
 	go func() { defer wg.Done(); kiln, goErr = buildKiln(tl, work) }()
 	site := makeSite(t, work)
 	wg.Wait()
 	if kernErr != nil {
 		t.Fatalf("the installer's kernel from Debian's linux-image package: %v", kernErr)
 	}
+	if efiErr != nil {
+		t.Fatalf("Debian's signed shim and GRUB: %v", efiErr)
+	}
 	if goErr != nil {
 		t.Fatalf("building kiln: %v", goErr)
 	}
 	run(t, kiln, "build", "-C", site)
 	mirror := filepath.Join(work, "mirror")
-	pxe := filepath.Join(mirror, "el9", "images", "pxeboot") // where the tier3 iPXE scripts point
+	pxe := filepath.Join(mirror, "el9", "images", "pxeboot") // where the tier3 boot files point
 	if err := os.MkdirAll(pxe, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, kernel, filepath.Join(pxe, "vmlinuz"))
-	makeInitrd(t, tl, work, e1000, filepath.Join(pxe, "initrd.img"))
-	t.Logf("prepared in %v (kernel %s)", time.Since(start).Round(time.Millisecond), kernel)
+	copyFile(t, kern.vmlinuz, filepath.Join(pxe, "vmlinuz"))
+	makeInitrd(t, tl, work, kern.modules, filepath.Join(pxe, "initrd.img"))
+	publishTFTP(t, site, efi)
+	t.Logf("prepared in %v (kernel %s)", time.Since(start).Round(time.Millisecond), kern.vmlinuz)
 
 	c := nsClient(ns.path)
-	localBoot, err := os.ReadFile(filepath.Join(site, "build", "ipxe", "localboot.ipxe"))
-	if err != nil {
-		t.Fatal(err)
+	read := func(p string) []byte {
+		data, err := os.ReadFile(filepath.Join(site, "build", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
 	}
+	localIPXE, localGRUB := read("ipxe/localboot.ipxe"), read("grub/localboot.cfg")
 
-	t.Run("known", func(t *testing.T) {
+	t.Run("firmware", func(t *testing.T) {
 		srv := startServe(t, tl, ns, kiln, site, mirror)
-		if got := nodeState(t, c, "wn1"); got != state.Planned {
-			t.Fatalf("before the boot wn1 is %s, want %s", got, state.Planned)
+		for _, n := range []string{"wn1", "wn2", "wn3"} {
+			if got := nodeState(t, c, n); got != state.Planned {
+				t.Fatalf("before the boot %s is %s, want %s", n, got, state.Planned)
+			}
 		}
-		t0 := time.Now()
-		serial := bootVM(t, tl, ns, "tap0", knownMAC, work)
-		t.Logf("VM with %s: installed and powered off in %v", knownMAC, time.Since(t0).Round(time.Millisecond))
-		checkInstalled(t, c, srv, serial, "wn1", knownMAC, knownIP, localBoot)
-		// The build's entry script was what iPXE chained to (no --discover).
-		if !hasEvent(t, c, "wn1", func(e state.Event) bool {
-			return e.Kind == state.KindBoot && e.Remote == knownIP
-		}) {
-			t.Errorf("no boot event of wn1 from %s", knownIP)
-		}
+		t.Run("dhcp-answers", func(t *testing.T) {
+			t.Parallel()
+			shim, err := os.ReadFile(filepath.Join(site, "tftp", "shimx64.efi"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDHCPAnswers(t, tl, ns, shim)
+		})
+		// The machines boot side by side; each is its own node.
+		t.Run("known", func(t *testing.T) {
+			t.Parallel()
+			t0 := time.Now()
+			serial := bootVM(t, tl, ns, vm{tap: "tap0", mac: knownMAC, work: work})
+			t.Logf("iPXE ROM, %s: installed and powered off in %v", knownMAC, time.Since(t0).Round(time.Millisecond))
+			checkInstalled(t, c, srv, serial, "wn1", knownMAC, knownIP)
+			checkNextBoot(t, c, "wn1", knownMAC, localIPXE, localGRUB)
+			// The build's entry script was what iPXE chained to (no --discover).
+			if !hasEvent(t, c, "wn1", func(e state.Event) bool {
+				return e.Kind == state.KindBoot && e.Remote == knownIP
+			}) {
+				t.Errorf("no boot event of wn1 from %s", knownIP)
+			}
+		})
+		t.Run("bios-firmware-pxe", func(t *testing.T) {
+			t.Parallel()
+			t0 := time.Now()
+			serial := bootVM(t, tl, ns, vm{tap: "tap2", mac: biosMAC, work: work, firmwarePXE: true})
+			t.Logf("BIOS firmware PXE, %s: installed and powered off in %v", biosMAC, time.Since(t0).Round(time.Millisecond))
+			checkInstalled(t, c, srv, serial, "wn2", biosMAC, biosIP)
+			checkNextBoot(t, c, "wn2", biosMAC, localIPXE, localGRUB)
+			// The firmware fetched iPXE over dnsmasq's TFTP, and that
+			// iPXE (not the ROM) asked kiln serve.
+			if !srv.logHas("undionly.kpxe to " + biosIP) {
+				t.Errorf("dnsmasq never sent undionly.kpxe to %s over TFTP; kiln serve's log:\n%s", biosIP, srv.log())
+			}
+			if !strings.Contains(serial, "user-class:string = PXEClient") {
+				t.Errorf("the NIC firmware did not identify itself as a plain PXE client; console:\n%s", serial)
+			}
+		})
+		t.Run("uefi-firmware-pxe", func(t *testing.T) {
+			t.Parallel()
+			t0 := time.Now()
+			serial := bootVM(t, tl, ns, vm{tap: "tap3", mac: uefiMAC, work: work, uefi: true})
+			t.Logf("UEFI firmware PXE, %s: installed and powered off in %v", uefiMAC, time.Since(t0).Round(time.Millisecond))
+			checkInstalled(t, c, srv, serial, "wn3", uefiMAC, uefiIP)
+			checkNextBoot(t, c, "wn3", uefiMAC, localIPXE, localGRUB)
+			for _, f := range []string{"shimx64.efi", "grubx64.efi", "grub/grub.cfg"} {
+				if !srv.logHas(f + " to " + uefiIP) {
+					t.Errorf("dnsmasq never sent %s to %s over TFTP; kiln serve's log:\n%s", f, uefiIP, srv.log())
+				}
+			}
+			if !hasEvent(t, c, "wn3", func(e state.Event) bool {
+				return e.Kind == state.KindBoot && e.Remote == uefiIP && strings.Contains(e.Detail, "GRUB")
+			}) {
+				t.Errorf("no GRUB boot event of wn3 from %s", uefiIP)
+			}
+		})
+		t.Run("uefi-secure-boot-loaders", func(t *testing.T) {
+			t.Parallel()
+			t0 := time.Now()
+			serial := filepath.Join(work, "serial-tap4.log")
+			menu := func() bool {
+				data, _ := os.ReadFile(serial)
+				return bytes.Contains(data, []byte("Install wn1 (worker"))
+			}
+			text := bootVM(t, tl, ns, vm{tap: "tap4", mac: sbMAC, work: work, uefi: true, secureBoot: true, until: menu})
+			t.Logf("UEFI Secure Boot, %s: shim and GRUB ran, GRUB showed the build's menu after %v", sbMAC, time.Since(t0).Round(time.Millisecond))
+			for _, want := range []string{"Fetching Netboot Image grubx64.efi", "GNU GRUB", "Install wn1 (worker"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("with Secure Boot on, the console never showed %q:\n%s", want, text)
+				}
+			}
+		})
 	})
 	if t.Failed() {
 		return
@@ -168,11 +280,11 @@ func TestPXEInstall(t *testing.T) {
 
 	t.Run("discovered", func(t *testing.T) {
 		srv := startServe(t, tl, ns, kiln, site, mirror, "--discover", "worker")
-		if got := nodeState(t, c, "wn2"); got != state.Planned {
-			t.Fatalf("before the boot wn2 is %s, want %s", got, state.Planned)
+		if got := nodeState(t, c, "wn4"); got != state.Planned {
+			t.Fatalf("before the boot wn4 is %s, want %s", got, state.Planned)
 		}
 		t0 := time.Now()
-		serial := bootVM(t, tl, ns, "tap1", unknownMAC, work)
+		serial := bootVM(t, tl, ns, vm{tap: "tap1", mac: unknownMAC, work: work})
 		t.Logf("VM with %s: discovered, installed and powered off in %v", unknownMAC, time.Since(t0).Round(time.Millisecond))
 		siteYAML, err := os.ReadFile(filepath.Join(site, "site.yaml"))
 		if err != nil {
@@ -184,21 +296,90 @@ func TestPXEInstall(t *testing.T) {
 		if !bytes.Contains(siteYAML, []byte("# The site file of")) {
 			t.Errorf("discovery lost site.yaml's comments:\n%s", siteYAML)
 		}
-		if !hasEvent(t, c, "wn2", func(e state.Event) bool {
+		if !hasEvent(t, c, "wn4", func(e state.Event) bool {
 			return e.Kind == state.KindDiscover && strings.Contains(e.Detail, unknownMAC)
 		}) {
-			t.Errorf("no discover event for wn2 with %s", unknownMAC)
+			t.Errorf("no discover event for wn4 with %s", unknownMAC)
 		}
-		// The pool address dnsmasq gave it, or wn2's own once the
+		// The pool address dnsmasq gave it, or wn4's own once the
 		// rebuilt dnsmasq config knows the MAC.
-		checkInstalled(t, c, srv, serial, "wn2", unknownMAC, "", localBoot)
+		checkInstalled(t, c, srv, serial, "wn4", unknownMAC, "")
+		checkNextBoot(t, c, "wn4", unknownMAC, localIPXE, localGRUB)
 	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
 }
 
+// publishTFTP fills the site's TFTP root the way the runbook says: the
+// build's tftp/ folder, iPXE's undionly.kpxe (the install server's Puppet
+// class copies EL's), and the signed shim and GRUB (on a site, the install
+// tree's EFI/BOOT/BOOTX64.EFI and grubx64.efi; here Debian's, signed the
+// same way: shim by Microsoft's UEFI CA, GRUB by the distribution whose
+// key shim carries). Debian's network GRUB reads its config from grub/ in
+// the TFTP root (its built-in prefix), EL's from beside itself: the
+// build's grub.cfg goes in both places.
+func publishTFTP(t *testing.T, site string, efi *signedEFI) {
+	t.Helper()
+	tftp := filepath.Join(site, "tftp")
+	build := filepath.Join(site, "build", "tftp")
+	err := filepath.WalkDir(build, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(build, p)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tftp, rel)), 0o755); err != nil {
+			return err
+		}
+		copyFile(t, p, filepath.Join(tftp, rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(tftp, "grub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(build, "grub.cfg"), filepath.Join(tftp, "grub", "grub.cfg"))
+	copyFile(t, "/usr/lib/ipxe/undionly.kpxe", filepath.Join(tftp, "undionly.kpxe"))
+	copyFile(t, efi.shim, filepath.Join(tftp, "shimx64.efi"))
+	copyFile(t, efi.grub, filepath.Join(tftp, "grubx64.efi"))
+	mods := filepath.Join(tftp, "grub", "x86_64-efi")
+	if err := os.MkdirAll(mods, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(efi.grubModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasSuffix(n, ".mod") || strings.HasSuffix(n, ".lst") {
+			copyFile(t, filepath.Join(efi.grubModules, n), filepath.Join(mods, n))
+		}
+	}
+}
+
+// checkNextBoot: the node's next boot, by name (the build's entry script,
+// the GRUB hand-over) and by MAC (kiln serve's own), is the local-boot
+// form, and leaves the node installed.
+func checkNextBoot(t *testing.T, c *http.Client, node, mac string, localIPXE, localGRUB []byte) {
+	t.Helper()
+	for u, want := range map[string][]byte{
+		base + "/kiln/ipxe/" + node + ".ipxe":                        localIPXE,
+		base + "/boot/ipxe?mac=" + strings.ReplaceAll(mac, ":", "-"): localIPXE,
+		base + "/kiln/grub/" + node + ".cfg":                         localGRUB,
+	} {
+		code, body := get(t, c, "GET", u)
+		if code != 200 || body != string(want) {
+			t.Errorf("GET %s after the install: %d\n%s\nwant the local-boot form:\n%s", u, code, body, want)
+		}
+	}
+	if got := nodeState(t, c, node); got != state.Installed {
+		t.Errorf("%s is %s after booting locally, want %s", node, got, state.Installed)
+	}
+}
+
 // checkInstalled checks that node went booting → installing → installed,
-// that the VM's installer said so, and that its next boot is local.
-func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac, ip string, localBoot []byte) {
+// and that the VM's installer said so.
+func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac, ip string) {
 	t.Helper()
 	if !strings.Contains(serial, "kiln-pxetest: callback done") {
 		t.Errorf("the installer did not report back; its console:\n%s", serial)
@@ -235,17 +416,6 @@ func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac
 	}
 	if got := nodeState(t, c, node); got != state.Installed {
 		t.Errorf("%s is %s after the install, want %s", node, got, state.Installed)
-	}
-	// The next boot, by name (the build's entry script) and by MAC (kiln
-	// serve's own), is the local-boot form.
-	for _, u := range []string{base + "/kiln/ipxe/" + node + ".ipxe", base + "/boot/ipxe?mac=" + strings.ReplaceAll(mac, ":", "-")} {
-		code, body := get(t, c, "GET", u)
-		if code != 200 || body != string(localBoot) {
-			t.Errorf("GET %s after the install: %d\n%s\nwant the local-boot script:\n%s", u, code, body, localBoot)
-		}
-	}
-	if got := nodeState(t, c, node); got != state.Installed {
-		t.Errorf("%s is %s after booting locally, want %s", node, got, state.Installed)
 	}
 	out := run(t, srv.kiln, "status", "-C", srv.site)
 	if !regexp.MustCompile(`(?m)^` + node + `\s+worker\s+installed\s`).MatchString(out) {
@@ -322,7 +492,7 @@ func get(t *testing.T, c *http.Client, method, url string) (int, string) {
 }
 
 // netns is the test's network namespace: a bridge br0 with the head's
-// address and two tap devices for the VMs on it.
+// address and five tap devices for the VMs on it.
 type netns struct {
 	name, path, ip string
 }
@@ -349,6 +519,12 @@ func newNetns(t *testing.T, ip string) *netns {
 		{"link", "set", "tap0", "master", "br0", "up"},
 		{"tuntap", "add", "tap1", "mode", "tap"},
 		{"link", "set", "tap1", "master", "br0", "up"},
+		{"tuntap", "add", "tap2", "mode", "tap"},
+		{"link", "set", "tap2", "master", "br0", "up"},
+		{"tuntap", "add", "tap3", "mode", "tap"},
+		{"link", "set", "tap3", "master", "br0", "up"},
+		{"tuntap", "add", "tap4", "mode", "tap"},
+		{"link", "set", "tap4", "master", "br0", "up"},
 	} {
 		if out, err := exec.Command(ip, append([]string{"-n", ns.name}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("ip -n %s %s: %v: %s", ns.name, strings.Join(args, " "), err, out)
@@ -456,40 +632,228 @@ func startServe(t *testing.T, tl tools, ns *netns, kiln, site, mirror string, ex
 	}
 }
 
-// bootVM boots a QEMU machine with the given MAC on tap in the namespace
-// (BIOS, e1000 with Debian's iPXE ROM, no disk, software emulation) and
-// waits for it to power off. It returns the serial console's text.
-func bootVM(t *testing.T, tl tools, ns *netns, tap, mac, work string) string {
+// vm is a machine to boot.
+type vm struct {
+	tap, mac, work string
+	// uefi: OVMF booting from its own PXE client on a virtio NIC without
+	// option ROM; secureBoot: with Secure Boot enforced (Microsoft's keys).
+	uefi, secureBoot bool
+	// firmwarePXE (BIOS): the NIC's firmware (the iPXE ROM, told to send
+	// the DHCP user class of a plain PXE client) loads undionly.kpxe over
+	// TFTP as a PXE ROM does, rather than going to kiln serve itself.
+	firmwarePXE bool
+	// until: stop the machine once it returns true (polled), rather than
+	// waiting for it to power off.
+	until func() bool
+}
+
+// bootVM boots a QEMU machine in the namespace (no disk, software
+// emulation) and waits for it to power off. It returns the serial
+// console's text.
+func bootVM(t *testing.T, tl tools, ns *netns, m vm) string {
 	t.Helper()
-	serial := filepath.Join(work, "serial-"+tap+".log")
+	serial := filepath.Join(m.work, "serial-"+m.tap+".log")
 	ctx, cancel := context.WithTimeout(context.Background(), vmTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tl.ip, "netns", "exec", ns.name, tl.qemu,
-		"-accel", "tcg", "-m", "512", "-display", "none", "-monitor", "none",
-		"-serial", "file:"+serial, "-no-reboot",
-		"-netdev", "tap,id=n0,ifname="+tap+",script=no,downscript=no",
-		"-device", "e1000,netdev=n0,mac="+mac, "-boot", "n")
+	args := []string{"netns", "exec", ns.name, tl.qemu,
+		"-accel", "tcg", "-m", "512", "-display", "none", "-monitor", "none", "-no-reboot",
+		"-netdev", "tap,id=n0,ifname=" + m.tap + ",script=no,downscript=no"}
+	var console *consoleDriver
+	switch {
+	case m.uefi:
+		code, varsFile := ovmfCode, ovmfVars
+		args = append(args, "-machine", "q35")
+		if m.secureBoot {
+			code, varsFile = ovmfCodeSB, ovmfVarsSB
+			args = append(args, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
+		}
+		vars := filepath.Join(m.work, "OVMF_VARS-"+m.tap+".fd")
+		copyFile(t, varsFile, vars)
+		args = append(args,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+vars,
+			"-device", "virtio-net-pci,netdev=n0,mac="+m.mac+",romfile=",
+			"-serial", "file:"+serial)
+	case m.firmwarePXE:
+		// SeaBIOS copies the screen to the serial port and takes keys
+		// from it (etc/sercon-port), so the test can answer the ROM's
+		// prompt.
+		port := filepath.Join(m.work, "sercon-port")
+		if err := os.WriteFile(port, []byte{0xf8, 0x03}, 0o644); err != nil { // 0x3f8, COM1
+			t.Fatal(err)
+		}
+		sock := filepath.Join(m.work, "serial-"+m.tap+".sock")
+		args = append(args, "-fw_cfg", "name=etc/sercon-port,file="+port,
+			"-chardev", "socket,id=s0,path="+sock+",server=on,wait=off", "-serial", "chardev:s0",
+			"-device", "e1000,netdev=n0,mac="+m.mac)
+		console = &consoleDriver{sock: sock}
+	default:
+		args = append(args, "-serial", "file:"+serial, "-device", "e1000,netdev=n0,mac="+m.mac)
+	}
+	args = append(args, "-boot", "n")
+	cmd := exec.CommandContext(ctx, tl.ip, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	console, _ := os.ReadFile(serial)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if console != nil {
+		go console.run(ctx)
+	}
+	stopped := make(chan bool, 1)
+	if m.until != nil {
+		go func() {
+			for ctx.Err() == nil {
+				if m.until() {
+					stopped <- true
+					cmd.Cancel()
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+	}
+	err := cmd.Wait()
+	select {
+	case <-stopped:
+		text, _ := os.ReadFile(serial)
+		return string(text)
+	default:
+	}
+	var text []byte
+	if console != nil {
+		text = console.text()
+	} else {
+		text, _ = os.ReadFile(serial)
+	}
 	if ctx.Err() != nil {
-		t.Fatalf("the VM (%s) did not power off within %v (SeaBIOS and iPXE print to VGA only: see kiln serve's log); its serial console:\n%s", mac, vmTimeout, console)
+		t.Fatalf("the VM (%s) did not power off within %v; its serial console:\n%s", m.mac, vmTimeout, text)
 	}
 	if err != nil {
-		t.Fatalf("qemu: %v\n%s\nserial console:\n%s", err, out, console)
+		t.Fatalf("qemu: %v\n%s\nserial console:\n%s", err, out.String(), text)
 	}
-	return string(console)
+	return string(text)
+}
+
+// consoleDriver is the BIOS machine's serial console (SeaBIOS's copy of the
+// screen): it records it, and plays the NIC firmware's part of a plain PXE
+// ROM. Debian's iPXE ROM is the only BIOS network firmware QEMU has, and it
+// says "iPXE" in its DHCP user class, for which dnsmasq's config sends it
+// to kiln serve directly; a vendor's PXE ROM sends no such class and is
+// given undionly.kpxe over TFTP. So at the ROM's prompt the driver enters
+// its shell, sets the user class a plain PXE client would not contradict,
+// and lets it boot as PXE firmware does: DHCP, then the boot file over TFTP.
+// (The first undionly.kpxe then finds that user class in the ROM's cached
+// DHCP packet, asks as a plain client once more and is given undionly.kpxe
+// again; the second asks as iPXE. A vendor's ROM caches no such class.)
+type consoleDriver struct {
+	sock string
+	mu   sync.Mutex
+	buf  bytes.Buffer
+}
+
+func (d *consoleDriver) text() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return bytes.Clone(d.buf.Bytes())
+}
+
+func (d *consoleDriver) run(ctx context.Context) {
+	var conn net.Conn
+	for conn == nil {
+		c, err := net.Dial("unix", d.sock)
+		if err == nil {
+			conn = c
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	defer conn.Close()
+	go func() { <-ctx.Done(); conn.Close() }()
+	type step struct {
+		wait string // what the console shows next
+		send string
+		// again: send it again every 300 ms until the next step's text
+		// shows (the ROM may not read keys yet when the prompt appears)
+		again bool
+	}
+	steps := []step{
+		{"Press Ctrl-B for the iPXE command line", "\x02", true},
+		{"iPXE>", "set user-class PXEClient\r", false},
+		{"iPXE>", "show user-class\r", false},
+		{"iPXE>", "autoboot\r", false},
+	}
+	chunk := make([]byte, 4096)
+	// read adds what the console shows within wait to the record.
+	read := func(wait time.Duration) ([]byte, error) {
+		conn.SetReadDeadline(time.Now().Add(wait))
+		n, err := conn.Read(chunk)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.buf.Write(chunk[:n])
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, err
+		}
+		return d.buf.Bytes(), nil
+	}
+	// send types s one key at a time, each once the one before is
+	// echoed (SeaBIOS's keyboard buffer holds 16 keys; iPXE echoes what
+	// it reads), or after a second.
+	send := func(s string) {
+		for _, b := range []byte(s) {
+			mark := len(d.text())
+			conn.Write([]byte{b})
+			for t0 := time.Now(); time.Since(t0) < time.Second; {
+				all, err := read(20 * time.Millisecond)
+				if err != nil || len(all) > mark {
+					break
+				}
+			}
+		}
+	}
+	seen, resend, last := 0, "", time.Now()
+	for {
+		all, err := read(100 * time.Millisecond)
+		if err != nil {
+			return
+		}
+		if len(steps) == 0 {
+			continue
+		}
+		i := bytes.Index(all[seen:], []byte(steps[0].wait))
+		if i < 0 {
+			if resend != "" && time.Since(last) > 300*time.Millisecond {
+				send(resend)
+				last = time.Now()
+			}
+			continue
+		}
+		seen += i + len(steps[0].wait)
+		time.Sleep(300 * time.Millisecond)
+		send(steps[0].send)
+		resend, last = "", time.Now()
+		if steps[0].again {
+			resend = steps[0].send
+		}
+		steps = steps[1:]
+	}
 }
 
 // makeSite writes a tier3 starter site whose private network is the
-// namespace's: the head (the install server) on 10.99.0.1, HTTP on 8080,
-// two workers of which wn1 has the known MAC and wn2 none (a free slot).
+// namespace's: the head (the install server) on 10.99.0.1, HTTP on port
+// 80, four workers of which wn1, wn2 and wn3 have MACs and wn4 none (a
+// free slot).
 func makeSite(t *testing.T, work string) string {
 	t.Helper()
 	dir := filepath.Join(work, "site")
-	if _, err := starter.Write(dir, starter.Options{Cluster: "pxe", Workers: 2}); err != nil {
+	if _, err := starter.Write(dir, starter.Options{Cluster: "pxe", Workers: 4}); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "site.yaml")
@@ -508,7 +872,7 @@ func makeSite(t *testing.T, work string) string {
 	edit("cidr: 10.10.0.0/24", "cidr: 10.99.0.0/24")
 	edit("10.10.0.", "10.99.0.")
 	edit("start: {private: 10.99.0.101}", "start: {private: "+knownIP+"}")
-	edit(`    # macs: ["aa:bb:cc:dd:ee:10", "aa:bb:cc:dd:ee:11"]   # in node order`, `    macs: ["`+knownMAC+`"]   # wn2 is left for discovery`)
+	edit(`    # macs: ["aa:bb:cc:dd:ee:10", "aa:bb:cc:dd:ee:11"]   # in node order`, `    macs: ["`+knownMAC+`", "`+biosMAC+`", "`+uefiMAC+`"]   # wn4 is left for discovery`)
 	tftp := filepath.Join(dir, "tftp")
 	if err := os.MkdirAll(tftp, 0o755); err != nil {
 		t.Fatal(err)
@@ -530,27 +894,100 @@ func buildKiln(tl tools, work string) (string, error) {
 	return bin, nil
 }
 
-// debianKernel returns Debian's amd64 kernel and its e1000 module, taken
-// from the linux-image package that linux-image-amd64 points at (apt-get
-// download, dpkg-deb -x). They are kept in a cache folder by package
-// version ($KILN_PXETEST_CACHE, else the user's cache folder).
-func debianKernel(tl tools) (kernel, e1000 string, err error) {
-	out, err := exec.Command(tl.aptCache, "depends", "linux-image-amd64").CombinedOutput()
+// kernelFiles are the installer's kernel and the network modules its
+// initrd loads, in load order.
+type kernelFiles struct {
+	vmlinuz string
+	modules []string
+}
+
+// netModules are the modules of the NICs the VMs have (e1000; virtio-net
+// and what it needs), in load order, as paths in the linux-image package.
+var netModules = []string{
+	"kernel/drivers/net/ethernet/intel/e1000/e1000.ko",
+	"kernel/net/core/failover.ko",
+	"kernel/drivers/net/net_failover.ko",
+	"kernel/drivers/virtio/virtio_ring.ko",
+	"kernel/drivers/virtio/virtio.ko",
+	"kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+	"kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+	"kernel/drivers/virtio/virtio_pci.ko",
+	"kernel/drivers/net/virtio_net.ko",
+}
+
+// debianKernel returns Debian's amd64 kernel (signed for Secure Boot) and
+// its network modules (signed too, as the kernel's lockdown then needs),
+// taken from the linux-image package that linux-image-amd64 points at.
+func debianKernel(tl tools) (*kernelFiles, error) {
+	pkg, err := dependency(tl, "linux-image-amd64", `linux-image-[0-9][^\s]*-amd64`)
 	if err != nil {
-		return "", "", fmt.Errorf("apt-cache depends linux-image-amd64: %v: %s", err, out)
+		return nil, err
 	}
-	m := regexp.MustCompile(`Depends: (linux-image-[0-9][^\s]*-amd64)\b`).FindSubmatch(out)
+	want := map[string]string{"boot/vmlinuz-*": "vmlinuz"}
+	k := &kernelFiles{}
+	for _, m := range netModules {
+		want["lib/modules/*/"+m] = filepath.Base(m)
+	}
+	dir, err := debFiles(tl, pkg, want)
+	if err != nil {
+		return nil, err
+	}
+	k.vmlinuz = filepath.Join(dir, "vmlinuz")
+	for _, m := range netModules {
+		k.modules = append(k.modules, filepath.Join(dir, filepath.Base(m)))
+	}
+	return k, nil
+}
+
+// signedEFI are Debian's shim, signed by Microsoft's UEFI CA, and Debian's
+// network GRUB, signed by Debian (whose key shim carries).
+type signedEFI struct{ shim, grub, grubModules string }
+
+func debianSignedEFI(tl tools) (*signedEFI, error) {
+	sdir, err := debFiles(tl, "shim-signed", map[string]string{"usr/lib/shim/shimx64.efi.signed": "shimx64.efi"})
+	if err != nil {
+		return nil, err
+	}
+	gdir, err := debFiles(tl, "grub-efi-amd64-signed", map[string]string{"usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed": "grubx64.efi"})
+	if err != nil {
+		return nil, err
+	}
+	// The same GRUB's modules: Debian's signed image has no http module
+	// built in (EL's has), and loads it from the TFTP root when Secure
+	// Boot is off.
+	mdir, err := debFiles(tl, "grub-efi-amd64-bin", map[string]string{"usr/lib/grub/x86_64-efi": "x86_64-efi"})
+	if err != nil {
+		return nil, err
+	}
+	return &signedEFI{shim: filepath.Join(sdir, "shimx64.efi"), grub: filepath.Join(gdir, "grubx64.efi"), grubModules: filepath.Join(mdir, "x86_64-efi")}, nil
+}
+
+// dependency is the package meta names in its Depends matching re.
+func dependency(tl tools, meta, re string) (string, error) {
+	out, err := exec.Command(tl.aptCache, "depends", meta).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("apt-cache depends %s: %v: %s", meta, err, out)
+	}
+	m := regexp.MustCompile(`Depends: (` + re + `)\b`).FindSubmatch(out)
 	if m == nil {
-		return "", "", fmt.Errorf("apt-cache depends linux-image-amd64 names no kernel package:\n%s", out)
+		return "", fmt.Errorf("apt-cache depends %s names no package like %s:\n%s", meta, re, out)
 	}
-	pkg := string(m[1])
-	out, err = exec.Command(tl.aptCache, "show", "--no-all-versions", pkg).CombinedOutput()
+	return string(m[1]), nil
+}
+
+// debFiles returns a folder holding files of Debian package pkg (its
+// candidate version): want maps a glob in the package to a name in the
+// folder. The files are kept in a cache folder by package version
+// ($KILN_PXETEST_CACHE, else the user's cache folder), fetched with
+// apt-get download and dpkg-deb -x.
+func debFiles(tl tools, pkg string, want map[string]string) (string, error) {
+	out, err := exec.Command(tl.aptCache, "show", "--no-all-versions", pkg).CombinedOutput()
 	if err != nil {
-		return "", "", fmt.Errorf("apt-cache show %s: %v: %s", pkg, err, out)
+		return "", fmt.Errorf("apt-cache show %s: %v: %s", pkg, err, out)
 	}
 	v := regexp.MustCompile(`(?m)^Version: (\S+)`).FindSubmatch(out)
 	if v == nil {
-		return "", "", fmt.Errorf("apt-cache show %s has no version", pkg)
+		return "", fmt.Errorf("apt-cache show %s has no version", pkg)
 	}
 	cache := os.Getenv("KILN_PXETEST_CACHE")
 	if cache == "" {
@@ -560,52 +997,58 @@ func debianKernel(tl tools) (kernel, e1000 string, err error) {
 		}
 		cache = filepath.Join(d, "kiln-pxetest")
 	}
-	dir := filepath.Join(cache, pkg+"_"+strings.ReplaceAll(string(v[1]), ":", "%3a"))
-	kernel, e1000 = filepath.Join(dir, "vmlinuz"), filepath.Join(dir, "e1000.ko")
-	if _, err := os.Stat(e1000); err == nil {
-		return kernel, e1000, nil
+	// The folder's name says what it holds, so that a new list of files
+	// makes a new folder rather than reading an old one.
+	var names []string
+	for _, n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	sum := sha256.Sum256([]byte(strings.Join(names, "\x00")))
+	dir := filepath.Join(cache, fmt.Sprintf("%s_%s_%x", pkg, strings.ReplaceAll(string(v[1]), ":", "%3a"), sum[:4]))
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", "", err
+		return "", err
 	}
 	tmp, err := os.MkdirTemp(cache, "download-")
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	defer os.RemoveAll(tmp)
 	dl := exec.Command(tl.aptGet, "download", pkg+"="+string(v[1]))
 	dl.Dir = tmp
 	if out, err := dl.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("apt-get download %s: %v: %s", pkg, err, out)
+		return "", fmt.Errorf("apt-get download %s: %v: %s", pkg, err, out)
 	}
 	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
 	if len(debs) != 1 {
-		return "", "", fmt.Errorf("apt-get download %s left %d .deb files", pkg, len(debs))
+		return "", fmt.Errorf("apt-get download %s left %d .deb files", pkg, len(debs))
 	}
 	x := filepath.Join(tmp, "x")
 	if out, err := exec.Command(tl.dpkgDeb, "-x", debs[0], x).CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("dpkg-deb -x %s: %v: %s", debs[0], err, out)
-	}
-	vmlinuz, _ := filepath.Glob(filepath.Join(x, "boot", "vmlinuz-*"))
-	mods, _ := filepath.Glob(filepath.Join(x, "lib", "modules", "*", "kernel", "drivers", "net", "ethernet", "intel", "e1000", "e1000.ko"))
-	if len(vmlinuz) != 1 || len(mods) != 1 {
-		return "", "", fmt.Errorf("%s: want one boot/vmlinuz-* and one e1000.ko (uncompressed), found %v and %v", pkg, vmlinuz, mods)
+		return "", fmt.Errorf("dpkg-deb -x %s: %v: %s", debs[0], err, out)
 	}
 	stage := filepath.Join(tmp, "out")
 	if err := os.Mkdir(stage, 0o755); err != nil {
-		return "", "", err
+		return "", err
 	}
-	for src, dst := range map[string]string{vmlinuz[0]: "vmlinuz", mods[0]: "e1000.ko"} {
-		if err := os.Rename(src, filepath.Join(stage, dst)); err != nil {
-			return "", "", err
+	for glob, name := range want {
+		m, _ := filepath.Glob(filepath.Join(x, glob))
+		if len(m) != 1 {
+			return "", fmt.Errorf("%s: want one %s (uncompressed), found %v", pkg, glob, m)
+		}
+		if err := os.Rename(m[0], filepath.Join(stage, name)); err != nil {
+			return "", err
 		}
 	}
 	if err := os.Rename(stage, dir); err != nil && !os.IsExist(err) {
-		if _, serr := os.Stat(e1000); serr != nil { // not another run's
-			return "", "", err
+		if _, serr := os.Stat(dir); serr != nil { // not another run's
+			return "", err
 		}
 	}
-	return kernel, e1000, nil
+	return dir, nil
 }
 
 // installerInit is the initrd's /init: it plays the installer of the
@@ -621,7 +1064,8 @@ mount -t sysfs sys /sys
 say() { echo "kiln-pxetest: $*"; }
 fail() { say "FAILED: $*"; poweroff -f; }
 say "installer started: $(cat /proc/cmdline)"
-insmod /e1000.ko || fail "insmod e1000.ko"
+for m in $(cat /modules); do insmod "/$m" || fail "insmod $m"; done
+dmesg | grep -i "secure boot" | sed 's/^\[[ 0-9.]*\] /kiln-pxetest: kernel: /'
 ip link set lo up
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i+1)); done
@@ -650,9 +1094,10 @@ bound|renew)
 esac
 `
 
-// makeInitrd writes the installer's initrd: busybox-static, the e1000
-// module and the scripts, as an uncompressed newc cpio archive.
-func makeInitrd(t *testing.T, tl tools, work, e1000, out string) {
+// makeInitrd writes the installer's initrd: busybox-static, the network
+// modules (loaded in order; the ones whose NIC is absent load and do
+// nothing) and the scripts, as an uncompressed newc cpio archive.
+func makeInitrd(t *testing.T, tl tools, work string, modules []string, out string) {
 	t.Helper()
 	root := filepath.Join(work, "initrd")
 	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp"} {
@@ -661,8 +1106,12 @@ func makeInitrd(t *testing.T, tl tools, work, e1000, out string) {
 		}
 	}
 	copyFile(t, tl.busybox, filepath.Join(root, "bin", "busybox"))
-	copyFile(t, e1000, filepath.Join(root, "e1000.ko"))
-	for name, text := range map[string]string{"init": installerInit, "udhcpc.sh": udhcpcScript} {
+	var names []string
+	for _, m := range modules {
+		copyFile(t, m, filepath.Join(root, filepath.Base(m)))
+		names = append(names, filepath.Base(m))
+	}
+	for name, text := range map[string]string{"init": installerInit, "udhcpc.sh": udhcpcScript, "modules": strings.Join(names, "\n") + "\n"} {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o755); err != nil {
 			t.Fatal(err)
 		}

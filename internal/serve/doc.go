@@ -18,6 +18,13 @@
 //	                                inst.ks= URL (or one of ours when the build has none);
 //	                                local disk (installed, puppet-signed, configured): the
 //	                                build's ipxe/localboot.ipxe; held with the reason (failed)
+//	GET  /kiln/grub/NODE.cfg        the same decision for GRUB 2 (the UEFI chain: the
+//	                                distribution's signed shim and GRUB, whose grub.cfg
+//	                                and grub.cfg-01-MAC in the TFTP root hand over here):
+//	                                the build's grub/NODE.cfg with ?token=T added to its
+//	                                inst.ks= URL, or grub/localboot.cfg
+//	GET  /tftp/PATH                 the TFTP root (the build dnsmasq config's tftp-root),
+//	                                files only: UEFI HTTP boot loads shimx64.efi from here
 //	GET  /boot.ipxe                 our entry script: chains to /boot/ipxe?mac=${mac:hexhyp}
 //	GET  /boot/ipxe?mac=MAC         the same decision, by MAC (and discovery of unknown MACs)
 //	GET  /kiln/PATH[?token=T]       a file of the build; a secret-bearing one (0600 in the

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /boot/ipxe", s.bootNode)
 	mux.HandleFunc("GET /kiln/{path...}", s.buildFile)
 	mux.HandleFunc("GET /os/{path...}", s.mirrorFile)
+	mux.HandleFunc("GET /tftp/{path...}", s.tftpFile)
 	mux.HandleFunc("POST /kiln/installed/{name}", s.installed)
 	mux.HandleFunc("POST /api/v1/nodes/{name}/{report}", s.report)
 	mux.HandleFunc("GET /api/v1/nodes", s.apiNodes)
@@ -195,6 +197,10 @@ func (s *Server) buildFile(w http.ResponseWriter, r *http.Request) {
 		s.bootByName(w, r, snap.cluster.Node(name))
 		return
 	}
+	if name, ok := matchNode(s.cfg.GRUBScript, p); ok && snap.cluster.Node(name) != nil {
+		s.bootGRUB(w, r, snap.cluster.Node(name))
+		return
+	}
 	f, ok := snap.files[p]
 	if !ok {
 		textError(w, http.StatusNotFound, "404: the build has no file "+p)
@@ -269,26 +275,60 @@ func (s *Server) mirrorFile(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotFound, "404: this server has no OS install tree (kiln serve --mirror DIR)")
 		return
 	}
-	p := r.PathValue("path")
-	if p == "" || !validPath(p) {
-		textError(w, http.StatusNotFound, "404: not a file of the install tree")
+	s.serveTree(w, r, s.cfg.Mirror, "the install tree")
+}
+
+// tftpFile serves the TFTP root over HTTP, for UEFI HTTP boot (DHCP hands
+// an HTTPClient the URL of shimx64.efi there; shim then fetches
+// grubx64.efi, and GRUB its grub.cfg files, from the same folder). These
+// are the files TFTP gives any machine on the network; files only.
+func (s *Server) tftpFile(w http.ResponseWriter, r *http.Request) {
+	dir := s.cfg.TFTPRoot
+	if dir == "" {
+		if f, ok := s.snap.Load().files[s.cfg.DnsmasqConf]; ok {
+			dir = confValue(f.data, "tftp-root")
+		}
+	}
+	if dir == "" || !filepath.IsAbs(dir) {
+		textError(w, http.StatusNotFound, "404: this server knows no TFTP root (the build's "+s.cfg.DnsmasqConf+" sets none)")
 		return
 	}
-	root, err := os.OpenRoot(s.cfg.Mirror)
+	s.serveTree(w, r, dir, "the TFTP root")
+}
+
+// confValue is the value of the first key=value line of a dnsmasq config.
+func confValue(data []byte, key string) string {
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// serveTree serves a file of the folder dir: files only, no listings,
+// nothing outside it (os.Root refuses .. and symlinks that leave it).
+func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, dir, what string) {
+	p := r.PathValue("path")
+	if p == "" || !validPath(p) {
+		textError(w, http.StatusNotFound, "404: not a file of "+what)
+		return
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
-		textError(w, http.StatusServiceUnavailable, "503: the install tree cannot be opened")
+		textError(w, http.StatusServiceUnavailable, "503: "+what+" cannot be opened")
 		return
 	}
 	defer root.Close()
 	f, err := root.Open(p)
 	if err != nil {
-		textError(w, http.StatusNotFound, "404: the install tree has no file "+p)
+		textError(w, http.StatusNotFound, "404: "+what+" has no file "+p)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		textError(w, http.StatusNotFound, "404: the install tree has no file "+p)
+		textError(w, http.StatusNotFound, "404: "+what+" has no file "+p)
 		return
 	}
 	// A big file over a slow link: allow a minute plus 1 MB/s.

@@ -88,17 +88,53 @@ exit
 `, mac))
 		return
 	}
-	s.bootFor(w, r, n, "MAC "+mac)
+	s.bootFor(w, r, n, "MAC "+mac, loaderIPXE)
 }
 
 // bootByName answers a request for a node's own iPXE script by its name
 // (the install chain's entry script chains to ipxe/NODE.ipxe).
 func (s *Server) bootByName(w http.ResponseWriter, r *http.Request, n *model.Node) {
-	s.bootFor(w, r, n, "by name")
+	s.bootFor(w, r, n, "by name", loaderIPXE)
+}
+
+// loader is the boot loader a boot file is written for.
+type loader int
+
+const (
+	loaderIPXE loader = iota // iPXE scripts (BIOS PXE, iPXE ROMs)
+	loaderGRUB               // GRUB 2 files (the UEFI chain: signed shim and GRUB)
+)
+
+func (l loader) String() string {
+	if l == loaderGRUB {
+		return "grub"
+	}
+	return "ipxe"
+}
+
+// grubMessage is a GRUB 2 file that shows lines, waits, and leaves GRUB
+// (the firmware then tries its next boot entry).
+func grubMessage(wait time.Duration, lines ...string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("echo " + grubQuote("kiln: "+strings.NewReplacer("\n", " ", "\r", " ").Replace(l)) + "\n")
+	}
+	fmt.Fprintf(&b, "sleep %d\nexit\n", int(wait.Seconds()))
+	return b.String()
+}
+
+// grubQuote single-quotes a word for GRUB 2's script language.
+func grubQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// bootGRUB answers GRUB's request for a node's own GRUB file by its name
+// (the UEFI chain's grub.cfg and grub.cfg-01-MAC hand over to
+// grub/NODE.cfg): the same decision as for iPXE, in GRUB's language.
+func (s *Server) bootGRUB(w http.ResponseWriter, r *http.Request, n *model.Node) {
+	s.bootFor(w, r, n, "GRUB, by name", loaderGRUB)
 }
 
 // bootFor decides what node n boots, records it, and writes the script.
-func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, how string) {
+func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, how string, ld loader) {
 	ip := remoteIP(r)
 	snap := s.snap.Load()
 	if !s.nodeAddrOK(n, ip) {
@@ -106,7 +142,10 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 		return
 	}
 	ks := strings.ReplaceAll(s.cfg.Kickstart, "{node}", n.Name)
-	if _, ok := snap.files[ks]; !ok {
+	grubFile := strings.ReplaceAll(s.cfg.GRUBScript, "{node}", n.Name)
+	_, hasKS := snap.files[ks]
+	_, hasGRUB := snap.files[grubFile]
+	if !hasKS || ld == loaderGRUB && !hasGRUB {
 		cur, known, err := s.store.Node(r.Context(), n.Name)
 		if err != nil {
 			s.storeError(w, err)
@@ -114,9 +153,16 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 		}
 		if !known || state.InstallMode(cur.State) {
 			why := fmt.Sprintf("the build has no %s, so %s cannot install: build the install chain (kiln build), or name the kickstart with --kickstart", ks, n.Name)
+			if hasKS {
+				why = fmt.Sprintf("the build has no %s, so %s cannot install from GRUB: build the install chain (kiln build)", grubFile, n.Name)
+			}
 			seq, _ := s.store.Record(r.Context(), state.Event{Node: n.Name, Kind: state.KindBoot, Detail: "not booted: " + why, Remote: ip})
 			seqHeader(w, seq)
 			s.log.Error("cannot install", "node", n.Name, "why", why)
+			if ld == loaderGRUB {
+				writeScript(w, grubMessage(5*time.Minute, why))
+				return
+			}
 			writeScript(w, fmt.Sprintf("#!ipxe\necho kiln: %s\nprompt --timeout 300000 || exit\nexit\n", ipxeText(why)))
 			return
 		}
@@ -128,7 +174,25 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 	}
 	seqHeader(w, res.Seq)
 	s.metrics.boots.inc(string(res.Mode))
-	s.log.Info("boot", "node", n.Name, "mode", res.Mode, "state", res.Node.State, "remote", ip)
+	s.log.Info("boot", "node", n.Name, "mode", res.Mode, "state", res.Node.State, "remote", ip, "loader", ld.String())
+	if ld == loaderGRUB {
+		switch res.Mode {
+		case state.ModeInstall:
+			writeScript(w, s.grubInstall(snap, n, grubFile))
+		case state.ModeLocal:
+			if f, ok := snap.files[s.cfg.GRUBLocal]; ok {
+				writeScript(w, string(f.data))
+				return
+			}
+			writeScript(w, grubMessage(0, fmt.Sprintf("%s is %s; booting from the local disk", n.Name, res.Node.State)))
+		default:
+			writeScript(w, grubMessage(5*time.Minute,
+				n.Name+" is held as failed and will not be installed again by itself.",
+				res.Node.Reason,
+				"on the head node: kiln events "+n.Name+", then kiln reinstall "+n.Name))
+		}
+		return
+	}
 	switch res.Mode {
 	case state.ModeInstall:
 		writeScript(w, s.installScript(r, snap, n, ks, res))
@@ -153,8 +217,38 @@ exit
 	}
 }
 
-// ksArg finds the kickstart argument of a kernel command line.
-var ksArg = regexp.MustCompile(`\b((?:inst\.)?ks=)(\S+)`)
+// ksArg finds the kickstart argument of a kernel command line (in a GRUB
+// file it may be single-quoted: the URL ends before the quote).
+var ksArg = regexp.MustCompile(`\b((?:inst\.)?ks=)([^\s'"]+)`)
+
+// withToken adds the node's token to the kickstart URL of a boot file.
+func withToken(data []byte, tok string) []byte {
+	return ksArg.ReplaceAllFunc(data, func(m []byte) []byte {
+		if bytes.Contains(m, []byte("token=")) {
+			return m
+		}
+		sep := "?"
+		if bytes.Contains(m, []byte("?")) {
+			sep = "&"
+		}
+		return append(append([]byte{}, m...), []byte(sep+"token="+tok)...)
+	})
+}
+
+// grubInstall is the build's GRUB install file of node n with the node's
+// token added to its kickstart URL.
+func (s *Server) grubInstall(snap *snapshot, n *model.Node, grubFile string) string {
+	if snap.memo != nil {
+		if v, ok := snap.memo.grubs.Load(n.Name); ok {
+			return v.(string)
+		}
+	}
+	out := string(withToken(snap.files[grubFile].data, snap.token(n.Name)))
+	if snap.memo != nil {
+		snap.memo.grubs.Store(n.Name, out)
+	}
+	return out
+}
 
 // installScript boots the installer with the node's kickstart: the build's
 // iPXE script for the node with the token added to its kickstart URL, or,
@@ -167,16 +261,7 @@ func (s *Server) installScript(r *http.Request, snap *snapshot, n *model.Node, k
 		}
 	}
 	if f, ok := snap.files[strings.ReplaceAll(s.cfg.IPXEScript, "{node}", n.Name)]; ok && ksArg.Match(f.data) {
-		out := ksArg.ReplaceAllFunc(f.data, func(m []byte) []byte {
-			if bytes.Contains(m, []byte("token=")) {
-				return m
-			}
-			sep := "?"
-			if bytes.Contains(m, []byte("?")) {
-				sep = "&"
-			}
-			return append(append([]byte{}, m...), []byte(sep+"token="+tok)...)
-		})
+		out := withToken(f.data, tok)
 		// A function of the build's file and the node's token alone.
 		if snap.memo != nil {
 			snap.memo.scripts.Store(n.Name, string(out))

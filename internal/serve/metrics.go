@@ -83,11 +83,11 @@ func kind(p string) string {
 		return "boot"
 	case strings.HasPrefix(p, "/kiln/installed/"):
 		return "callback"
-	case strings.HasPrefix(p, "/kiln/ipxe/"):
+	case strings.HasPrefix(p, "/kiln/ipxe/"), strings.HasPrefix(p, "/kiln/grub/"):
 		return "boot"
 	case strings.HasPrefix(p, "/kiln/"):
 		return "build"
-	case strings.HasPrefix(p, "/os/"):
+	case strings.HasPrefix(p, "/os/"), strings.HasPrefix(p, "/tftp/"):
 		return "mirror"
 	case strings.HasPrefix(p, "/api/v1/nodes/") && strings.Count(p, "/") == 5:
 		return "callback"

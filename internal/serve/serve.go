@@ -60,7 +60,14 @@ type Config struct {
 	// node installs), LocalScript that of the local-boot script. When the
 	// build has none, kiln serve writes its own.
 	IPXEScript, LocalScript string
-	Policy                  state.Policy
+	// GRUBScript and GRUBLocal are the same for GRUB 2, which the UEFI
+	// chain (the distribution's signed shim and GRUB) asks for over HTTP.
+	GRUBScript, GRUBLocal string
+	// TFTPRoot is the folder dnsmasq serves over TFTP, also served under
+	// /tftp/ for UEFI HTTP boot; "": the tftp-root of the build's dnsmasq
+	// config.
+	TFTPRoot string
+	Policy   state.Policy
 	// CheckAddress refuses a node's files and callbacks to any address
 	// but the node's own.
 	CheckAddress bool
@@ -95,6 +102,12 @@ func (c *Config) defaults() {
 	}
 	if c.LocalScript == "" {
 		c.LocalScript = "ipxe/localboot.ipxe"
+	}
+	if c.GRUBScript == "" {
+		c.GRUBScript = "grub/{node}.cfg"
+	}
+	if c.GRUBLocal == "" {
+		c.GRUBLocal = "grub/localboot.cfg"
 	}
 	if c.Policy.MaxBoots == 0 {
 		c.Policy.MaxBoots = state.DefaultPolicy.MaxBoots
@@ -215,7 +228,8 @@ type snapshot struct {
 // per node per build). A reload that changes the build makes a new one.
 type memo struct {
 	tokens  sync.Map // node name → token
-	scripts sync.Map // node name → install script
+	scripts sync.Map // node name → install script (iPXE)
+	grubs   sync.Map // node name → install file (GRUB)
 }
 
 // buildStamp tells whether the build or the site file changed on disk.

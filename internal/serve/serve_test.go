@@ -132,6 +132,69 @@ func TestInstallFlow(t *testing.T) {
 	}
 }
 
+// The UEFI chain: GRUB asks for the node's GRUB file by name and gets the
+// install form with the node's token inside the quoted kickstart argument,
+// the same decision and state changes as iPXE, then the local form.
+func TestGRUBInstallFlow(t *testing.T) {
+	dir := makeSite(t, 2, 2)
+	s := start(t, testConfig(dir))
+	ip := workerIP(2)
+	tok := s.snap.Load().token("wn2")
+
+	code, body, hdr := get(t, ip, "GET", s.URL+"/kiln/grub/wn2.cfg")
+	want := "'inst.ks=http://head:8080/kiln/kickstart-wn2.cfg?token=" + tok + "' ip=dhcp"
+	if code != 200 || !strings.Contains(body, want) || hdr.Get("X-Kiln-Event") == "" {
+		t.Fatalf("GRUB install file: %d %v\n%s\nwant it to hold %s", code, hdr, body, want)
+	}
+	if st := nodeState(t, s.Server, "wn2"); st.State != state.Booting || st.Boots != 1 {
+		t.Fatalf("after the GRUB file: %+v", st)
+	}
+	if code, _, _ := get(t, ip, "GET", s.URL+"/kiln/kickstart-wn2.cfg?token="+tok); code != 200 {
+		t.Fatalf("kickstart with the GRUB file's token: %d", code)
+	}
+	if code, _, _ := get(t, ip, "POST", s.URL+"/kiln/installed/wn2?token="+tok); code != 200 {
+		t.Fatalf("callback: %d", code)
+	}
+	local, _ := os.ReadFile(filepath.Join(dir, "build", "grub", "localboot.cfg"))
+	if code, body, _ := get(t, ip, "GET", s.URL+"/kiln/grub/wn2.cfg"); code != 200 || body != string(local) {
+		t.Fatalf("GRUB file after the install: %d\n%s\nwant the local form:\n%s", code, body, local)
+	}
+	code, body, _ = get(t, workerIP(1), "GET", s.URL+"/kiln/grub/nosuchnode.cfg")
+	if code != 404 {
+		t.Fatalf("GRUB file of no node: %d %s", code, body)
+	}
+}
+
+// GRUB's messages are single-quoted: a reason with a quote, a dollar or a
+// newline stays text.
+func TestGRUBMessageQuotes(t *testing.T) {
+	got := grubMessage(time.Minute, "it's $x\nsecond; line")
+	want := "echo 'kiln: it'\\''s $x second; line'\nsleep 60\nexit\n"
+	if got != want {
+		t.Fatalf("grubMessage:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// UEFI HTTP boot loads shim, GRUB and grub.cfg from the TFTP root over
+// HTTP: files only, nothing outside it.
+func TestTFTPRootOverHTTP(t *testing.T) {
+	dir := makeSite(t, 1, 1)
+	tftp := filepath.Join(dir, "tftp")
+	if err := os.WriteFile(filepath.Join(tftp, "shimx64.efi"), []byte("MZ not shim"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(tftp, "sub"), 0o755)
+	s := start(t, testConfig(dir))
+	if code, body, _ := get(t, "", "GET", s.URL+"/tftp/shimx64.efi"); code != 200 || body != "MZ not shim" {
+		t.Fatalf("/tftp/shimx64.efi: %d %q", code, body)
+	}
+	for _, p := range []string{"/tftp/", "/tftp/sub", "/tftp/../site.yaml", "/tftp/%2e%2e/site.yaml", "/tftp/missing.efi"} {
+		if code, body, _ := get(t, "", "GET", s.URL+p); code == 200 || strings.Contains(body, "cluster:") {
+			t.Errorf("%s: %d %q, want no file", p, code, body)
+		}
+	}
+}
+
 // No listing, no way out of the build or the install tree.
 func TestNoEscapes(t *testing.T) {
 	dir := makeSite(t, 2, 2)
@@ -413,7 +476,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		`kiln_nodes{state="planned"} 2`,
 		`kiln_boot_scripts_total{mode="install"} 1`,
 		`kiln_install_duration_seconds_count 0`,
-		`kiln_build_files 8`,
+		`kiln_build_files 12`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %s:\n%s", want, body)
@@ -514,9 +577,9 @@ func TestRepeatFetchIsLoggedWithoutWaiting(t *testing.T) {
 		fetched = append(fetched, strings.TrimPrefix(m[1], "/kiln/"))
 	}
 	// The node's other files (this test site has none but its iPXE
-	// script, which is answered as a boot).
+	// and GRUB files, which are answered as boots).
 	for _, p := range s.nodeFiles("wn1") {
-		if p == fetched[0] || strings.HasPrefix(p, "ipxe/") {
+		if p == fetched[0] || strings.HasPrefix(p, "ipxe/") || strings.HasPrefix(p, "grub/") {
 			continue
 		}
 		code, _, hdr := get(t, ip, "GET", s.URL+"/kiln/"+p+"?token="+m[2])

@@ -51,6 +51,13 @@ artifacts:
   - template: ipxe-local.tmpl
     path: ipxe/localboot.ipxe
     doc: The local-boot script.
+  - template: grub-node.tmpl
+    path: grub/{{ .Node.Name }}.cfg
+    scope: node
+    doc: The node's GRUB install file, as an install chain writes one.
+  - template: grub-local.tmpl
+    path: grub/localboot.cfg
+    doc: The GRUB local-boot form.
 secrets:
   - name: node_token_key
     doc: Keys the node tokens.
@@ -100,6 +107,13 @@ initrd http://head:8080/os/el9/images/pxeboot/initrd.img
 boot
 `,
 	"templates/ipxe-local.tmpl": "#!ipxe\nexit\n",
+	"templates/grub-node.tmpl": `set default=install
+menuentry 'Install {{ .Node.Name }}' --id install {
+	linux (http,head:8080)/os/el9/images/pxeboot/vmlinuz 'inst.ks=http://head:8080/kiln/kickstart-{{ .Node.Name }}.cfg' ip=dhcp
+	initrd (http,head:8080)/os/el9/images/pxeboot/initrd.img
+}
+`,
+	"templates/grub-local.tmpl": "set default=local\nmenuentry 'Local disk' --id local {\n\texit\n}\n",
 	"templates/cluster-secret.tmpl": `{{ secret "root_password" }}
 `,
 	"templates/dnsmasq.conf.tmpl": `# dnsmasq for {{ .Cluster.Name }} (tests: TFTP on loopback only)

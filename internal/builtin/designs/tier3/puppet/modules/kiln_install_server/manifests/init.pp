@@ -58,18 +58,18 @@ class kiln_install_server (
     mode   => '0755',
   }
 
-  # Machines whose NIC boots plain PXE get iPXE first (dnsmasq.conf), which
-  # then asks kiln serve for the machine's own script with its token.
+  # Machines whose NIC boots plain BIOS PXE get iPXE first (dnsmasq.conf),
+  # which then asks kiln serve for the machine's own script with its token.
+  # UEFI machines get the distribution's signed shim and GRUB instead
+  # (Secure Boot), which the runbook copies from the install tree.
   package { 'ipxe-bootimgs-x86':
     ensure => installed,
   }
-  ['undionly.kpxe', 'ipxe-snponly-x86_64.efi'].each |$loader| {
-    file { "${tftp_root}/${loader}":
-      ensure  => file,
-      source  => "/usr/share/ipxe/${loader}",
-      mode    => '0644',
-      require => [Package['ipxe-bootimgs-x86'], File[$tftp_root]],
-    }
+  file { "${tftp_root}/undionly.kpxe":
+    ensure  => file,
+    source  => '/usr/share/ipxe/undionly.kpxe',
+    mode    => '0644',
+    require => [Package['ipxe-bootimgs-x86'], File[$tftp_root]],
   }
 
   file { '/etc/systemd/system/kiln-serve.service':
