@@ -224,11 +224,23 @@ node 'nfs.physics.example.edu' {
     server      => 'puppet.mytier3.local',
   }
   class { 'kiln_xrootd':
-    export_paths => ['/export/share/data'],
-    mode         => 'standalone',
-    private_name => 'nfs.mytier3.local',
-    public_name  => 'nfs.physics.example.edu',
-    redirector   => '',
+    allowed_hosts => [
+      '10.10.0.1',
+      '10.10.0.2',
+      '10.10.0.3',
+      '10.10.0.4',
+      '10.10.0.10',
+      '10.10.0.20',
+      '10.10.0.21',
+      '10.10.0.101',
+      '10.10.0.102',
+      '10.10.0.103',
+      '10.10.0.104',
+    ],
+    export_paths  => ['/export/share/data'],
+    mode          => 'standalone',
+    private_name  => 'nfs.mytier3.local',
+    redirector    => '',
   }
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
