@@ -2,12 +2,14 @@ package puppet_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"kiln.dev/kiln/internal/model"
 	"kiln.dev/kiln/internal/testutil"
@@ -284,4 +286,230 @@ func readLogs(dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// resourceParams are a catalog resource's parameters.
+func resourceParams(t *testing.T, catalog map[string]any, typ, title string) map[string]any {
+	t.Helper()
+	r := resource(catalog, typ, title)
+	if r == nil {
+		t.Fatalf("the catalog has no %s[%s]", typ, title)
+	}
+	p, _ := r["parameters"].(map[string]any)
+	return p
+}
+
+// A node's backup, as Puppet installs it, reaches its repository on the
+// repository host the way the nodes do: restic over sftp with the node's
+// own key, into the account the repository host's catalog makes for it.
+// The repository host is a real sshd on 127.0.0.1 (as root, in a mount
+// namespace whose /etc/passwd has the accounts the catalog declares), with
+// the authorized_keys the catalog writes. The puppet VM backs up and
+// restores; the ldap VM, whose repository is on the same host, cannot
+// open the puppet VM's repository with its key nor reach it through its
+// own account, and neither gets a shell.
+func TestBackupReachesOnlyItsOwnRepositoryOverSFTP(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("sshd runs as root")
+	}
+	sshd := testutil.NeedProgram(t, "sshd")
+	keygen := testutil.NeedProgram(t, "ssh-keygen")
+	ssh := testutil.NeedProgram(t, "ssh")
+	sftp := testutil.NeedProgram(t, "sftp")
+	restic := testutil.NeedProgram(t, "restic")
+	unshare := testutil.NeedProgram(t, "unshare")
+	ex := compiledExample(t)
+
+	byName := map[string]*model.Node{}
+	for _, n := range ex.cluster.Nodes {
+		byName[n.Name] = n
+	}
+	host := byName["nfs"]
+	hostCat := ex.catalogs[host.FQDN]
+	root := t.TempDir()
+	for d := root; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	port := testutil.FreePort(t)
+
+	// The repository host: each client's account, home, authorized_keys
+	// and repository folder, as the nfs catalog declares them, under root.
+	passwd, err := os.ReadFile("/etc/passwd")
+	must(t, err)
+	group, err := os.ReadFile("/etc/group")
+	must(t, err)
+	type client struct {
+		name, user, repo string
+		uid              int
+		env              []string
+	}
+	clients := map[string]*client{}
+	for i, name := range []string{"puppet", "ldap"} {
+		n := byName[name]
+		repo := fileContent(t, ex.catalogs[n.FQDN], "/etc/kiln/backup/repository")
+		repo = strings.TrimSpace(repo)
+		user := "kiln-backup-" + name
+		if !strings.HasPrefix(repo, "sftp:"+user+"@"+host.Iface("private").Hostname+":/") {
+			t.Fatalf("%s's repository %s is not on %s's account %s", name, repo, host.Name, user)
+		}
+		up := resourceParams(t, hostCat, "User", user)
+		home, _ := up["home"].(string)
+		if up["shell"] != "/sbin/nologin" || home == "" {
+			t.Fatalf("%s's account on %s: %v", name, host.Name, up)
+		}
+		path := strings.SplitN(repo, ":", 3)[2]
+		if pp := resourceParams(t, hostCat, "File", path); pp["owner"] != user || pp["mode"] != "0700" {
+			t.Fatalf("%s's repository folder %s: %v, want owned by %s, 0700", name, path, pp, user)
+		}
+		if hp := resourceParams(t, hostCat, "File", home); hp["owner"] != "root" {
+			t.Fatalf("%s's home %s is not root's: %v", name, home, hp)
+		}
+		keys := fileContent(t, hostCat, home+"/.ssh/authorized_keys")
+		if !strings.Contains(keys, `restrict,command="internal-sftp -d `+path+`" ssh-ed25519 `) {
+			t.Fatalf("%s's authorized_keys on %s does not restrict the key to sftp into %s:\n%s", name, host.Name, path, keys)
+		}
+		uid := 61001 + i
+		must(t, os.MkdirAll(root+home+"/.ssh", 0o755))
+		must(t, os.MkdirAll(root+path, 0o700))
+		must(t, os.Chown(root+path, uid, uid))
+		must(t, os.WriteFile(root+home+"/.ssh/authorized_keys", []byte(strings.ReplaceAll(keys, path, root+path)), 0o644))
+		passwd = fmt.Appendf(passwd, "%s:*:%d:%d:kiln backups of %s:%s:/usr/sbin/nologin\n", user, uid, uid, name, root+home)
+		group = fmt.Appendf(group, "%s:x:%d:\n", user, uid)
+
+		// The node: the files its catalog installs, under root/NODE.
+		nodeDir := filepath.Join(root, "node-"+name)
+		must(t, os.MkdirAll(nodeDir, 0o700))
+		cat := ex.catalogs[n.FQDN]
+		for _, f := range []string{"/usr/local/sbin/kiln-backup", "/usr/local/sbin/kiln-restore", "/etc/kiln/backup/restic-password", "/etc/kiln/backup/id_ed25519", "/etc/kiln/backup/ssh_config"} {
+			mode := os.FileMode(0o600)
+			if strings.Contains(f, "sbin") {
+				mode = 0o755
+			}
+			content := fileContent(t, cat, f)
+			if f == "/etc/kiln/backup/ssh_config" {
+				// Name service for the test: the repository host is this sshd.
+				content = fmt.Sprintf("Host %s\n\tHostName 127.0.0.1\n\tPort %d\n\n", host.Iface("private").Hostname, port) +
+					strings.ReplaceAll(content, "/etc/kiln/backup/", nodeDir+"/")
+			}
+			must(t, os.WriteFile(filepath.Join(nodeDir, filepath.Base(f)), []byte(content), mode))
+		}
+		clients[name] = &client{name: name, user: user, repo: "sftp:" + user + "@" + host.Iface("private").Hostname + ":" + root + path, uid: uid, env: []string{
+			"PATH=" + filepath.Dir(restic) + ":/usr/bin:/bin",
+			"HOME=" + nodeDir,
+			"KILN_SSH_CONFIG=" + filepath.Join(nodeDir, "ssh_config"),
+			"RESTIC_PASSWORD_FILE=" + filepath.Join(nodeDir, "restic-password"),
+			"RESTIC_CACHE_DIR=" + filepath.Join(nodeDir, "cache"),
+			"KILN_STATE_DIR=" + filepath.Join(nodeDir, "stamps"),
+			"TMPDIR=" + nodeDir,
+		}}
+	}
+	must(t, os.WriteFile(filepath.Join(root, "passwd"), passwd, 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "group"), group, 0o644))
+
+	// The repository host's sshd.
+	b, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(root, "host_key")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, b)
+	}
+	os.MkdirAll("/run/sshd", 0o755)
+	// As EL's sshd_config: sftp is a subsystem (an external sftp-server,
+	// which the forced internal-sftp replaces for these keys).
+	config := fmt.Sprintf("ListenAddress 127.0.0.1\nPort %d\nHostKey %s\nPidFile %s\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel VERBOSE\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
+		port, filepath.Join(root, "host_key"), filepath.Join(root, "sshd.pid"))
+	must(t, os.WriteFile(filepath.Join(root, "sshd_config"), []byte(config), 0o600))
+	daemon := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && exec "$3" -D -e -f "$4"`, "sh",
+		filepath.Join(root, "passwd"), filepath.Join(root, "group"), sshd, filepath.Join(root, "sshd_config"))
+	var logs strings.Builder
+	daemon.Stdout, daemon.Stderr = &logs, &logs
+	must(t, daemon.Start())
+	defer func() {
+		daemon.Process.Kill()
+		daemon.Wait()
+		if t.Failed() {
+			t.Logf("sshd said:\n%s", logs.String())
+		}
+	}()
+	waitPort(t, fmt.Sprintf("127.0.0.1:%d", port))
+
+	script := func(c *client, repo string, extra []string, args ...string) (string, error) {
+		nodeDir := filepath.Join(root, "node-"+c.name)
+		cmd := exec.Command(filepath.Join(nodeDir, args[0]), args[1:]...)
+		cmd.Env = append(append(c.env, "RESTIC_REPOSITORY="+repo), extra...)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	pup, ldap := clients["puppet"], clients["ldap"]
+
+	// The puppet VM's state, backed up and restored over sftp.
+	old := filepath.Join(root, "old")
+	must(t, os.MkdirAll(filepath.Join(old, "etc/puppetlabs/puppet/ssl/certs"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(old, "etc/puppetlabs/puppetserver/ca"), 0o755))
+	must(t, os.WriteFile(filepath.Join(old, "etc/puppetlabs/puppet/ssl/certs/ca.pem"), []byte("the CA certificate\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(old, "etc/puppetlabs/puppetserver/ca/serial"), []byte("0042\n"), 0o644))
+	for _, args := range [][]string{{"kiln-backup", "init"}, {"kiln-backup", "initialized"}, {"kiln-backup", "run"}} {
+		if out, err := script(pup, pup.repo, []string{"KILN_ROOT=" + old}, args...); err != nil {
+			t.Fatalf("puppet: %v: %v\n%s", args, err, out)
+		}
+	}
+	fresh := filepath.Join(root, "new")
+	stamps := "KILN_STATE_DIR=" + filepath.Join(root, "node-puppet", "stamps-new")
+	// A rebuilt node does not back up its empty disk over the snapshots.
+	out, err := script(pup, pup.repo, []string{"KILN_ROOT=" + fresh, stamps}, "kiln-backup", "run")
+	if err == nil || !strings.Contains(out, "a rebuilt node?") {
+		t.Fatalf("kiln-backup run on a rebuilt node did not refuse: %v\n%s", err, out)
+	}
+	if out, err := script(pup, pup.repo, []string{"KILN_ROOT=" + fresh, stamps}, "kiln-restore", "run"); err != nil {
+		t.Fatalf("puppet: kiln-restore run: %v\n%s", err, out)
+	}
+	for p, want := range map[string]string{"etc/puppetlabs/puppet/ssl/certs/ca.pem": "the CA certificate\n", "etc/puppetlabs/puppetserver/ca/serial": "0042\n"} {
+		if got, err := os.ReadFile(filepath.Join(fresh, p)); err != nil || string(got) != want {
+			t.Errorf("/%s after the restore: %q %v, want %q", p, got, err, want)
+		}
+	}
+	if out, err := script(pup, pup.repo, []string{"KILN_ROOT=" + fresh, stamps}, "kiln-backup", "run", "all"); err != nil {
+		t.Errorf("kiln-backup after a full restore: %v\n%s", err, out)
+	}
+
+	// The ldap VM's own repository works (the control)...
+	if out, err := script(ldap, ldap.repo, nil, "kiln-backup", "init"); err != nil {
+		t.Fatalf("ldap: kiln-backup init: %v\n%s", err, out)
+	}
+	// ...but its key does not open the puppet VM's account,
+	if out, err := script(ldap, pup.repo, nil, "kiln-backup", "snapshots"); err == nil {
+		t.Errorf("ldap's key opened puppet's repository:\n%s", out)
+	} else if !strings.Contains(out, "Permission denied") {
+		t.Errorf("ldap's key was refused by puppet's account, but not by ssh:\n%s", out)
+	}
+	// its account cannot enter the puppet VM's repository folder,
+	pupPath := strings.SplitN(pup.repo, ":", 3)[2]
+	if out, err := script(ldap, "sftp:"+ldap.user+"@"+host.Iface("private").Hostname+":"+pupPath, nil, "kiln-backup", "snapshots"); err == nil {
+		t.Errorf("ldap's account read puppet's repository:\n%s", out)
+	}
+	cmd := exec.Command(sftp, "-F", filepath.Join(root, "node-ldap", "ssh_config"), "-b", "-", ldap.user+"@"+host.Iface("private").Hostname)
+	cmd.Stdin = strings.NewReader("ls " + pupPath + "\n")
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "ermission denied") {
+		t.Errorf("ldap's sftp session listed puppet's repository: %v\n%s", err, b)
+	}
+	// and no key gets a shell or a command.
+	for _, c := range []*client{pup, ldap} {
+		b, err := exec.Command(ssh, "-F", filepath.Join(root, "node-"+c.name, "ssh_config"), c.user+"@"+host.Iface("private").Hostname, "id").CombinedOutput()
+		if err == nil || strings.Contains(string(b), "uid=") || !strings.Contains(string(b), "sftp connections only") {
+			t.Errorf("%s's key ran a command on the repository host: %v\n%s", c.name, err, b)
+		}
+	}
+}
+
+// waitPort waits until something listens on addr.
+func waitPort(t *testing.T, addr string) {
+	t.Helper()
+	for range 100 {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }

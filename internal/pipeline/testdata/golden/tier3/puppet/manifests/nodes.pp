@@ -18,7 +18,8 @@ node 'head.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/head',
+    repository => 'sftp:kiln-backup-head@nfs.mytier3.local:/export/backup/restic/head/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -83,7 +84,8 @@ node 'puppet.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/puppet',
+    repository => 'sftp:kiln-backup-puppet@nfs.mytier3.local:/export/backup/restic/puppet/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -125,7 +127,8 @@ node 'ldap.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/ldap',
+    repository => 'sftp:kiln-backup-ldap@nfs.mytier3.local:/export/backup/restic/ldap/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -164,7 +167,8 @@ node 'proxy.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/proxy',
+    repository => 'sftp:kiln-backup-proxy@nfs.mytier3.local:/export/backup/restic/proxy/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -203,7 +207,8 @@ node 'nfs.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/nfs',
+    repository => 'sftp:kiln-backup-nfs@head.mytier3.local:/export/backup/restic/nfs/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -265,7 +270,8 @@ node 'int1.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int1',
+    repository => 'sftp:kiln-backup-int1@nfs.mytier3.local:/export/backup/restic/int1/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -314,7 +320,8 @@ node 'int2.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int2',
+    repository => 'sftp:kiln-backup-int2@nfs.mytier3.local:/export/backup/restic/int2/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -363,7 +370,8 @@ node 'wn1.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn1',
+    repository => 'sftp:kiln-backup-wn1@nfs.mytier3.local:/export/backup/restic/wn1/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -412,7 +420,8 @@ node 'wn2.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn2',
+    repository => 'sftp:kiln-backup-wn2@nfs.mytier3.local:/export/backup/restic/wn2/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -461,7 +470,8 @@ node 'wn3.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn3',
+    repository => 'sftp:kiln-backup-wn3@nfs.mytier3.local:/export/backup/restic/wn3/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
@@ -510,7 +520,8 @@ node 'wn4.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn4',
+    repository => 'sftp:kiln-backup-wn4@nfs.mytier3.local:/export/backup/restic/wn4/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     allow_write     => ['*.mytier3.local'],
