@@ -1,6 +1,7 @@
 package puppet_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -441,6 +442,19 @@ func TestBackupReachesOnlyItsOwnRepositoryOverSFTP(t *testing.T) {
 	}
 	pup, ldap := clients["puppet"], clients["ldap"]
 
+	// Each node's catalog holds its own password and key, and no other's.
+	for _, name := range []string{"puppet", "ldap"} {
+		own := ex.catalogs[byName[name].FQDN]
+		key := strings.Split(fileContent(t, own, "/etc/kiln/backup/id_ed25519"), "\n")[2]
+		for certname, cat := range ex.catalogs {
+			data, err := json.Marshal(cat)
+			must(t, err)
+			if certname != byName[name].FQDN && strings.Contains(string(data), key) {
+				t.Errorf("%s's catalog holds %s's backup key", certname, name)
+			}
+		}
+	}
+
 	// The puppet VM's state, backed up and restored over sftp.
 	old := filepath.Join(root, "old")
 	must(t, os.MkdirAll(filepath.Join(old, "etc/puppetlabs/puppet/ssl/certs"), 0o755))
@@ -478,15 +492,18 @@ func TestBackupReachesOnlyItsOwnRepositoryOverSFTP(t *testing.T) {
 	// ...but its key does not open the puppet VM's account,
 	if out, err := script(ldap, pup.repo, nil, "kiln-backup", "snapshots"); err == nil {
 		t.Errorf("ldap's key opened puppet's repository:\n%s", out)
-	} else if !strings.Contains(out, "Permission denied") {
-		t.Errorf("ldap's key was refused by puppet's account, but not by ssh:\n%s", out)
+	}
+	cmd := exec.Command(sftp, "-F", filepath.Join(root, "node-ldap", "ssh_config"), "-b", "-", pup.user+"@"+host.Iface("private").Hostname)
+	cmd.Stdin = strings.NewReader("ls\n")
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "Permission denied (publickey)") {
+		t.Errorf("ldap's key was not refused by puppet's account: %v\n%s", err, b)
 	}
 	// its account cannot enter the puppet VM's repository folder,
 	pupPath := strings.SplitN(pup.repo, ":", 3)[2]
 	if out, err := script(ldap, "sftp:"+ldap.user+"@"+host.Iface("private").Hostname+":"+pupPath, nil, "kiln-backup", "snapshots"); err == nil {
 		t.Errorf("ldap's account read puppet's repository:\n%s", out)
 	}
-	cmd := exec.Command(sftp, "-F", filepath.Join(root, "node-ldap", "ssh_config"), "-b", "-", ldap.user+"@"+host.Iface("private").Hostname)
+	cmd = exec.Command(sftp, "-F", filepath.Join(root, "node-ldap", "ssh_config"), "-b", "-", ldap.user+"@"+host.Iface("private").Hostname)
 	cmd.Stdin = strings.NewReader("ls " + pupPath + "\n")
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "ermission denied") {
 		t.Errorf("ldap's sftp session listed puppet's repository: %v\n%s", err, b)
