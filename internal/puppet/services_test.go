@@ -256,6 +256,13 @@ func TestXrootdServesThePrivateNetworkOnly(t *testing.T) {
 	if err != nil || got != "hello from the data server\n" {
 		t.Fatalf("a worker on the private network cannot read the file: %v\n%s", err, got)
 	}
+	// The runbook's check lists the folder.
+	if xrdfs, err := exec.LookPath("xrdfs"); err == nil {
+		b, err := exec.Command(ip, "netns", "exec", in, xrdfs, "root://"+serverIP+":1094", "ls", "/export/share/data").CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "/export/share/data/hello.txt") {
+			t.Errorf("xrdfs ls from the private network: %v\n%s", err, b)
+		}
+	}
 	// From anywhere else: refused.
 	got, err = fetch(out, outsideServer)
 	if err == nil {
