@@ -47,12 +47,17 @@ class kiln_backup (
   $file_type = Hash[Kiln::Absolutepath, Struct[{ 'mode' => Pattern[/\A0[0-7]{3}\z/], 'content' => String }]]
   $files = lookup('kiln_backup::files', $file_type, 'first', {})
   $files.each |$path, $f| {
+    # A private file's content stays out of reports and diffs.
+    $content = $f['mode'] ? {
+      '0600'  => Sensitive($f['content']),
+      default => $f['content'],
+    }
     file { $path:
       ensure  => file,
       owner   => 'root',
       group   => 'root',
       mode    => $f['mode'],
-      content => Sensitive($f['content']),
+      content => $content,
       require => File['/etc/kiln/backup'],
     }
   }
@@ -75,6 +80,7 @@ class kiln_backup (
     exec { 'kiln-backup init':
       command => '/usr/local/sbin/kiln-backup init',
       unless  => '/usr/local/sbin/kiln-backup initialized',
+      path    => ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'],
       require => [File[keys($files)], Package['restic']],
     }
   }
