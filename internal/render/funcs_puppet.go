@@ -298,10 +298,42 @@ func puppetDeclare(indent int, c PuppetClass) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("class %s parameter %s: %v", c.Class, p.Name, err)
 		}
+		if len(pad)+4+width+len(v)+1 > 140 {
+			// A long list (every private address, say) one element a
+			// line: puppet-lint wants lines of at most 140 characters.
+			if l, ok := listElems(p.Value); ok {
+				var lb strings.Builder
+				lb.WriteString("[\n")
+				for _, e := range l {
+					ev, err := puppetValue(e)
+					if err != nil {
+						return "", fmt.Errorf("class %s parameter %s: %v", c.Class, p.Name, err)
+					}
+					fmt.Fprintf(&lb, "%s    %s,\n", pad, ev)
+				}
+				lb.WriteString(pad + "  ]")
+				v = lb.String()
+			}
+		}
 		fmt.Fprintf(&b, "%s  %-*s => %s,\n", pad, width, p.Name, v)
 	}
 	b.WriteString(pad + "}")
 	return b.String(), nil
+}
+
+// listElems returns a list value's elements.
+func listElems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []string:
+		l := make([]any, len(x))
+		for i, s := range x {
+			l[i] = s
+		}
+		return l, true
+	}
+	return nil, false
 }
 
 func yamlValue(v any) (string, error) {

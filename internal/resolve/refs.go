@@ -23,6 +23,8 @@ import (
 //	                         domain as an LDAP base, dc=physics,dc=example,dc=edu)
 //	${network.private.cidr}  a network's cidr (also address, netmask, prefix,
 //	                         gateway, domain, broadcast)
+//	${network.private.ips}   every node's address on the network, in node
+//	                         order (a list; the whole value only)
 //
 // A node's fields are name, fqdn, role, index, host, and per network
 // NET.ip, NET.hostname, NET.mac, NET.nic, NET.netmask and NET.gateway.
@@ -131,8 +133,19 @@ func (r *resolver) ref(expr string, self *model.Node) (any, error) {
 			return net.Domain, nil
 		case "broadcast":
 			return net.Broadcast, nil
+		case "ips":
+			out := []any{}
+			for _, n := range r.c.Nodes {
+				if i := n.Iface(net.Name); i != nil {
+					if i.IP == "" {
+						return nil, errUpstream
+					}
+					out = append(out, i.IP)
+				}
+			}
+			return out, nil
 		}
-		return nil, fmt.Errorf("${%s}: a network has no field %q (cidr, address, netmask, prefix, gateway, domain, broadcast)", expr, parts[2])
+		return nil, fmt.Errorf("${%s}: a network has no field %q (cidr, address, netmask, prefix, gateway, domain, broadcast, ips)", expr, parts[2])
 	case "self":
 		return nodeField(self, parts[1:], expr)
 	}

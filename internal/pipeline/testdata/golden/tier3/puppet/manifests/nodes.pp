@@ -18,7 +18,8 @@ node 'head.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/head',
+    repository => 'sftp:kiln-backup-head@nfs.mytier3.local:/export/backup/restic/head/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -84,7 +85,8 @@ node 'puppet.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/puppet',
+    repository => 'sftp:kiln-backup-puppet@nfs.mytier3.local:/export/backup/restic/puppet/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -126,7 +128,8 @@ node 'ldap.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/ldap',
+    repository => 'sftp:kiln-backup-ldap@nfs.mytier3.local:/export/backup/restic/ldap/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -165,7 +168,8 @@ node 'proxy.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/proxy',
+    repository => 'sftp:kiln-backup-proxy@nfs.mytier3.local:/export/backup/restic/proxy/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -205,7 +209,8 @@ node 'nfs.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/nfs',
+    repository => 'sftp:kiln-backup-nfs@head.mytier3.local:/export/backup/restic/nfs/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_firewall':
     mode             => 'managed',
@@ -226,11 +231,23 @@ node 'nfs.physics.example.edu' {
     server      => 'puppet.mytier3.local',
   }
   class { 'kiln_xrootd':
-    export_paths => ['/export/share/data'],
-    mode         => 'standalone',
-    private_name => 'nfs.mytier3.local',
-    public_name  => 'nfs.physics.example.edu',
-    redirector   => '',
+    allowed_hosts => [
+      '10.10.0.1',
+      '10.10.0.2',
+      '10.10.0.3',
+      '10.10.0.4',
+      '10.10.0.10',
+      '10.10.0.20',
+      '10.10.0.21',
+      '10.10.0.101',
+      '10.10.0.102',
+      '10.10.0.103',
+      '10.10.0.104',
+    ],
+    export_paths  => ['/export/share/data'],
+    mode          => 'standalone',
+    private_name  => 'nfs.mytier3.local',
+    redirector    => '',
   }
   kiln::order({
     'kiln_backup'        => ['kiln_base'],
@@ -255,7 +272,8 @@ node 'int1.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int1',
+    repository => 'sftp:kiln-backup-int1@nfs.mytier3.local:/export/backup/restic/int1/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -314,7 +332,8 @@ node 'int2.physics.example.edu' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/int2',
+    repository => 'sftp:kiln-backup-int2@nfs.mytier3.local:/export/backup/restic/int2/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -373,7 +392,8 @@ node 'wn1.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn1',
+    repository => 'sftp:kiln-backup-wn1@nfs.mytier3.local:/export/backup/restic/wn1/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -432,7 +452,8 @@ node 'wn2.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn2',
+    repository => 'sftp:kiln-backup-wn2@nfs.mytier3.local:/export/backup/restic/wn2/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -491,7 +512,8 @@ node 'wn3.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn3',
+    repository => 'sftp:kiln-backup-wn3@nfs.mytier3.local:/export/backup/restic/wn3/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
@@ -550,7 +572,8 @@ node 'wn4.mytier3.local' {
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
-    repository => 'sftp:root@nfs.mytier3.local:/export/backup/restic/wn4',
+    repository => 'sftp:kiln-backup-wn4@nfs.mytier3.local:/export/backup/restic/wn4/repo',
+    ssh_key    => '{SSHA}uan89dlQAqay7xk3Jmp8JsC4FAmAWY7rcEao4g==',
   }
   class { 'kiln_condor':
     central_manager   => 'head.mytier3.local',
