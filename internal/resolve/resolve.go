@@ -54,6 +54,7 @@ func (r *resolver) run() *model.Cluster {
 	}
 	r.c = c
 	r.networks()
+	r.repositories()
 	r.roles()
 	r.nodes()
 	r.vmPlacement()

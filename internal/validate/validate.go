@@ -29,6 +29,7 @@ func Definitions(d *load.Definitions) *diag.List {
 	v.roles()
 	v.site()
 	v.users()
+	v.repositories()
 	v.puppet()
 	return v.diags
 }
@@ -47,7 +48,7 @@ var (
 	Schedules = []string{"daily", "hourly", "weekly"}
 	Zones     = []string{"private", "public"}
 	Protos    = []string{"tcp", "udp"}
-	Dialects  = []string{"el7", "el8", "el9", "sl5", "sl6"}
+	Dialects  = []string{"el10", "el7", "el8", "el9", "sl5", "sl6"}
 )
 
 func (v *checker) catalog() {
