@@ -17,6 +17,7 @@ type Design struct {
 	Secrets      []SecretUse  `yaml:"secrets" doc:"Secrets the design's templates read with the secret function; every site must provide them (kiln init generates them)."`
 	Backup       *BackupUse   `yaml:"backup" doc:"Which catalog module holds each node's backup settings, for kiln backup plan and kiln drill."`
 	Repositories []Repository `yaml:"repositories" doc:"The package repositories nodes install from, per OS dialect, and the packages each provides; kiln check fails when a node would install a package no repository of the site's dialect provides."`
+	Checks       []Check      `yaml:"checks" doc:"Checks kiln check runs on every resolved node: a template whose output, when not empty, is the problem (e.g. a VM too small for the heap a parameter asks)."`
 	Autosign     yamlx.Scalar `yaml:"autosign" doc:"A template of a node's Puppet autosign challenge, the same one its kickstart writes into csr_attributes.yaml, e.g. {{hmac \"puppet_autosign_key\" .Node.FQDN}}. kiln autosign approves a certificate request only when it carries this value; empty: kiln autosign approves nothing."`
 
 	Pos    diag.Pos
@@ -61,6 +62,15 @@ type Repository struct {
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
+}
+
+// Check is a design-level check of each node, written as a template.
+type Check struct {
+	Node yamlx.Scalar `yaml:"node,required" doc:"A template run for every node (it sees .Cluster, .Node, .Role); any text it prints, trimmed, is reported as a problem of that node. Print nothing when all is well."`
+	Fix  string       `yaml:"fix" doc:"How to fix the problem, shown after it."`
+	Doc  string       `yaml:"doc" doc:"What the check guards against."`
+
+	Pos diag.Pos
 }
 
 // PerDialect is a value that is either the same for every OS dialect (a
@@ -127,7 +137,7 @@ type Filter struct {
 	BootMAC   bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
 	State     bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
 	Bootstrap bool           `yaml:"bootstrap" doc:"Only nodes whose role lists bootstrap modules (configured with puppet apply before the Puppet server exists)."`
-	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [sl5, sl6] for the legacy dialects."`
+	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [el8] for what only EL8 needs."`
 
 	Pos diag.Pos
 }

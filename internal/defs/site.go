@@ -11,13 +11,14 @@ import (
 type Site struct {
 	Cluster      yamlx.Scalar                   `yaml:"cluster,required" doc:"The cluster's short name, e.g. mytier3. Used in VM names and MACs."`
 	Domain       yamlx.Scalar                   `yaml:"domain,required" doc:"The DNS domain of the cluster's public names, e.g. physics.example.edu."`
-	OS           yamlx.Scalar                   `yaml:"os" doc:"The operating system dialect: el9 (the default), el8, el7, sl6 or sl5."`
+	OS           yamlx.Scalar                   `yaml:"os" doc:"The operating system dialect: el9 (AlmaLinux or Rocky 9, the default), el10, or el8. sl5, sl6 and el7 are past end of life and refused."`
 	Design       yamlx.Scalar                   `yaml:"design" doc:"The design to start from: tier3 (the embedded one, the default), none (only this folder's files), or a path to a design folder."`
 	Networks     map[string]*Network            `yaml:"networks,required" doc:"The address plan of each network the design uses."`
 	Nodes        map[string]*RoleNodes          `yaml:"nodes,required" doc:"The machines of each role: a list of named nodes, or a count with start addresses."`
 	Parameters   ModuleParams                   `yaml:"parameters" doc:"Site-wide parameter values, by module; they override role defaults."`
 	Secrets      map[string]*SecretRef          `yaml:"secrets" doc:"Secrets the definitions refer to by name, each kept in a file of this folder."`
 	Repositories map[string]*RepositoryOverride `yaml:"repositories" doc:"Per repository of the design (by name), where this site takes it from instead, e.g. a local mirror: {epel: {baseurl: http://10.10.0.1/mirror/epel/}}."`
+	AdminKeys    []yamlx.Scalar                 `yaml:"admin_keys" doc:"Public SSH keys of the cluster's administrators: root on every node accepts them (kickstart sshkey), and with any given, sshd takes no passwords."`
 	Users        []*User                        `yaml:"users" doc:"The cluster's users, kept in its directory (LDAP); the first admin user is created when the directory is set up."`
 	Groups       []*Group                       `yaml:"groups" doc:"The cluster's groups; every group a user names must be listed here."`
 

@@ -31,6 +31,8 @@ type Cluster struct {
 	// Repositories are the design's package repositories for the site's
 	// dialect, in the design's order, with the site's overrides applied.
 	Repositories []*Repository `json:"repositories,omitempty"`
+	// AdminKeys are the administrators' public SSH keys (site.yaml admin_keys).
+	AdminKeys []string `json:"admin_keys,omitempty"`
 
 	nodes map[string]*Node
 	roles map[string]*Role

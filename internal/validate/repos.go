@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -115,6 +116,30 @@ func (v *checker) repositories() {
 		}
 	}
 	v.packages()
+	v.adminKeys()
+}
+
+// adminKeys checks the administrators' public keys: one OpenSSH public key
+// each, with nothing that would break the kickstart's quoted sshkey line.
+func (v *checker) adminKeys() {
+	for _, k := range v.d.Site.AdminKeys {
+		f := strings.Fields(k.Value)
+		ok := len(f) >= 2 && strings.IndexFunc(k.Value, func(r rune) bool { return r == '"' || r == '\\' || r < ' ' || r == 0x7f }) < 0
+		if ok {
+			switch {
+			case f[0] == "ssh-ed25519", f[0] == "ssh-rsa", strings.HasPrefix(f[0], "ecdsa-sha2-nistp"), strings.HasPrefix(f[0], "sk-"):
+			default:
+				ok = false
+			}
+		}
+		if ok {
+			_, err := base64.StdEncoding.DecodeString(f[1])
+			ok = err == nil
+		}
+		if !ok {
+			v.diags.Add(k.Pos, "site admin_keys", "this is not an OpenSSH public key", "paste one line of ~/.ssh/id_ed25519.pub (ssh-ed25519 AAAA… comment), without quotes or backslashes")
+		}
+	}
 }
 
 // packages checks that every package a node of the site would install is

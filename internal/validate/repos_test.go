@@ -23,19 +23,15 @@ func embeddedDesign(t *testing.T) string {
 // repository of the site's dialect provides fails at the package's own
 // place in the module's packages:, naming the repositories there are.
 func TestPackageWithoutRepository(t *testing.T) {
-	module := `class: kiln_base
-parameters:
-  timezone: {type: string, default: UTC}
-  ntp_servers: {type: list(hostname), default: [pool.ntp.org]}
-  repositories: {type: list(string), default: []}
-  proxy_url: {type: string, default: ""}
-  selinux: {type: enum, values: [enforcing, permissive, disabled], default: enforcing}
-  keyboard: {type: string, default: us}
-  language: {type: string, default: en_US.UTF-8}
-packages: [chrony, slurm]
-`
+	d, _ := builtin.Design("tier3")
+	b, err := fs.ReadFile(d, "catalog/base/module.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	module := strings.Replace(string(b), "packages: [chrony]", "packages: [chrony, slurm]", 1)
+	at := strings.Count(module[:strings.Index(module, "packages: [chrony, slurm]")], "\n") + 1
 	got := problems(t, siteFS(map[string]string{"catalog/base/module.yaml": module}))
-	expect(t, got, want{Pos: "site/catalog/base/module.yaml:10:20", Where: "module base",
+	expect(t, got, want{Pos: "site/catalog/base/module.yaml:" + itoa(at) + ":20", Where: "module base",
 		What: []string{`package "slurm" is in no repository the design declares for el9`},
 		Fix:  []string{"provides:", "baseos", "epel", "openvox8"}})
 }

@@ -8,13 +8,12 @@
 # head: role head
 node 'head.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -73,13 +72,12 @@ node 'head.physics.example.edu' {
 # puppet: role puppet, a VM on head
 node 'puppet.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -101,6 +99,7 @@ node 'puppet.mytier3.local' {
     classifier    => 'enc',
     dns_alt_names => ['puppet', 'puppet.mytier3.local'],
     environment   => 'production',
+    heap_mb       => 1024,
     kiln_command  => '/usr/local/bin/kiln',
     site_dir      => '/etc/kiln/site',
   }
@@ -115,13 +114,12 @@ node 'puppet.mytier3.local' {
 # ldap: role ldap, a VM on head
 node 'ldap.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -154,13 +152,12 @@ node 'ldap.mytier3.local' {
 # proxy: role proxy, a VM on head
 node 'proxy.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -193,13 +190,12 @@ node 'proxy.mytier3.local' {
 # nfs: role nfs
 node 'nfs.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -243,13 +239,12 @@ node 'nfs.physics.example.edu' {
 # int1: role interactive
 node 'int1.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -292,13 +287,12 @@ node 'int1.physics.example.edu' {
 # int2: role interactive
 node 'int2.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -341,13 +335,12 @@ node 'int2.physics.example.edu' {
 # wn1: role worker
 node 'wn1.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -390,13 +383,12 @@ node 'wn1.mytier3.local' {
 # wn2: role worker
 node 'wn2.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -439,13 +431,12 @@ node 'wn2.mytier3.local' {
 # wn3: role worker
 node 'wn3.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -488,13 +479,12 @@ node 'wn3.mytier3.local' {
 # wn4: role worker
 node 'wn4.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
