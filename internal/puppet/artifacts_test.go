@@ -40,13 +40,11 @@ func TestManifestsValidate(t *testing.T) {
 	run(t, lint, append([]string{"--fail-on-warnings"}, pp...)...)
 }
 
-// TestFirewallRulesets checks every node's nftables ruleset with nft -c and
-// its iptables rules with iptables-restore --test, in the three firewall
-// modes (site rules in managed_plus_site). Both need a network namespace of
-// their own: unshare makes one when the test is not root.
+// TestFirewallRulesets checks every node's nftables ruleset with nft -c in
+// the three firewall modes (site rules in managed_plus_site), in a network
+// namespace of its own (unshare makes one when the test is not root).
 func TestFirewallRulesets(t *testing.T) {
 	nft := testutil.NeedProgram(t, "nft")
-	ipt := testutil.NeedProgram(t, "iptables-restore")
 	unshare := testutil.NeedProgram(t, "unshare")
 	sites := map[string]string{
 		"managed": exampleSite(t),
@@ -64,9 +62,8 @@ func TestFirewallRulesets(t *testing.T) {
 		_, build := buildSite(t, sites[mode])
 		dir := filepath.Join(build, "puppet", "modules", "kiln_site", "files", "firewall")
 		nfts := findFiles(t, dir, ".nft")
-		rules := findFiles(t, dir, ".rules")
-		if len(nfts) != 11 || len(rules) != 11 {
-			t.Fatalf("%s: %d nftables rulesets and %d iptables files, want one each per node (11)", mode, len(nfts), len(rules))
+		if len(nfts) != 11 {
+			t.Fatalf("%s: %d nftables rulesets, want one per node (11)", mode, len(nfts))
 		}
 		for _, f := range nfts {
 			inNetns(t, unshare, nft, "-c", "-f", f)
@@ -84,9 +81,6 @@ func TestFirewallRulesets(t *testing.T) {
 			if mode != "none" && isGateway != strings.Contains(text, "masquerade") {
 				t.Errorf("%s: masquerading is %v, want it on the gateway (head) only", f, !isGateway)
 			}
-		}
-		for _, f := range rules {
-			inNetns(t, unshare, ipt, "--test", f)
 		}
 	}
 }

@@ -71,9 +71,11 @@ class kiln_puppet::server (
   # the two sizes at the head of JAVA_ARGS change; the rest of the
   # package's file (and any other options) stays.
   $sysconfig = '/etc/sysconfig/puppetserver'
+  $heap = "-Xms${heap_mb}m -Xmx${heap_mb}m"
+  $sizes = '-Xms[0-9]+[kmgKMG]? -Xmx[0-9]+[kmgKMG]?'
   exec { 'kiln_puppet: puppetserver heap':
-    command => "sed -i -E 's/^JAVA_ARGS=\"-Xms[0-9]+[kmgKMG]? -Xmx[0-9]+[kmgKMG]?/JAVA_ARGS=\"-Xms${heap_mb}m -Xmx${heap_mb}m/' ${sysconfig}",
-    unless  => "grep -q '^JAVA_ARGS=\"-Xms${heap_mb}m -Xmx${heap_mb}m[ \"]' ${sysconfig}",
+    command => "sed -i -E 's/^JAVA_ARGS=\"${sizes}/JAVA_ARGS=\"${heap}/' ${sysconfig}",
+    unless  => "grep -q '^JAVA_ARGS=\"${heap}[ \"]' ${sysconfig}",
     path    => ['/usr/bin', '/bin'],
     require => Package['openvox-server'],
     notify  => Service['puppetserver'],
