@@ -64,6 +64,12 @@ func TestRepositoryMistakes(t *testing.T) {
 		},
 		want: []want{{Pos: "site/site.yaml:" + line(baseSite, 2) + ":11", Where: "site repository baseos", What: []string{"its packages need one"}, Fix: []string{"gpgkey:"}}},
 	}, {
+		name: "admin key that is not a public key",
+		files: func(t *testing.T) map[string]string {
+			return map[string]string{"site.yaml": baseSite + "admin_keys:\n  - \"ssh-ed25519 AAAA\\\"; rm -rf / #\"\n"}
+		},
+		want: []want{{Pos: "site/site.yaml:" + line(baseSite, 2) + ":5", Where: "site admin_keys", What: []string{"not an OpenSSH public key"}, Fix: []string{"ssh-ed25519 AAAA"}}},
+	}, {
 		name: "repository without a key",
 		files: func(t *testing.T) map[string]string {
 			return map[string]string{"design.yaml": strings.Replace(design, "    gpgkey: [https://yum.voxpupuli.org/GPG-KEY-openvox.pub]\n", "", 1)}

@@ -120,7 +120,18 @@ class kiln_base (
         HostKey /etc/ssh/ssh_host_ed25519_key
         | KEYS
     }
-    ~> exec { 'kiln_base: reload sshd for its host keys':
+    ~> Exec['kiln_base: reload sshd']
+    # Root by the site's admin_keys only, no passwords (kiln writes the
+    # drop-in; empty of settings when the site lists no admin_keys).
+    file { '/etc/ssh/sshd_config.d/40-kiln-access.conf':
+      ensure       => file,
+      owner        => 'root',
+      group        => 'root',
+      mode         => '0600',
+      content      => file('kiln_site/sshd/40-kiln-access.conf'),
+      validate_cmd => '/usr/sbin/sshd -t -f %',
+    }
+    ~> exec { 'kiln_base: reload sshd':
       command     => 'systemctl reload sshd',
       path        => ['/usr/bin', '/usr/sbin'],
       refreshonly => true,
