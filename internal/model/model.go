@@ -118,8 +118,10 @@ type Repository struct {
 	Provides       []string `json:"provides,omitempty"`
 	// Requires names the repositories this one's packages depend on.
 	Requires []string `json:"requires,omitempty"`
-	// Mirrored: the site points it elsewhere (site.yaml repositories:).
-	Mirrored bool `json:"mirrored,omitempty"`
+	// Mirrored: the site points it elsewhere (site.yaml repositories:);
+	// Upstream is then the design's own, which a mirror copies.
+	Mirrored bool        `json:"mirrored,omitempty"`
+	Upstream *Repository `json:"upstream,omitempty"`
 }
 
 // Has says whether the repository provides package pkg.

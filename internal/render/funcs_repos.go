@@ -19,6 +19,24 @@ func repoFuncs(r *renderer) template.FuncMap {
 		// part of the install tree, ids prefixed kiln- (no clash with a
 		// distribution's own files), gpgcheck always on.
 		"repoFile": RepoFile,
+		// upstreams are the repositories as the design declares them,
+		// before a site moved any to its mirror: what a mirror copies.
+		"upstreams": func(repos []*model.Repository) []*model.Repository {
+			out := make([]*model.Repository, len(repos))
+			for i, rp := range repos {
+				out[i] = rp
+				if rp.Upstream != nil {
+					out[i] = rp.Upstream
+				}
+			}
+			return out
+		},
+		// urlBase is the last element of a URL's path: the file a key
+		// URL names (RPM-GPG-KEY-EPEL-9).
+		"urlBase": func(u string) string {
+			u, _, _ = strings.Cut(u, "?")
+			return u[strings.LastIndex(strings.TrimRight(u, "/"), "/")+1:]
+		},
 		// repoKeys are the key URLs of those repositories, each once.
 		"repoKeys": func(repos []*model.Repository) []string {
 			seen := map[string]bool{}

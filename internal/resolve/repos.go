@@ -26,6 +26,8 @@ func (r *resolver) repositories() {
 			repo.Priority = 99
 		}
 		if o := r.d.Site.Repositories[repo.Name]; o != nil {
+			up := *repo
+			repo.Upstream = &up
 			if o.BaseURL.Value != "" || o.MirrorList.Value != "" {
 				repo.BaseURL = strings.ReplaceAll(o.BaseURL.Value, "{major}", Major(os))
 				repo.MirrorList = strings.ReplaceAll(o.MirrorList.Value, "{major}", Major(os))

@@ -30,6 +30,11 @@ class kiln_nfs::client (
     require => Package['autofs'],
     notify  => Service['autofs'],
   }
+  # SELinux lets logins use home folders that live on NFS.
+  selboolean { 'use_nfs_home_dirs':
+    value      => 'on',
+    persistent => true,
+  }
   service { 'autofs':
     ensure => running,
     enable => true,
