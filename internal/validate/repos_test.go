@@ -70,6 +70,12 @@ func TestRepositoryMistakes(t *testing.T) {
 		},
 		want: []want{{Pos: "site/site.yaml:" + line(baseSite, 2) + ":5", Where: "site admin_keys", What: []string{"not an OpenSSH public key"}, Fix: []string{"ssh-ed25519 AAAA"}}},
 	}, {
+		name: "a dialect past its end of life",
+		files: func(t *testing.T) map[string]string {
+			return map[string]string{"site.yaml": strings.Replace(baseSite, "domain: example.org\n", "domain: example.org\nos: sl6\n", 1)}
+		},
+		want: []want{{Pos: "site/site.yaml:3:5", Where: "site", What: []string{"os sl6 is no longer built", "end of life"}, Fix: []string{"os: el9", "os: el10"}}},
+	}, {
 		name: "repository without a key",
 		files: func(t *testing.T) map[string]string {
 			return map[string]string{"design.yaml": strings.Replace(design, "    gpgkey: [https://yum.voxpupuli.org/GPG-KEY-openvox.pub]\n", "", 1)}
