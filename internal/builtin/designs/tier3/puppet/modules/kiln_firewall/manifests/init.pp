@@ -62,6 +62,9 @@ class kiln_firewall (
       command     => '/usr/sbin/nft -f /etc/sysconfig/nftables.conf',
       refreshonly => true,
     }
+    # nftables.service loads the file at boot (nft -f: kiln's tables only).
+    # Its reload and stop flush the whole ruleset, libvirt's included: reload
+    # with kiln's exec (or nft -f), not systemctl reload nftables.
     service { 'nftables':
       enable  => true,
       require => File['/etc/sysconfig/nftables.conf'],
