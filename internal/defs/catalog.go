@@ -16,7 +16,7 @@ type Module struct {
 	Ports       []Port            `yaml:"ports" doc:"Network ports the service opens, for the firewall."`
 	State       []State           `yaml:"state" doc:"State on disk that must be backed up for the node to be rebuilt."`
 	Requires    []yamlx.Scalar    `yaml:"requires" doc:"Modules that must be applied before this one on the same node."`
-	Packages    []string          `yaml:"packages" doc:"OS packages the module needs at install time."`
+	Packages    []yamlx.Scalar    `yaml:"packages" doc:"OS packages the module installs (the kickstart's %packages), each provided by one of the design's repositories for the site's dialect."`
 	Artifacts   []Artifact        `yaml:"artifacts" doc:"Files this module adds to the build, for the nodes that run it."`
 	Certificate *Certificate      `yaml:"certificate" doc:"A TLS server certificate the node needs, signed by the site CA (kiln identity makes and renews it)."`
 

@@ -1,6 +1,8 @@
 package defs
 
 import (
+	"go.yaml.in/yaml/v3"
+
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/yamlx"
 )
@@ -8,13 +10,15 @@ import (
 // Design is the design file: the cluster designer's choices that are not a
 // role — the networks roles may use and the artifacts to build.
 type Design struct {
-	Name        string       `yaml:"name" doc:"A short name for the design, e.g. tier3."`
-	Description string       `yaml:"description" doc:"What kind of cluster this design builds."`
-	Networks    []NetworkUse `yaml:"networks" doc:"The networks the roles attach to; the site gives each one's addresses."`
-	Artifacts   []Artifact   `yaml:"artifacts" doc:"The files a build writes, each from a template."`
-	Secrets     []SecretUse  `yaml:"secrets" doc:"Secrets the design's templates read with the secret function; every site must provide them (kiln init generates them)."`
-	Backup      *BackupUse   `yaml:"backup" doc:"Which catalog module holds each node's backup settings, for kiln backup plan and kiln drill."`
-	Autosign    yamlx.Scalar `yaml:"autosign" doc:"A template of a node's Puppet autosign challenge, the same one its kickstart writes into csr_attributes.yaml, e.g. {{hmac \"puppet_autosign_key\" .Node.FQDN}}. kiln autosign approves a certificate request only when it carries this value; empty: kiln autosign approves nothing."`
+	Name         string       `yaml:"name" doc:"A short name for the design, e.g. tier3."`
+	Description  string       `yaml:"description" doc:"What kind of cluster this design builds."`
+	Networks     []NetworkUse `yaml:"networks" doc:"The networks the roles attach to; the site gives each one's addresses."`
+	Artifacts    []Artifact   `yaml:"artifacts" doc:"The files a build writes, each from a template."`
+	Secrets      []SecretUse  `yaml:"secrets" doc:"Secrets the design's templates read with the secret function; every site must provide them (kiln init generates them)."`
+	Backup       *BackupUse   `yaml:"backup" doc:"Which catalog module holds each node's backup settings, for kiln backup plan and kiln drill."`
+	Repositories []Repository `yaml:"repositories" doc:"The package repositories nodes install from, per OS dialect, and the packages each provides; kiln check fails when a node would install a package no repository of the site's dialect provides."`
+	Checks       []Check      `yaml:"checks" doc:"Checks kiln check runs on every resolved node: a template whose output, when not empty, is the problem (e.g. a VM too small for the heap a parameter asks)."`
+	Autosign     yamlx.Scalar `yaml:"autosign" doc:"A template of a node's Puppet autosign challenge, the same one its kickstart writes into csr_attributes.yaml, e.g. {{hmac \"puppet_autosign_key\" .Node.FQDN}}. kiln autosign approves a certificate request only when it carries this value; empty: kiln autosign approves nothing."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -38,6 +42,63 @@ type BackupUse struct {
 	Password   yamlx.Scalar `yaml:"password,required" doc:"Its secret-typed parameter naming the repository's password."`
 
 	Pos diag.Pos
+}
+
+// Repository is one package repository of the design: where it is for
+// each OS dialect, its signing keys, and the packages the design installs
+// from it.
+type Repository struct {
+	Name           yamlx.Scalar   `yaml:"name,required" doc:"The repository's id, as dnf and the kickstart's repo --name know it, e.g. epel."`
+	Doc            string         `yaml:"doc" doc:"What the repository is and where its facts (URLs, keys) come from."`
+	Dialects       []yamlx.Scalar `yaml:"dialects,required" doc:"The OS dialects the repository exists for, e.g. [el8, el9, el10]."`
+	InstallTree    bool           `yaml:"install_tree" doc:"The repository is part of the OS install tree the node installs from (BaseOS, AppStream): the installer finds it in the tree's .treeinfo, so it needs no URL here."`
+	BaseURL        PerDialect     `yaml:"baseurl" doc:"The repository's URL: one for every dialect, or a mapping per dialect ({el8: …, el9: …}). {major} stands for the dialect's major release (8, 9, 10); dnf's $basearch may appear. Each dialect listed needs a baseurl or a mirrorlist, unless install_tree."`
+	MirrorList     PerDialect     `yaml:"mirrorlist" doc:"A mirror list URL instead of baseurl, in the same forms."`
+	GPGKey         []yamlx.Scalar `yaml:"gpgkey" doc:"URLs of the keys the packages are signed with ({major} as in baseurl), imported on the node; gpgcheck is always on. Required unless install_tree."`
+	Priority       int            `yaml:"priority" doc:"dnf priority, 1 (first) to 99 (the default): a lower number wins when two repositories have a package."`
+	ModuleHotfixes bool           `yaml:"module_hotfixes" doc:"Let the repository's packages override a DNF module stream's (needed on el8 for some third-party repositories)."`
+	Requires       []yamlx.Scalar `yaml:"requires" doc:"Repositories this one's packages depend on (EPEL needs CRB, HTCondor's needs EPEL), where they exist for the site's dialect: a node that takes packages from this one gets those too."`
+	Provides       []yamlx.Scalar `yaml:"provides" doc:"The packages the design installs from this repository (catalog modules' packages: and the packages their Puppet manifests install)."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// Check is a design-level check of each node, written as a template.
+type Check struct {
+	Node yamlx.Scalar `yaml:"node,required" doc:"A template run for every node (it sees .Cluster, .Node, .Role); any text it prints, trimmed, is reported as a problem of that node. Print nothing when all is well."`
+	Fix  string       `yaml:"fix" doc:"How to fix the problem, shown after it."`
+	Doc  string       `yaml:"doc" doc:"What the check guards against."`
+
+	Pos diag.Pos
+}
+
+// PerDialect is a value that is either the same for every OS dialect (a
+// plain string) or given per dialect (a mapping from dialect to string).
+type PerDialect struct {
+	All  yamlx.Scalar
+	Each map[string]yamlx.Scalar
+}
+
+// For returns the value for dialect os, and whether one is given.
+func (p PerDialect) For(os string) (yamlx.Scalar, bool) {
+	if p.Each != nil {
+		s, ok := p.Each[os]
+		return s, ok && s.Value != ""
+	}
+	return p.All, p.All.Value != ""
+}
+
+// DecodeYAML implements yamlx.NodeDecoder.
+func (p *PerDialect) DecodeYAML(d *yamlx.Decoder, n *yaml.Node) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		d.Decode(n, &p.All)
+	case yaml.MappingNode:
+		d.Decode(n, &p.Each)
+	default:
+		d.Errorf(n, "write one URL, or one per dialect as {el9: URL, el10: URL}", "expected a URL or a mapping of dialects to URLs, found %s", yamlx.Kind(n))
+	}
 }
 
 // SecretUse declares a secret the design's templates read by name.
@@ -76,7 +137,7 @@ type Filter struct {
 	BootMAC   bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
 	State     bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
 	Bootstrap bool           `yaml:"bootstrap" doc:"Only nodes whose role lists bootstrap modules (configured with puppet apply before the Puppet server exists)."`
-	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [sl5, sl6] for the legacy dialects."`
+	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [el8] for what only EL8 needs."`
 
 	Pos diag.Pos
 }

@@ -9,16 +9,18 @@ import (
 
 // Site is site.yaml: what the cluster manager enters.
 type Site struct {
-	Cluster    yamlx.Scalar          `yaml:"cluster,required" doc:"The cluster's short name, e.g. mytier3. Used in VM names and MACs."`
-	Domain     yamlx.Scalar          `yaml:"domain,required" doc:"The DNS domain of the cluster's public names, e.g. physics.example.edu."`
-	OS         yamlx.Scalar          `yaml:"os" doc:"The operating system dialect: el9 (the default), el8, el7, sl6 or sl5."`
-	Design     yamlx.Scalar          `yaml:"design" doc:"The design to start from: tier3 (the embedded one, the default), none (only this folder's files), or a path to a design folder."`
-	Networks   map[string]*Network   `yaml:"networks,required" doc:"The address plan of each network the design uses."`
-	Nodes      map[string]*RoleNodes `yaml:"nodes,required" doc:"The machines of each role: a list of named nodes, or a count with start addresses."`
-	Parameters ModuleParams          `yaml:"parameters" doc:"Site-wide parameter values, by module; they override role defaults."`
-	Secrets    map[string]*SecretRef `yaml:"secrets" doc:"Secrets the definitions refer to by name, each kept in a file of this folder."`
-	Users      []*User               `yaml:"users" doc:"The cluster's users, kept in its directory (LDAP); the first admin user is created when the directory is set up."`
-	Groups     []*Group              `yaml:"groups" doc:"The cluster's groups; every group a user names must be listed here."`
+	Cluster      yamlx.Scalar                   `yaml:"cluster,required" doc:"The cluster's short name, e.g. mytier3. Used in VM names and MACs."`
+	Domain       yamlx.Scalar                   `yaml:"domain,required" doc:"The DNS domain of the cluster's public names, e.g. physics.example.edu."`
+	OS           yamlx.Scalar                   `yaml:"os" doc:"The operating system dialect: el9 (AlmaLinux or Rocky 9, the default), el10, or el8. sl5, sl6 and el7 are past end of life and refused."`
+	Design       yamlx.Scalar                   `yaml:"design" doc:"The design to start from: tier3 (the embedded one, the default), none (only this folder's files), or a path to a design folder."`
+	Networks     map[string]*Network            `yaml:"networks,required" doc:"The address plan of each network the design uses."`
+	Nodes        map[string]*RoleNodes          `yaml:"nodes,required" doc:"The machines of each role: a list of named nodes, or a count with start addresses."`
+	Parameters   ModuleParams                   `yaml:"parameters" doc:"Site-wide parameter values, by module; they override role defaults."`
+	Secrets      map[string]*SecretRef          `yaml:"secrets" doc:"Secrets the definitions refer to by name, each kept in a file of this folder."`
+	Repositories map[string]*RepositoryOverride `yaml:"repositories" doc:"Per repository of the design (by name), where this site takes it from instead, e.g. a local mirror: {epel: {baseurl: http://10.10.0.1/mirror/epel/}}."`
+	AdminKeys    []yamlx.Scalar                 `yaml:"admin_keys" doc:"Public SSH keys of the cluster's administrators: root on every node accepts them (kickstart sshkey), and with any given, sshd takes no passwords."`
+	Users        []*User                        `yaml:"users" doc:"The cluster's users, kept in its directory (LDAP); the first admin user is created when the directory is set up."`
+	Groups       []*Group                       `yaml:"groups" doc:"The cluster's groups; every group a user names must be listed here."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -31,6 +33,17 @@ type Network struct {
 	Gateway yamlx.Scalar   `yaml:"gateway" doc:"The default gateway on this network, if it has one."`
 	DNS     []yamlx.Scalar `yaml:"dns" doc:"Name servers for nodes on this network."`
 	Domain  yamlx.Scalar   `yaml:"domain" doc:"DNS domain of names on this network (default: the site's domain)."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// RepositoryOverride points a design's repository elsewhere for this site
+// (a local mirror, a distribution's own mirror).
+type RepositoryOverride struct {
+	BaseURL    yamlx.Scalar   `yaml:"baseurl" doc:"The repository's URL for this site, e.g. http://10.10.0.1/mirror/epel/."`
+	MirrorList yamlx.Scalar   `yaml:"mirrorlist" doc:"A mirror list URL instead of baseurl."`
+	GPGKey     []yamlx.Scalar `yaml:"gpgkey" doc:"Key URLs instead of the design's (e.g. copies on the mirror)."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos

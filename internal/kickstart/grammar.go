@@ -63,7 +63,7 @@ type Section struct {
 
 // Dialect is one release's kickstart grammar.
 type Dialect struct {
-	Name     string // kiln's name: el9, el8, el7, sl6, sl5
+	Name     string // kiln's name: el10, el9, el8 (and el7, sl6, sl5, which kiln refuses)
 	Handler  string // pykickstart handler: RHEL9 …
 	Commands map[string]*Command
 	Sections map[string]*Section
@@ -317,15 +317,17 @@ func init() {
 	autopartEl8 := with(values(flags("--encrypted", "--nohome", "--noboot", "--noswap"), "--passphrase", "--cipher", "--escrowcert", "--fstype", "--backuppassphrase", "--luks-version", "--pbkdf", "--pbkdf-memory", "--pbkdf-time", "--pbkdf-iterations"),
 		map[string]Opt{"--type": {Value: true, Choices: []string{"lvm", "plain", "thinp"}}})
 	for k, v := range map[string]*Command{
-		"timezone":   cmd("F25_Timezone", tzF25, 0, 1),
-		"network":    multi(cmd("F27_Network", netF27, 0, 0)),
-		"rootpw":     cmd("F18_RootPw", flags("--iscrypted", "--plaintext", "--lock"), 1, 1),
-		"firewall":   cmd("F28_Firewall", with(values(with(fwF10, nil), "--remove-service"), flags("--use-system-defaults")), 0, 0),
-		"clearpart":  cmd("F28_ClearPart", values(with(clearFC3, flags("--cdl")), "--list", "--disklabel"), 0, 0),
-		"autopart":   cmd("RHEL8_AutoPart", autopartEl8, 0, 0),
-		"url":        cmd("F27_Url", urlF27, 0, 0),
-		"harddrive":  cmd("FC3_HardDrive", values(map[string]Opt{}, "--partition", "--dir", "--biospart"), 0, 0),
-		"repo":       repoF27,
+		"timezone":  cmd("F25_Timezone", tzF25, 0, 1),
+		"network":   multi(cmd("F27_Network", netF27, 0, 0)),
+		"rootpw":    cmd("F18_RootPw", flags("--iscrypted", "--plaintext", "--lock"), 1, 1),
+		"firewall":  cmd("F28_Firewall", with(values(with(fwF10, nil), "--remove-service"), flags("--use-system-defaults")), 0, 0),
+		"clearpart": cmd("F28_ClearPart", values(with(clearFC3, flags("--cdl")), "--list", "--disklabel"), 0, 0),
+		"autopart":  cmd("RHEL8_AutoPart", autopartEl8, 0, 0),
+		"url":       cmd("F27_Url", urlF27, 0, 0),
+		"harddrive": cmd("FC3_HardDrive", values(map[string]Opt{}, "--partition", "--dir", "--biospart"), 0, 0),
+		"repo":      repoF27,
+		// F22_SshKey: --username is required, the key is the one argument.
+		"sshkey":     cmd("F22_SshKey", values(map[string]Opt{}, "--username"), 1, 1),
 		"authselect": {Class: "F28_Authselect", FreeForm: true, MaxArgs: -1},
 	} {
 		el8.Commands[k] = v
@@ -362,6 +364,8 @@ func init() {
 		"url":        cmd("F30_Url", values(with(urlF27, nil), "--sslclientcert", "--sslclientkey", "--sslcacert"), 0, 0),
 		"harddrive":  cmd("F33_HardDrive", values(map[string]Opt{}, "--partition", "--dir"), 0, 0),
 		"repo":       multi(cmd("F33_Repo", with(values(map[string]Opt{}, "--name", "--baseurl", "--mirrorlist", "--metalink", "--cost", "--excludepkgs", "--includepkgs", "--proxy", "--sslclientcert", "--sslclientkey", "--sslcacert"), flags("--noverifyssl", "--install")), 0, 0)),
+		// F22_SshKey: --username is required, the key is the one argument.
+		"sshkey":     cmd("F22_SshKey", values(map[string]Opt{}, "--username"), 1, 1),
 		"authselect": {Class: "F28_Authselect", FreeForm: true, MaxArgs: -1},
 	} {
 		el9.Commands[k] = v
@@ -383,7 +387,42 @@ func init() {
 	gone(el9, Deprecated, "authconfig is deprecated (F28_Authconfig): use authselect, or leave the defaults", "auth", "authconfig")
 	gone(el9, Removed, "removed in Fedora 34 (RemovedCommand classes)", "autostep", "device", "deviceprobe", "dmraid", "multipath", "method")
 
-	for _, d := range []*Dialect{sl5, sl6, el7, el8, el9} {
+	// el10 — RHEL10Handler (pykickstart/handlers/rhel10.py at 435ebbe,
+	// 2026-06-08): el9's commands, with timezone's NTP options and --isUtc
+	// removed (RHEL10_Timezone), repo's --ignoregroups gone (F40_Repo),
+	// authconfig, autostep, method and nvdimm removed.
+	el10 := elCommon("el10", "RHEL10")
+	for k, v := range el9.Commands {
+		c := *v // el10's own: gone() below must not change el9's
+		el10.Commands[k] = &c
+	}
+	for k, v := range map[string]*Command{
+		"timezone": cmd("RHEL10_Timezone", flags("--utc"), 0, 1),
+		"repo":     multi(cmd("F40_Repo", with(values(map[string]Opt{}, "--name", "--baseurl", "--mirrorlist", "--metalink", "--cost", "--excludepkgs", "--includepkgs", "--proxy", "--sslclientcert", "--sslclientkey", "--sslcacert"), flags("--noverifyssl", "--install")), 0, 0)),
+		"autopart": cmd("RHEL10_AutoPart", autopartEl8, 0, 0),
+		"network":  multi(cmd("RHEL10_Network", netF27, 0, 0)),
+	} {
+		el10.Commands[k] = v
+	}
+	el10.Sections["%packages"].Options = el8.Sections["%packages"].Options
+	known(el10, map[string]string{"btrfs": "RHEL10_BTRFS", "bootc": "F43_Bootc", "cmdline": "F26_DisplayMode",
+		"device": "F34_Device", "deviceprobe": "F34_DeviceProbe", "dmraid": "F34_DmRaid", "driverdisk": "F14_DriverDisk",
+		"module": "RHEL10_Module", "eula": "F20_Eula", "fcoe": "RHEL10_Fcoe", "graphical": "F26_DisplayMode",
+		"group": "F12_Group", "halt": "F23_Reboot", "hmc": "F28_Hmc", "ignoredisk": "F34_IgnoreDisk",
+		"iscsi": "F17_Iscsi", "iscsiname": "FC6_IscsiName", "liveimg": "F19_Liveimg", "logging": "F40_Logging",
+		"mediacheck": "FC4_MediaCheck", "mount": "F27_Mount", "multipath": "F34_MultiPath",
+		"nfs": "FC6_NFS", "ostreecontainer": "F43_OSTreeContainer", "ostreesetup": "F43_OSTreeSetup", "poweroff": "F23_Reboot",
+		"raid": "RHEL10_Raid", "rdp": "F43_RDP", "realm": "F19_Realm", "reqpart": "F23_ReqPart", "rescue": "F10_Rescue",
+		"rhsm": "RHEL10_RHSM", "shutdown": "F23_Reboot", "snapshot": "F26_Snapshot", "sshpw": "F24_SshPw",
+		"sshkey": "F22_SshKey", "syspurpose": "RHEL10_Syspurpose", "updates": "F34_Updates", "user": "F24_User",
+		"vnc": "RHEL10_Vnc", "xconfig": "F14_XConfig", "zfcp": "F37_ZFCP", "zipl": "F32_Zipl",
+		"install": "F34_Install", "auth": "F35_Authconfig", "authconfig": "F35_Authconfig", "autostep": "F40_Autostep",
+		"method": "F40_Method", "nvdimm": "RHEL10_Nvdimm"})
+	gone(el10, Removed, "install was removed in Fedora 34 (F34_Install is a RemovedCommand)", "install")
+	gone(el10, Removed, "authconfig was removed (F35_Authconfig is a RemovedCommand): use authselect, or leave the defaults", "auth", "authconfig")
+	gone(el10, Removed, "removed (RemovedCommand classes in RHEL10Handler)", "autostep", "method", "nvdimm")
+
+	for _, d := range []*Dialect{sl5, sl6, el7, el8, el9, el10} {
 		for _, n := range multiUse {
 			if c, ok := d.Commands[n]; ok {
 				c.Multi = true

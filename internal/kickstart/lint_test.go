@@ -50,6 +50,14 @@ func TestGoodKickstartPasses(t *testing.T) {
 	}
 }
 
+// The good el9 file is good el10 too, its timezone aside (RHEL10_Timezone
+// has no NTP options, which el9 keeps as deprecated).
+func TestGoodKickstartPassesInEL10(t *testing.T) {
+	if _, probs := Lint("el10", good9); len(probs) > 0 {
+		t.Fatalf("problems in a good el10 file: %v", probs)
+	}
+}
+
 func TestLintFindsEachProblem(t *testing.T) {
 	cases := []struct {
 		dialect, text, want string
@@ -81,7 +89,12 @@ func TestLintFindsEachProblem(t *testing.T) {
 		{"el9", "logging --level=info\n", "no option table for logging"},
 		{"el7", "upgrade\n", "upgrade is deprecated in el7"},
 		{"el9", "%include /tmp/x\n", "%include is not allowed"},
-		{"el10", "text\n", `unknown dialect "el10"`},
+		{"el11", "text\n", `unknown dialect "el11"`},
+		{"el10", "timezone UTC --ntpservers=a,b\n", "option --ntpservers is not known to el10"},
+		{"el10", "timezone UTC --isUtc\n", "option --isUtc is not known to el10"},
+		{"el10", "authconfig --useshadow\n", "authconfig is removed in el10"},
+		{"el10", "install\n", "install is removed in el10"},
+		{"el10", "repo --name=x --baseurl=http://h/ --ignoregroups=true\n", "option --ignoregroups is not known to el10"},
 	}
 	for _, c := range cases {
 		_, probs := Lint(c.dialect, c.text)

@@ -28,6 +28,11 @@ type Cluster struct {
 	// Users and Groups of the cluster's directory, in the site's order.
 	Users  []*User  `json:"users,omitempty"`
 	Groups []*Group `json:"groups,omitempty"`
+	// Repositories are the design's package repositories for the site's
+	// dialect, in the design's order, with the site's overrides applied.
+	Repositories []*Repository `json:"repositories,omitempty"`
+	// AdminKeys are the administrators' public SSH keys (site.yaml admin_keys).
+	AdminKeys []string `json:"admin_keys,omitempty"`
 
 	nodes map[string]*Node
 	roles map[string]*Role
@@ -96,6 +101,84 @@ type Node struct {
 	Packages   []string     `json:"packages,omitempty"`
 	Guests     []string     `json:"guests,omitempty"` // the VMs this node hosts
 	Origin     diag.Pos     `json:"-"`
+}
+
+// Repository is a package repository for the site's dialect.
+type Repository struct {
+	Name string `json:"name"`
+	Doc  string `json:"doc,omitempty"`
+	// InstallTree: part of the OS install tree the node installs from;
+	// the installer finds it there (no URL).
+	InstallTree    bool     `json:"install_tree,omitempty"`
+	BaseURL        string   `json:"baseurl,omitempty"`
+	MirrorList     string   `json:"mirrorlist,omitempty"`
+	GPGKeys        []string `json:"gpgkey,omitempty"`
+	Priority       int      `json:"priority"`
+	ModuleHotfixes bool     `json:"module_hotfixes,omitempty"`
+	Provides       []string `json:"provides,omitempty"`
+	// Requires names the repositories this one's packages depend on.
+	Requires []string `json:"requires,omitempty"`
+	// Mirrored: the site points it elsewhere (site.yaml repositories:);
+	// Upstream is then the design's own, which a mirror copies.
+	Mirrored bool        `json:"mirrored,omitempty"`
+	Upstream *Repository `json:"upstream,omitempty"`
+}
+
+// Has says whether the repository provides package pkg.
+func (r *Repository) Has(pkg string) bool {
+	for _, p := range r.Provides {
+		if p == pkg {
+			return true
+		}
+	}
+	return false
+}
+
+// RepositoriesFor returns the repositories a node installing pkgs needs:
+// those that provide any of them and those they require, in the design's
+// order.
+func (c *Cluster) RepositoriesFor(pkgs []string) []*Repository {
+	need := map[string]bool{}
+	var add func(r *Repository)
+	add = func(r *Repository) {
+		if need[r.Name] {
+			return
+		}
+		need[r.Name] = true
+		for _, q := range r.Requires {
+			for _, o := range c.Repositories {
+				if o.Name == q {
+					add(o)
+				}
+			}
+		}
+	}
+	for _, r := range c.Repositories {
+		for _, p := range pkgs {
+			if r.Has(p) {
+				add(r)
+				break
+			}
+		}
+	}
+	var out []*Repository
+	for _, r := range c.Repositories {
+		if need[r.Name] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RepositoryOf returns the first repository (in the design's order) that
+// provides pkg, or nil.
+func (c *Cluster) RepositoryOf(pkg string) *Repository {
+	for _, r := range c.Repositories {
+		if r.Has(pkg) {
+			return r
+		}
+	}
+	return nil
 }
 
 // Interface is a node's NIC on one network.

@@ -51,6 +51,10 @@ func Resolve(src Source) (*Site, error) {
 	all.Append(validate.Definitions(d))
 	c, rd := resolve.Cluster(d)
 	all.Append(rd)
+	if all.Err() == nil {
+		// The design's own checks see the resolved cluster.
+		all.Append(render.Checks(d, c))
+	}
 	if err := all.Err(); err != nil {
 		return &Site{Defs: d, Cluster: c}, err
 	}

@@ -40,13 +40,11 @@ func TestManifestsValidate(t *testing.T) {
 	run(t, lint, append([]string{"--fail-on-warnings"}, pp...)...)
 }
 
-// TestFirewallRulesets checks every node's nftables ruleset with nft -c and
-// its iptables rules with iptables-restore --test, in the three firewall
-// modes (site rules in managed_plus_site). Both need a network namespace of
-// their own: unshare makes one when the test is not root.
+// TestFirewallRulesets checks every node's nftables ruleset with nft -c in
+// the three firewall modes (site rules in managed_plus_site), in a network
+// namespace of its own (unshare makes one when the test is not root).
 func TestFirewallRulesets(t *testing.T) {
 	nft := testutil.NeedProgram(t, "nft")
-	ipt := testutil.NeedProgram(t, "iptables-restore")
 	unshare := testutil.NeedProgram(t, "unshare")
 	sites := map[string]string{
 		"managed": exampleSite(t),
@@ -64,9 +62,8 @@ func TestFirewallRulesets(t *testing.T) {
 		_, build := buildSite(t, sites[mode])
 		dir := filepath.Join(build, "puppet", "modules", "kiln_site", "files", "firewall")
 		nfts := findFiles(t, dir, ".nft")
-		rules := findFiles(t, dir, ".rules")
-		if len(nfts) != 11 || len(rules) != 11 {
-			t.Fatalf("%s: %d nftables rulesets and %d iptables files, want one each per node (11)", mode, len(nfts), len(rules))
+		if len(nfts) != 11 {
+			t.Fatalf("%s: %d nftables rulesets, want one per node (11)", mode, len(nfts))
 		}
 		for _, f := range nfts {
 			inNetns(t, unshare, nft, "-c", "-f", f)
@@ -84,9 +81,6 @@ func TestFirewallRulesets(t *testing.T) {
 			if mode != "none" && isGateway != strings.Contains(text, "masquerade") {
 				t.Errorf("%s: masquerading is %v, want it on the gateway (head) only", f, !isGateway)
 			}
-		}
-		for _, f := range rules {
-			inNetns(t, unshare, ipt, "--test", f)
 		}
 	}
 }
@@ -139,4 +133,56 @@ func findFiles(t testing.TB, dir, ext string) []string {
 	must(t, err)
 	sort.Strings(out)
 	return out
+}
+
+// TestFirewallReloadKeepsOtherTables loads the head's ruleset (the gateway,
+// with NAT) twice into a network namespace that already holds tables like
+// libvirt's, as kiln_firewall's reload does on a VM host: kiln's tables are
+// replaced, the others survive with their rules.
+func TestFirewallReloadKeepsOtherTables(t *testing.T) {
+	nft := testutil.NeedProgram(t, "nft")
+	unshare := testutil.NeedProgram(t, "unshare")
+	sh := testutil.NeedProgram(t, "sh")
+	_, build := buildSite(t, exampleSite(t))
+	head := findFiles(t, filepath.Join(build, "puppet", "modules", "kiln_site", "files", "firewall"), ".nft")[0]
+	if !strings.HasPrefix(filepath.Base(head), "head.") {
+		t.Fatalf("the first ruleset is %s, want the head's", head)
+	}
+	libvirt := filepath.Join(t.TempDir(), "libvirt.nft")
+	must(t, os.WriteFile(libvirt, []byte(`table ip libvirt_network {
+	chain guest_output {
+		ip saddr 192.168.122.0/24 accept
+	}
+}
+table inet libvirt_test {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		counter accept
+	}
+}
+`), 0o600))
+	script := `set -e
+nft -f "$1"
+nft -f "$2"
+nft -f "$2"
+nft list ruleset`
+	flags := []string{"--net"}
+	if os.Geteuid() != 0 {
+		flags = append(flags, "--map-root-user")
+	}
+	cmd := exec.Command(unshare, append(flags, sh, "-c", script, "sh", libvirt, head)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(nft)+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loading the ruleset twice beside libvirt's tables: %v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{"table ip libvirt_network", "ip saddr 192.168.122.0/24 accept", "table inet libvirt_test", "table inet kiln", "table ip kiln_nat", "masquerade"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("after two loads the ruleset lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "table inet kiln {"); n != 1 {
+		t.Errorf("table inet kiln appears %d times after a reload, want once:\n%s", n, got)
+	}
 }

@@ -60,7 +60,7 @@ func (r *resolver) params() {
 			seen := map[string]bool{}
 			for _, name := range role.Modules {
 				for _, pkg := range r.d.Modules[name].Packages {
-					seen[pkg] = true
+					seen[pkg.Value] = true
 				}
 			}
 			pkgs = sortedKeys(seen)
@@ -77,7 +77,7 @@ func (r *resolver) params() {
 			m := r.d.Modules[name]
 			mod := &model.Module{
 				Name: name, Class: m.Class.Value, Description: strings.TrimSpace(m.Description),
-				Packages: m.Packages, Bootstrap: slices.Contains(role.Bootstrap, name),
+				Packages: scalars(m.Packages), Bootstrap: slices.Contains(role.Bootstrap, name),
 			}
 			if c := m.Certificate; c != nil {
 				mod.Certificate = &model.Certificate{Cert: c.Cert.Value, Key: c.Key.Value, Doc: strings.TrimSpace(c.Doc)}

@@ -54,6 +54,8 @@ func (r *resolver) run() *model.Cluster {
 	}
 	r.c = c
 	r.networks()
+	r.repositories()
+	c.AdminKeys = scalars(s.AdminKeys)
 	r.roles()
 	r.nodes()
 	r.vmPlacement()

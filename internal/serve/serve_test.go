@@ -614,3 +614,24 @@ func TestRepeatFetchIsLoggedWithoutWaiting(t *testing.T) {
 		t.Fatalf("after the repeats: %s", st.State)
 	}
 }
+
+// A package repository mirrored under the install tree (the runbook's dnf
+// reposync into --mirror's repos/) is served to the nodes as it is: the
+// metadata dnf reads first, and the keys.
+func TestMirroredRepositoryIsServed(t *testing.T) {
+	dir := makeSite(t, 2, 2)
+	repo := filepath.Join(dir, "install", "repos", "kiln-epel")
+	if err := os.MkdirAll(filepath.Join(repo, "repodata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(repo, "repodata", "repomd.xml"), []byte("<repomd/>\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "install", "repos", "keys"), 0o755)
+	os.WriteFile(filepath.Join(dir, "install", "repos", "keys", "RPM-GPG-KEY-EPEL-9"), []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n"), 0o644)
+	s := start(t, testConfig(dir))
+	if code, body, _ := get(t, "", "GET", s.URL+"/os/repos/kiln-epel/repodata/repomd.xml"); code != 200 || body != "<repomd/>\n" {
+		t.Errorf("mirrored repomd.xml: %d %q", code, body)
+	}
+	if code, body, _ := get(t, "", "GET", s.URL+"/os/repos/keys/RPM-GPG-KEY-EPEL-9"); code != 200 || !strings.Contains(body, "PGP PUBLIC KEY") {
+		t.Errorf("mirrored key: %d %q", code, body)
+	}
+}

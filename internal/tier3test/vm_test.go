@@ -117,9 +117,10 @@ func TestVMScriptLeavesAnExistingVMAlone(t *testing.T) {
 }
 
 func TestVMScriptRefusesWhenTheHostLacksMemory(t *testing.T) {
-	_, files := build(t)
+	site, files := build(t)
+	need := site.Cluster.Node("puppet").VM.Memory
 	out, err := crvm(t, files, "puppet", "test:///default", meminfo(t, 512*1024))
-	if err == nil || !strings.Contains(out, "512 MiB of memory available and the VM needs 2048 MiB") {
+	if err == nil || !strings.Contains(out, "512 MiB of memory available and the VM needs "+itoa(need)+" MiB") {
 		t.Fatalf("want a refusal naming the memory: %v\n%s", err, out)
 	}
 }

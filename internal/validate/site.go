@@ -28,7 +28,12 @@ func (v *checker) site() {
 			v.diags.Add(s.Domain.Pos, where, "bad domain: "+err.Error(), "write the DNS domain, e.g. physics.example.edu")
 		}
 	}
-	v.oneOf(s.OS, Dialects, where, "os")
+	if why, refused := Refused[s.OS.Value]; refused {
+		v.diags.Add(s.OS.Pos, where, fmt.Sprintf("os %s is no longer built: %s, and none of the repositories the design needs (OpenVox, HTCondor, EPEL) carries it", s.OS.Value, why),
+			"write os: el9 (AlmaLinux or Rocky 9, the default) or os: el10; el8 still builds until its end of life in 2029")
+	} else {
+		v.oneOf(s.OS, Dialects, where, "os")
+	}
 
 	declared := map[string]bool{}
 	var netNames []string

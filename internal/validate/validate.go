@@ -30,6 +30,7 @@ func Definitions(d *load.Definitions) *diag.List {
 	v.roles()
 	v.site()
 	v.users()
+	v.repositories()
 	v.puppet()
 	return v.diags
 }
@@ -48,7 +49,15 @@ var (
 	Schedules = []string{"daily", "hourly", "weekly"}
 	Zones     = []string{"private", "public"}
 	Protos    = []string{"tcp", "udp"}
-	Dialects  = []string{"el7", "el8", "el9", "sl5", "sl6"}
+	Dialects  = []string{"el10", "el8", "el9"}
+	// Refused names the dialects Kiln once built for and no longer does,
+	// with why: their output mixed eras (packages and paths that did not
+	// exist then), and no repository carries what the design installs.
+	Refused = map[string]string{
+		"sl5": "Scientific Linux 5 reached its end of life in 2017",
+		"sl6": "Scientific Linux 6 reached its end of life in 2020",
+		"el7": "Enterprise Linux 7 reached its end of life in June 2024",
+	}
 )
 
 func (v *checker) catalog() {

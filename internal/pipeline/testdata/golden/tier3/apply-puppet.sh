@@ -23,7 +23,7 @@ esac
 
 PATH=$PATH:/opt/puppetlabs/bin
 command -v puppet >/dev/null 2>&1 ||
-	die "puppet is not installed; the kickstart installs the agent (or: dnf install puppet-agent from the Puppet repository)"
+	die "puppet is not installed; the kickstart installs the agent (or: dnf install openvox-agent from the openvox8 repository, see /etc/yum.repos.d/kiln.repo)"
 
 # --detailed-exitcodes: 2 means changes were made, which is success here.
 status=0

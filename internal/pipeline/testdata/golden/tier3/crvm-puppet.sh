@@ -1,7 +1,7 @@
 #!/bin/sh
 # crvm-puppet.sh: creates the VM puppet (puppet.mytier3.local) on head and
 # installs it from its kickstart, on the text console (no X11 needed).
-# Written by kiln from the design's role puppet: 2 vCPU(s), 2048 MiB, 60 GiB.
+# Written by kiln from the design's role puppet: 2 vCPU(s), 3072 MiB, 60 GiB.
 #
 # Run as root on head, from the build folder (kickstart-puppet.cfg beside it):
 #   sh crvm-puppet.sh
@@ -11,7 +11,7 @@ set -eu
 
 name='puppet'
 vcpus=2
-memory_mib=2048
+memory_mib=3072
 disk_gib=60
 image_dir='/var/lib/libvirt/images'
 bridge='br0'

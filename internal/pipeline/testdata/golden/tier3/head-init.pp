@@ -5,13 +5,12 @@
 # Once the Puppet server runs, the agent takes over with the full classification.
 
 class { 'kiln_base':
-  keyboard     => 'us',
-  language     => 'en_US.UTF-8',
-  ntp_servers  => ['time.example.edu'],
-  proxy_url    => '',
-  repositories => [],
-  selinux      => 'enforcing',
-  timezone     => 'America/Chicago',
+  keyboard    => 'us',
+  language    => 'en_US.UTF-8',
+  ntp_servers => ['time.example.edu'],
+  proxy_url   => '',
+  selinux     => 'enforcing',
+  timezone    => 'America/Chicago',
 }
 
 class { 'kiln_firewall':

@@ -8,13 +8,12 @@
 # head: role head
 node 'head.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -75,13 +74,12 @@ node 'head.physics.example.edu' {
 # puppet: role puppet, a VM on head
 node 'puppet.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -104,6 +102,7 @@ node 'puppet.mytier3.local' {
     classifier    => 'enc',
     dns_alt_names => ['puppet', 'puppet.mytier3.local'],
     environment   => 'production',
+    heap_mb       => 1024,
     kiln_command  => '/usr/local/bin/kiln',
     site_dir      => '/etc/kiln/site',
   }
@@ -118,13 +117,12 @@ node 'puppet.mytier3.local' {
 # ldap: role ldap, a VM on head
 node 'ldap.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -158,13 +156,12 @@ node 'ldap.mytier3.local' {
 # proxy: role proxy, a VM on head
 node 'proxy.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -199,13 +196,12 @@ node 'proxy.mytier3.local' {
 # nfs: role nfs
 node 'nfs.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -262,13 +258,12 @@ node 'nfs.physics.example.edu' {
 # int1: role interactive
 node 'int1.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -322,13 +317,12 @@ node 'int1.physics.example.edu' {
 # int2: role interactive
 node 'int2.physics.example.edu' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -382,13 +376,12 @@ node 'int2.physics.example.edu' {
 # wn1: role worker
 node 'wn1.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -442,13 +435,12 @@ node 'wn1.mytier3.local' {
 # wn2: role worker
 node 'wn2.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -502,13 +494,12 @@ node 'wn2.mytier3.local' {
 # wn3: role worker
 node 'wn3.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',
@@ -562,13 +553,12 @@ node 'wn3.mytier3.local' {
 # wn4: role worker
 node 'wn4.mytier3.local' {
   class { 'kiln_base':
-    keyboard     => 'us',
-    language     => 'en_US.UTF-8',
-    ntp_servers  => ['time.example.edu'],
-    proxy_url    => '',
-    repositories => [],
-    selinux      => 'enforcing',
-    timezone     => 'America/Chicago',
+    keyboard    => 'us',
+    language    => 'en_US.UTF-8',
+    ntp_servers => ['time.example.edu'],
+    proxy_url   => '',
+    selinux     => 'enforcing',
+    timezone    => 'America/Chicago',
   }
   class { 'kiln_backup':
     password   => '{SSHA}zo6BrmFB/d3zfl+I5zrkjmriAPwH7AmXPBd/SA==',

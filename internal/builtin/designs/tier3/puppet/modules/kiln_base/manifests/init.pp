@@ -9,8 +9,6 @@
 #   The node's time zone, e.g. Europe/Zurich (a file under /usr/share/zoneinfo).
 # @param ntp_servers
 #   NTP servers chrony keeps time with.
-# @param repositories
-#   Extra package repository URLs; each becomes /etc/yum.repos.d/kiln-N.repo.
 # @param proxy_url
 #   HTTP proxy for package downloads, empty for none.
 # @param selinux
@@ -22,7 +20,6 @@
 class kiln_base (
   String[1] $timezone,
   Array[Kiln::Hostname, 1] $ntp_servers,
-  Array[String[1]] $repositories,
   String $proxy_url,
   Enum['enforcing', 'permissive', 'disabled'] $selinux,
   Pattern[/\A[A-Za-z0-9_.-]+\z/] $keyboard,
@@ -62,14 +59,15 @@ class kiln_base (
     content => file('kiln_site/hosts'),
   }
 
-  $repositories.each |Integer $i, String $url| {
-    file { "/etc/yum.repos.d/kiln-${i}.repo":
-      ensure  => file,
-      owner   => 'root',
-      group   => 'root',
-      mode    => '0644',
-      content => epp('kiln_base/repo.epp', { 'index' => $i, 'url' => $url }),
-    }
+  # The package repositories this node's packages come from (design.yaml
+  # repositories:, a site's mirrors applied), gpgcheck on; the same file
+  # the kickstart wrote. kiln writes it per node into kiln_site.
+  file { '/etc/yum.repos.d/kiln.repo':
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => file("kiln_site/repos/${trusted['certname']}.repo"),
   }
 
   file { '/etc/dnf/dnf.conf':
@@ -122,7 +120,18 @@ class kiln_base (
         HostKey /etc/ssh/ssh_host_ed25519_key
         | KEYS
     }
-    ~> exec { 'kiln_base: reload sshd for its host keys':
+    ~> Exec['kiln_base: reload sshd']
+    # Root by the site's admin_keys only, no passwords (kiln writes the
+    # drop-in; empty of settings when the site lists no admin_keys).
+    file { '/etc/ssh/sshd_config.d/40-kiln-access.conf':
+      ensure       => file,
+      owner        => 'root',
+      group        => 'root',
+      mode         => '0600',
+      content      => file('kiln_site/sshd/40-kiln-access.conf'),
+      validate_cmd => '/usr/sbin/sshd -t -f %',
+    }
+    ~> exec { 'kiln_base: reload sshd':
       command     => 'systemctl reload sshd',
       path        => ['/usr/bin', '/usr/sbin'],
       refreshonly => true,

@@ -1,13 +1,11 @@
 # @summary The node's packet filter: the ruleset kiln renders for it from the
-#   ports its modules declare, applied with nftables (EL8 and later) or
-#   iptables (EL7).
+#   ports its modules declare, applied with nftables in kiln's own tables
+#   (inet kiln, ip kiln_nat), so libvirt's and others' tables survive.
 #
 # Kiln writes each node's ruleset into the site module kiln_site beside the
-# modules: files/firewall/CERTNAME.nft (nft -f) and CERTNAME.rules
-# (iptables-restore). Open are the declared ports of the node's modules, per
+# modules: files/firewall/CERTNAME.nft (nft -f). Open are the declared ports of the node's modules, per
 # zone, and on a gateway NAT masquerading of the private network; everything
-# else is dropped. The file is checked with nft -c / iptables-restore --test
-# before it replaces the old one, so a bad ruleset never reaches the kernel.
+# else is dropped. The file is checked with nft -c before it replaces the old one, so a bad ruleset never reaches the kernel.
 #
 # @param mode
 #   none leaves the node's firewall alone (the site manages it, NAT included);
@@ -26,7 +24,6 @@ class kiln_firewall (
   if $mode != 'none' {
     $certname = $trusted['certname']
     $nft = file("kiln_site/firewall/${certname}.nft")
-    $iptables = file("kiln_site/firewall/${certname}.rules")
 
     # The ruleset and this classification come from the same kiln build; if
     # they disagree, the environment holds parts of two builds.
@@ -43,50 +40,34 @@ class kiln_firewall (
       }
     }
 
-    if versioncmp($facts['os']['release']['major'], '8') >= 0 {
-      package { 'nftables':
-        ensure => installed,
-      }
-      service { 'firewalld':
-        ensure => stopped,
-        enable => false,
-      }
-      file { '/etc/sysconfig/nftables.conf':
-        ensure       => file,
-        owner        => 'root',
-        group        => 'root',
-        mode         => '0600',
-        content      => $nft,
-        validate_cmd => '/usr/sbin/nft -c -f %',
-        require      => Package['nftables'],
-        notify       => Exec['kiln_firewall load'],
-      }
-      exec { 'kiln_firewall load':
-        command     => '/usr/sbin/nft -f /etc/sysconfig/nftables.conf',
-        refreshonly => true,
-      }
-      service { 'nftables':
-        enable  => true,
-        require => File['/etc/sysconfig/nftables.conf'],
-      }
-    } else {
-      package { 'iptables-services':
-        ensure => installed,
-      }
-      file { '/etc/sysconfig/iptables':
-        ensure       => file,
-        owner        => 'root',
-        group        => 'root',
-        mode         => '0600',
-        content      => $iptables,
-        validate_cmd => '/sbin/iptables-restore --test %',
-        require      => Package['iptables-services'],
-        notify       => Service['iptables'],
-      }
-      service { 'iptables':
-        ensure => running,
-        enable => true,
-      }
+    package { 'nftables':
+      ensure => installed,
+    }
+    # firewalld would load its own rules over kiln's: stopped and masked.
+    service { 'firewalld':
+      ensure => stopped,
+      enable => 'mask',
+    }
+    file { '/etc/sysconfig/nftables.conf':
+      ensure       => file,
+      owner        => 'root',
+      group        => 'root',
+      mode         => '0600',
+      content      => $nft,
+      validate_cmd => '/usr/sbin/nft -c -f %',
+      require      => Package['nftables'],
+      notify       => Exec['kiln_firewall load'],
+    }
+    exec { 'kiln_firewall load':
+      command     => '/usr/sbin/nft -f /etc/sysconfig/nftables.conf',
+      refreshonly => true,
+    }
+    # nftables.service loads the file at boot (nft -f: kiln's tables only).
+    # Its reload and stop flush the whole ruleset, libvirt's included: reload
+    # with kiln's exec (or nft -f), not systemctl reload nftables.
+    service { 'nftables':
+      enable  => true,
+      require => File['/etc/sysconfig/nftables.conf'],
     }
   }
 }

@@ -31,4 +31,13 @@ class kiln_nfs::client (
     require => Package['autofs'],
     notify  => Service['autofs'],
   }
+  # SELinux lets logins use home folders that live on NFS (setsebool, not
+  # selboolean: that type lives in the selinux_core module, which OpenVox's
+  # agent vendors but a plain Puppet does not).
+  exec { 'kiln_nfs::client use_nfs_home_dirs':
+    command => 'setsebool -P use_nfs_home_dirs on',
+    onlyif  => 'selinuxenabled',
+    unless  => "getsebool use_nfs_home_dirs | grep -q -- '--> on\$'",
+    path    => ['/usr/sbin', '/usr/bin'],
+  }
 }

@@ -12,7 +12,7 @@ class kiln_puppet::agent (
   Pattern[/\A[a-z0-9_]+\z/] $environment,
   Integer[60] $runinterval,
 ) {
-  package { 'puppet-agent':
+  package { 'openvox-agent':
     ensure => installed,
   }
   kiln_puppet::setting {
@@ -32,7 +32,7 @@ class kiln_puppet::agent (
   service { 'puppet':
     ensure    => running,
     enable    => true,
-    require   => Package['puppet-agent'],
+    require   => Package['openvox-agent'],
     subscribe => Kiln_puppet::Setting['agent server', 'agent environment', 'agent runinterval'],
   }
 }

@@ -21,6 +21,10 @@
 #   environment is kiln_puppet::agent's.)
 # @param classifier
 #   How nodes are classified: enc, manifests or hiera.
+# @param heap_mb
+#   The server's Java heap in MiB: JAVA_ARGS -Xms and -Xmx in
+#   /etc/sysconfig/puppetserver (the package ships 2 GiB). kiln check makes
+#   sure the VM has room for it.
 # @param site_dir
 #   The kiln site folder on this server (site.yaml and its secrets), read by
 #   kiln enc and kiln autosign.
@@ -32,10 +36,11 @@ class kiln_puppet::server (
   Boolean $autosign,
   Pattern[/\A[a-z0-9_]+\z/] $environment,
   Enum['enc', 'manifests', 'hiera'] $classifier,
+  Integer[256] $heap_mb,
   Kiln::Absolutepath $site_dir,
   Kiln::Absolutepath $kiln_command,
 ) {
-  package { 'puppetserver':
+  package { 'openvox-server':
     ensure => installed,
   }
 
@@ -62,6 +67,20 @@ class kiln_puppet::server (
     }),
   }
 
+  # OpenVox server's JVM heap, both ends the same (no resizing pauses). Only
+  # the two sizes at the head of JAVA_ARGS change; the rest of the
+  # package's file (and any other options) stays.
+  $sysconfig = '/etc/sysconfig/puppetserver'
+  $heap = "-Xms${heap_mb}m -Xmx${heap_mb}m"
+  $sizes = '-Xms[0-9]+[kmgKMG]? -Xmx[0-9]+[kmgKMG]?'
+  exec { 'kiln_puppet: puppetserver heap':
+    command => "sed -i -E 's/^JAVA_ARGS=\"${sizes}/JAVA_ARGS=\"${heap}/' ${sysconfig}",
+    unless  => "grep -q '^JAVA_ARGS=\"${heap}[ \"]' ${sysconfig}",
+    path    => ['/usr/bin', '/bin'],
+    require => Package['openvox-server'],
+    notify  => Service['puppetserver'],
+  }
+
   $node_terminus = $classifier ? {
     'enc'   => 'exec',
     default => 'plain',
@@ -78,7 +97,7 @@ class kiln_puppet::server (
       section => $s[0],
       setting => $name,
       value   => $s[1],
-      require => Package['puppetserver'],
+      require => Package['openvox-server'],
       notify  => Service['puppetserver'],
     }
   }
@@ -93,7 +112,7 @@ class kiln_puppet::server (
     owner   => 'root',
     group   => 'puppet',
     mode    => 'u+rwX,g+rX,g-w,o-rwx',
-    require => Package['puppetserver'],
+    require => Package['openvox-server'],
   }
   service { 'puppetserver':
     ensure  => running,

@@ -1,6 +1,9 @@
 # @summary Runs the service VMs under libvirt, their NICs on a bridge onto
 #   the private network.
 #
+# libvirt runs as its modular daemons on EL9 and later (virtqemud.socket and
+# the others), as libvirtd on EL8.
+#
 # The bridge takes over the private NIC's addresses (NetworkManager); the VM
 # definitions themselves are written by kiln (crvm-VM.sh) and live in
 # /etc/libvirt/qemu.
@@ -19,10 +22,31 @@ class kiln_vm_host (
   package { ['libvirt', 'qemu-kvm', 'virt-install']:
     ensure => installed,
   }
-  service { 'libvirtd':
-    ensure  => running,
-    enable  => true,
-    require => Package['libvirt'],
+  if versioncmp($facts['os']['release']['major'], '9') >= 0 {
+    # EL9 and later run libvirt as modular daemons, each started by its
+    # sockets (virtqemud for the VMs, virtstoraged for their disks, ...);
+    # the monolithic libvirtd stays off so the two never compete for
+    # qemu:///system.
+    $drivers = ['qemu', 'storage', 'network', 'nodedev', 'secret', 'interface', 'nwfilter']
+    service { ['libvirtd.service', 'libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket']:
+      ensure  => stopped,
+      enable  => false,
+      require => Package['libvirt'],
+      before  => Service[$drivers.map |$d| { "virt${d}d.socket" }],
+    }
+    $drivers.each |$d| {
+      service { ["virt${d}d.socket", "virt${d}d-ro.socket", "virt${d}d-admin.socket"]:
+        ensure  => running,
+        enable  => true,
+        require => Package['libvirt'],
+      }
+    }
+  } else {
+    service { 'libvirtd':
+      ensure  => running,
+      enable  => true,
+      require => Package['libvirt'],
+    }
   }
   file { $image_dir:
     ensure  => directory,
