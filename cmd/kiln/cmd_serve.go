@@ -26,10 +26,10 @@ import (
 type serveFlags struct {
 	listen, dhcp, stateFile, mirror, url, discover     string
 	kickstart, kernel, initrd, kernelArgs, dnsmasqConf string
-	tokenSecret                                        string
+	hosts                                              string
 	maxBoots                                           int
-	window                                             time.Duration
-	checkAddr, verbose                                 bool
+	window, tokenTTL, challengeTTL                     time.Duration
+	checkAddr, verbose, auto                           bool
 	limit                                              int
 	reason                                             string
 }
@@ -54,8 +54,12 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&f.dhcp, "dhcp", serve.DHCPDnsmasq, "who serves DHCP and TFTP: dnsmasq (kiln serve runs it with the build's config), external (the site's own), or off")
 		fs.StringVar(&f.mirror, "mirror", "", "the OS install tree to serve under /os/ (a local mirror of the distribution)")
 		fs.StringVar(&f.url, "url", "", "the URL nodes reach this server at (default: the address they asked, from each request)")
-		fs.StringVar(&f.discover, "discover", "", "give unknown machines that boot the next free node of this ROLE, writing their MAC into site.yaml")
-		fs.BoolVar(&f.checkAddr, "check-address", false, "serve a node's files and take its callbacks only from the node's own addresses")
+		fs.StringVar(&f.discover, "discover", "", "put unknown machines that boot on the pending list for this ROLE (kiln discover accepts or rejects them)")
+		fs.BoolVar(&f.auto, "auto", false, "with --discover ROLE: give each unknown machine the next free node of ROLE at once, writing its MAC into site.yaml (anyone on the network can then claim slots)")
+		fs.BoolVar(&f.checkAddr, "check-address", true, "answer a node's boot script, secret files and reports only at its own address (site.yaml's, or its dnsmasq lease); --check-address=false answers any address")
+		fs.DurationVar(&f.tokenTTL, "token-ttl", state.DefaultTokenTTL, "how long a node's install token (minted at each install boot) lives at most")
+		fs.DurationVar(&f.challengeTTL, "challenge-ttl", state.DefaultChallengeTTL, "how long a node's Puppet autosign challenge (minted during its install) lives at most")
+		fs.StringVar(&f.hosts, "host", "", "more names (comma-separated) that requests may give in Host: besides the address they come in on, its node's names and --url's host")
 		fs.IntVar(&f.maxBoots, "max-boots", state.DefaultPolicy.MaxBoots, "install boots without an \"installed\" report after which a node is held as failed")
 		fs.DurationVar(&f.window, "boot-window", state.DefaultPolicy.Window, "the time window the install boots are counted in")
 		fs.StringVar(&f.kickstart, "kickstart", "kickstart-{node}.cfg", "the kickstart's path in the build; {node} stands for the node's name")
@@ -63,7 +67,6 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&f.initrd, "initrd", "images/pxeboot/initrd.img", "the installer's initrd, in the install tree (or a URL)")
 		fs.StringVar(&f.kernelArgs, "kernel-args", "", "more arguments for the installer's kernel command line")
 		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "dhcp/dnsmasq.conf", "the dnsmasq config's path in the build (with --dhcp=dnsmasq)")
-		fs.StringVar(&f.tokenSecret, "token-secret", "puppet_autosign_key", "the site secret that keys the node tokens: HMAC(secret, \"kiln-installed:\"+FQDN)")
 		fs.BoolVar(&f.verbose, "v", false, "log every boot, fetch and callback, not only problems and state changes")
 	case "events":
 		fs.IntVar(&f.limit, "n", 100, "show the last N events (0: all)")
@@ -81,10 +84,14 @@ each boot whether a node installs or boots its disk, records every node's
 state and every event in the state file (kiln.db in the site folder), and
 runs dnsmasq for DHCP and TFTP with the build's dnsmasq.conf.
 
-A node installs while it is planned or marked (kiln reinstall); its
-kickstart's %post reports "installed" with
-  curl -fsS -X POST "http://HEAD:PORT/api/v1/nodes/NODE/installed?token=TOKEN"
-and it then boots from its disk. A node that boots into the installer
+A node installs while it is planned or marked (kiln reinstall). Each
+install boot script mints a new random install token (only its hash is
+kept) and carries it on the installer's command line; with it, and only
+from the node's own address, the installer fetches its secret files once
+each and its kickstart's %post reports "installed" (or "failed") with
+  curl -fsS --data status=installed "http://HEAD:PORT/kiln/installed/NODE?token=TOKEN"
+after which the token is void and the node boots from its disk. Tokens
+expire after --token-ttl. See docs/security.md. A node that boots into the installer
 --max-boots times within --boot-window without that report is held as
 failed until kiln reinstall NODE. The dashboard is at http://HEAD:PORT/.
 
@@ -93,7 +100,7 @@ SIGTERM stops it cleanly.
 
 Examples:
   kiln serve -C mysite --listen 10.10.0.1:8080 --mirror /srv/mirror/el9
-  kiln serve -C mysite --listen 10.10.0.1:8080 --discover worker
+  kiln serve -C mysite --listen 10.10.0.1:8080 --discover worker   # kiln discover
   kiln serve --example tier3 --dhcp off      # try it on loopback
 `,
 	run: runServe,
@@ -124,9 +131,18 @@ func runServe(c *cmdContext) int {
 	cfg := serve.Config{
 		Source: c.source(), BuildDir: c.outDir(), StatePath: c.statePath(), Mirror: f.mirror, BaseURL: f.url,
 		Kernel: f.kernel, Initrd: f.initrd, KernelArgs: f.kernelArgs, Kickstart: f.kickstart,
-		Policy:       state.Policy{MaxBoots: f.maxBoots, Window: f.window},
-		CheckAddress: f.checkAddr, Discover: f.discover, TokenSecret: f.tokenSecret,
+		Policy:     state.Policy{MaxBoots: f.maxBoots, Window: f.window, TokenTTL: f.tokenTTL},
+		AnyAddress: !f.checkAddr, Discover: f.discover, AutoDiscover: f.auto, ChallengeTTL: f.challengeTTL,
 		DHCP: f.dhcp, DnsmasqConf: f.dnsmasqConf, Logger: logger,
+	}
+	for _, h := range strings.Split(f.hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.Hosts = append(cfg.Hosts, h)
+		}
+	}
+	if f.auto && f.discover == "" {
+		c.usageError("--auto needs --discover ROLE")
+		return exitUsage
 	}
 	if f.maxBoots < 1 {
 		c.usageError(fmt.Sprintf("--max-boots must be at least 1, not %d", f.maxBoots))
