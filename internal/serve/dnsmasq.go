@@ -23,8 +23,8 @@ type supervisor struct {
 	// leaseFile is where dnsmasq keeps its leases: kiln serve reads it to
 	// know the address a machine was given (the address check).
 	leaseFile string
-	log  *slog.Logger
-	m    *metrics
+	log       *slog.Logger
+	m         *metrics
 
 	mu      sync.Mutex
 	current []byte        // the config dnsmasq should run with
