@@ -26,7 +26,8 @@ import (
 type serveFlags struct {
 	listen, dhcp, stateFile, mirror, url, discover     string
 	kickstart, kernel, initrd, kernelArgs, dnsmasqConf string
-	hosts                                              string
+	hosts, server, prune                               string
+	accept, reject, role, node                         string
 	maxBoots                                           int
 	window, tokenTTL, challengeTTL                     time.Duration
 	checkAddr, verbose, auto                           bool
@@ -38,13 +39,13 @@ type serveFlags struct {
 func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 	f := &c.sv
 	switch verb {
-	case "serve", "status", "events", "reinstall":
+	case "serve", "status", "events", "reinstall", "discover":
 		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
 		fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (tier3) instead of a site folder")
 		fs.StringVar(&f.stateFile, "state", "", "the state file (default: kiln.db in the site folder)")
 	}
 	switch verb {
-	case "status", "events":
+	case "status", "events", "discover":
 		fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	}
 	switch verb {
@@ -70,6 +71,15 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.BoolVar(&f.verbose, "v", false, "log every boot, fetch and callback, not only problems and state changes")
 	case "events":
 		fs.IntVar(&f.limit, "n", 100, "show the last N events (0: all)")
+		fs.StringVar(&f.prune, "prune", "", "delete the events older than this (a date 2006-01-02, a time RFC 3339, or an age such as 720h) instead of showing events")
+	case "discover":
+		fs.StringVar(&f.accept, "accept", "", "give this pending MAC a node: --node NAME, or the next free node of --role (default: the role kiln serve --discover named)")
+		fs.StringVar(&f.reject, "reject", "", "reject this pending MAC: its boots get nothing, and are not logged again")
+		fs.StringVar(&f.role, "role", "", "with --accept: the role whose next free node the machine gets")
+		fs.StringVar(&f.node, "node", "", "with --accept: the node the machine becomes (it must have no MAC yet)")
+		fs.StringVar(&c.out, "o", "", "with --accept: the build folder to rebuild (default: build/ in the site folder)")
+	case "autosign":
+		fs.StringVar(&f.server, "server", "", "kiln serve's URL (default: the design's autosign: setting), which checks and uses up the challenge")
 	case "reinstall":
 		fs.StringVar(&f.reason, "reason", "", "why, for the event log")
 	}
@@ -298,14 +308,18 @@ func since(t time.Time) string {
 
 var eventsVerb = &verb{
 	name:    "events",
-	args:    "[-C DIR] [NODE] [-n N] [--json]",
+	args:    "[-C DIR] [NODE] [-n N] [--json] [--prune BEFORE]",
 	summary: "Show the event log: boots, fetches, callbacks, state changes, who did what",
 	help: `Prints the last events kiln serve recorded, oldest first, for every node
 or for one.
 
+The log grows with every boot and fetch; --prune BEFORE deletes what is
+older (the log is otherwise append-only) and logs that it did.
+
 Examples:
   kiln events -C mysite wn7
   kiln events -C mysite -n 0 --json > events.json
+  kiln events -C mysite --prune 2160h      # keep 90 days
 `,
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
@@ -316,11 +330,32 @@ Examples:
 			c.usageError("-n must be 0 (all) or more")
 			return exitUsage
 		}
+		var before time.Time
+		if c.sv.prune != "" {
+			var err error
+			if before, err = pruneTime(c.sv.prune, time.Now()); err != nil {
+				c.usageError(err.Error())
+				return exitUsage
+			}
+			if len(pos) > 0 {
+				c.usageError("--prune deletes every node's old events; give no NODE")
+				return exitUsage
+			}
+		}
 		st, ok := c.openState()
 		if !ok {
 			return exitDefs
 		}
 		defer st.Close()
+		if c.sv.prune != "" {
+			n, err := st.Prune(context.Background(), before, whoami())
+			if err != nil {
+				fmt.Fprintf(c.stderr, "kiln events: %v\n", err)
+				return exitDefs
+			}
+			fmt.Fprintf(c.stdout, "pruned %d events older than %s\n", n, before.Format(time.RFC3339))
+			return exitOK
+		}
 		q := state.Query{Limit: c.sv.limit}
 		if len(pos) == 1 {
 			q.Node = pos[0]
@@ -354,6 +389,20 @@ Examples:
 		w.Flush()
 		return exitOK
 	},
+}
+
+// pruneTime reads --prune: a date, an RFC 3339 time, or an age.
+func pruneTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--prune %q is not a date (2006-01-02), a time (RFC 3339) or an age (720h)", v)
 }
 
 func nodeNames(st *state.Store) []string {
@@ -423,6 +472,9 @@ Examples:
 				was = before.State
 			}
 			fmt.Fprintf(c.stdout, "%s: %s -> %s; its next network boot installs it (event %d)\n", n, was, r.Node.State, r.Seq)
+			if m := site.Cluster.Node(n); m != nil && m.FQDN != "" {
+				fmt.Fprintf(c.stdout, "  its old install token and Puppet challenge are void; clean its old certificate on the Puppet server: puppetserver ca clean --certname %s\n", m.FQDN)
+			}
 		}
 		return exitOK
 	},
