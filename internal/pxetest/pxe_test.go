@@ -154,7 +154,7 @@ func TestPXEInstall(t *testing.T) {
 		t0 := time.Now()
 		serial := bootVM(t, tl, ns, "tap0", knownMAC, work)
 		t.Logf("VM with %s: installed and powered off in %v", knownMAC, time.Since(t0).Round(time.Millisecond))
-		checkInstalled(t, c, srv, serial, "wn1", knownMAC, knownIP, localBoot)
+		checkInstalled(t, c, srv, ns, tl.ip, serial, "wn1", knownMAC, knownIP, localBoot)
 		// The build's entry script was what iPXE chained to (no --discover).
 		if !hasEvent(t, c, "wn1", func(e state.Event) bool {
 			return e.Kind == state.KindBoot && e.Remote == knownIP
@@ -167,7 +167,7 @@ func TestPXEInstall(t *testing.T) {
 	}
 
 	t.Run("discovered", func(t *testing.T) {
-		srv := startServe(t, tl, ns, kiln, site, mirror, "--discover", "worker")
+		srv := startServe(t, tl, ns, kiln, site, mirror, "--discover", "worker", "--auto")
 		if got := nodeState(t, c, "wn2"); got != state.Planned {
 			t.Fatalf("before the boot wn2 is %s, want %s", got, state.Planned)
 		}
@@ -191,22 +191,25 @@ func TestPXEInstall(t *testing.T) {
 		}
 		// The pool address dnsmasq gave it, or wn2's own once the
 		// rebuilt dnsmasq config knows the MAC.
-		checkInstalled(t, c, srv, serial, "wn2", unknownMAC, "", localBoot)
+		checkInstalled(t, c, srv, ns, tl.ip, serial, "wn2", unknownMAC, "", localBoot)
 	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
 }
 
 // checkInstalled checks that node went booting → installing → installed,
 // that the VM's installer said so, and that its next boot is local.
-func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac, ip string, localBoot []byte) {
+func checkInstalled(t *testing.T, c *http.Client, srv *server, ns *netns, ipTool, serial, node, mac, ip string, localBoot []byte) {
 	t.Helper()
+	if !strings.Contains(serial, "kiln-pxetest: kickstart refused the second time") {
+		t.Errorf("the kickstart (it holds secrets) was served twice with one token")
+	}
 	if !strings.Contains(serial, "kiln-pxetest: callback done") {
 		t.Errorf("the installer did not report back; its console:\n%s", serial)
 	} else {
 		t.Logf("the installer's console:\n%s", serial)
 	}
 	if !strings.Contains(serial, "kiln-pxetest: one token: inst.ks and %post") {
-		t.Errorf("the token kiln serve put in inst.ks is not the one the kickstart's %%post callback carries (HMAC of puppet_autosign_key)")
+		t.Errorf("the token kiln serve put in inst.ks is not the one the kickstart's %%post reads from /proc/cmdline")
 	}
 	if ip != "" {
 		if !srv.logHas("DHCPACK(br0) " + ip + " " + mac) {
@@ -237,11 +240,33 @@ func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac
 		t.Errorf("%s is %s after the install, want %s", node, got, state.Installed)
 	}
 	// The next boot, by name (the build's entry script) and by MAC (kiln
-	// serve's own), is the local-boot form.
-	for _, u := range []string{base + "/kiln/ipxe/" + node + ".ipxe", base + "/boot/ipxe?mac=" + strings.ReplaceAll(mac, ":", "-")} {
-		code, body := get(t, c, "GET", u)
+	// serve's own), is the local-boot form, for the node's own address; the
+	// head's address is another machine's, and gets nothing.
+	if ip == "" {
+		var v struct {
+			Node struct {
+				IP string `json:"ip"`
+			} `json:"node"`
+		}
+		getJSON(t, c, base+"/api/v1/nodes/"+node, &v)
+		ip = v.Node.IP
+	}
+	urls := []string{base + "/kiln/ipxe/" + node + ".ipxe", base + "/boot/ipxe?mac=" + strings.ReplaceAll(mac, ":", "-")}
+	for _, u := range urls {
+		if code, body := get(t, c, "GET", u); code != 403 {
+			t.Errorf("GET %s from the head's address (not %s's): %d, want 403\n%s", u, node, code, body)
+		}
+	}
+	// The VM is off: its address goes on the bridge for the next boot's requests.
+	if out, err := exec.Command(ipTool, "-n", ns.name, "addr", "add", ip+"/32", "dev", "br0").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr add %s: %v: %s", ip, err, out)
+	}
+	defer exec.Command(ipTool, "-n", ns.name, "addr", "del", ip+"/32", "dev", "br0").Run()
+	nc := nsClientFrom(ns.path, ip)
+	for _, u := range urls {
+		code, body := get(t, nc, "GET", u)
 		if code != 200 || body != string(localBoot) {
-			t.Errorf("GET %s after the install: %d\n%s\nwant the local-boot script:\n%s", u, code, body, localBoot)
+			t.Errorf("GET %s from %s after the install: %d\n%s\nwant the local-boot script:\n%s", u, ip, code, body, localBoot)
 		}
 	}
 	if got := nodeState(t, c, node); got != state.Installed {
@@ -360,7 +385,10 @@ func newNetns(t *testing.T, ip string) *netns {
 // nsClient is an HTTP client whose connections are made inside the
 // namespace: each dial runs on an OS thread moved into it (and never moved
 // back: the goroutine ends locked, so Go discards the thread).
-func nsClient(path string) *http.Client {
+func nsClient(path string) *http.Client { return nsClientFrom(path, "") }
+
+// nsClientFrom is nsClient sending from the address from ("": any).
+func nsClientFrom(path, from string) *http.Client {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		type result struct {
 			c   net.Conn
@@ -381,6 +409,9 @@ func nsClient(path string) *http.Client {
 				return
 			}
 			var d net.Dialer
+			if from != "" {
+				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+			}
 			c, err := d.DialContext(ctx, network, addr)
 			ch <- result{c, err}
 		}()
@@ -631,12 +662,17 @@ ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$ks" ] || fail "no inst.ks= on the kernel command line"
 say "kickstart $ks"
 wget -q -O /ks.cfg "$ks" || fail "cannot fetch the kickstart"
+# The kickstart holds secrets: served once per install token.
+if wget -q -O /ks2.cfg "$ks"; then say "kickstart served twice"; else say "kickstart refused the second time"; fi
+# kiln serve added the token to inst.ks; the kickstart's %post reads it from
+# the kernel command line: its own line, run here.
+eval "$(grep '^kiln_token=' /ks.cfg | head -n 1)"
+[ -n "$kiln_token" ] || fail "the kickstart's %post finds no token on the kernel command line"
+if [ "${ks##*token=}" = "$kiln_token" ]; then say "one token: inst.ks and %post"; else say "tokens differ: inst.ks and %post"; fi
 cb=$(grep -o "http://[^' ]*/kiln/installed/[^' ]*" /ks.cfg | head -n 1)
 [ -n "$cb" ] || fail "the kickstart has no installed callback"
-say "callback ${cb%%\?*}"
-# kiln serve added the token to inst.ks; the template wrote it into %post.
-if [ "${ks##*token=}" = "${cb##*token=}" ]; then say "one token: inst.ks and %post"; else say "tokens differ: inst.ks and %post"; fi
-wget -q -O /cb.out --post-data status=installed "$cb" || fail "the callback was refused"
+say "callback $cb"
+wget -q -O /cb.out --post-data status=installed "$cb?token=$kiln_token" || fail "the callback was refused"
 say "callback done: $(cat /cb.out)"
 poweroff -f
 `
