@@ -493,6 +493,28 @@ func TestReload(t *testing.T) {
 	}
 }
 
+// A file of the build replaced by a symbolic link to a copy outside it
+// (its hash still matches the MANIFEST) is not followed: the build is not
+// served.
+func TestBuildSymlinkNotFollowed(t *testing.T) {
+	dir := makeSite(t, 1, 1)
+	s := start(t, testConfig(dir))
+	hosts := filepath.Join(dir, "build", "hosts")
+	data, _ := os.ReadFile(hosts)
+	outside := filepath.Join(t.TempDir(), "hosts")
+	os.WriteFile(outside, data, 0o644)
+	os.Remove(hosts)
+	if err := os.Symlink(outside, hosts); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := s.Reload(); changed || err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a symlink in the build: %v %v", changed, err)
+	}
+	if _, err := New(testConfig(dir)); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a new server on a build with a symlink: %v", err)
+	}
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -147,27 +147,6 @@ func (t *tx) markServed(node string, served []string, what string) error {
 	return err
 }
 
-// TokenOK reports whether tok is the node's current install token (a
-// read that changes nothing; the writes that need a token check it
-// themselves, in the same transaction).
-func (s *Store) TokenOK(ctx context.Context, name, tok string) (bool, error) {
-	ok := false
-	err := s.do(ctx, func(t *tx) error {
-		n, err := t.node(name)
-		if err != nil {
-			return err
-		}
-		_, err = t.checkToken(n, tok)
-		var te *TokenError
-		if errors.As(err, &te) {
-			return nil
-		}
-		ok = err == nil
-		return err
-	})
-	return ok, err
-}
-
 // Secret records a node fetching one of its secret-bearing files with
 // its install token. It is refused (TokenError) unless tok is the node's
 // current token, and (ServedError) when that token already fetched path:
