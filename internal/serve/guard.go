@@ -247,12 +247,13 @@ func (s *Server) noteDenied(ip string) (bool, int) {
 }
 
 // denyEvent logs a refusal (rate-limited per address) and returns its
-// sequence number (0 when it was only counted).
-func (s *Server) denyEvent(r *http.Request, node, detail string) int64 {
+// sequence number, and whether it was logged (not only counted).
+func (s *Server) denyEvent(r *http.Request, node, detail string) (int64, bool) {
 	ip := remoteIP(r)
 	ok, missed := s.noteDenied(ip)
 	if !ok {
-		return 0
+		s.metrics.deniedQuiet.Add(1)
+		return 0, false
 	}
 	if missed > 0 {
 		detail += fmt.Sprintf(" (and %d more refusals from %s in the minute before, not logged one by one)", missed, ip)
@@ -261,5 +262,5 @@ func (s *Server) denyEvent(r *http.Request, node, detail string) int64 {
 	if err != nil {
 		s.log.Error("cannot record an event", "err", err)
 	}
-	return seq
+	return seq, true
 }

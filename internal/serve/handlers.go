@@ -157,9 +157,11 @@ func textError(w http.ResponseWriter, code int, msg string) {
 // deny answers 403 and logs the refusal as an event (at most one a
 // minute per address; the others are counted into the next).
 func (s *Server) deny(w http.ResponseWriter, r *http.Request, node, why string) {
-	ip := remoteIP(r)
-	s.log.Warn("refused", "node", node, "remote", ip, "path", r.URL.Path, "why", why)
-	seqHeader(w, s.denyEvent(r, node, r.Method+" "+r.URL.Path+": "+why))
+	seq, logged := s.denyEvent(r, node, r.Method+" "+r.URL.Path+": "+why)
+	if logged {
+		s.log.Warn("refused", "node", node, "remote", remoteIP(r), "path", r.URL.Path, "why", why)
+	}
+	seqHeader(w, seq)
 	textError(w, http.StatusForbidden, "403 forbidden: "+why)
 }
 
