@@ -105,14 +105,19 @@ func (s *Server) bootByName(w http.ResponseWriter, r *http.Request, n *model.Nod
 // tells it to wait; a rejected one is told so, and not logged again.
 func (s *Server) pending(w http.ResponseWriter, r *http.Request, mac string) {
 	s.metrics.boots.inc("unknown")
+	status, err := s.store.PendingStatus(r.Context(), mac)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if status == "rejected" {
+		writeScript(w, "#!ipxe\necho kiln: this machine ("+mac+") was rejected (kiln discover --reject).\nprompt --timeout 300000 || exit\nexit\n")
+		return
+	}
 	if !s.seenRecently(mac) {
 		p, err := s.store.NotePending(r.Context(), mac, remoteIP(r), s.cfg.Discover)
 		if err != nil {
 			s.storeError(w, err)
-			return
-		}
-		if p.Status == "rejected" {
-			writeScript(w, "#!ipxe\necho kiln: this machine ("+mac+") was rejected (kiln discover --reject).\nprompt --timeout 300000 || exit\nexit\n")
 			return
 		}
 		if p.Seen == 1 {

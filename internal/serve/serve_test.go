@@ -551,7 +551,6 @@ func TestDiscoverPending(t *testing.T) {
 	if err := s.Store().SettlePending(context.Background(), "52:54:00:99:00:01", false, "", "test"); err != nil {
 		t.Fatal(err)
 	}
-	s.unknown = map[string]time.Time{}
 	if _, body, _ := get(t, "127.20.9.9", "GET", s.URL+"/boot/ipxe?mac=52:54:00:99:00:01"); !strings.Contains(body, "rejected") {
 		t.Fatalf("rejected machine:\n%s", body)
 	}

@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -424,6 +425,17 @@ func (s *Store) PendingList(ctx context.Context) ([]Pending, error) {
 	return out, rows.Err()
 }
 
+// PendingStatus is mac's status on the pending list ("" when it is not
+// on it): a read, no write.
+func (s *Store) PendingStatus(ctx context.Context, mac string) (string, error) {
+	var st string
+	err := s.read.QueryRowContext(ctx, `SELECT status FROM pending WHERE mac=?`, mac).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return st, err
+}
+
 // ErrNotPending is returned for a MAC the pending list does not have.
 var ErrNotPending = errors.New("no such MAC in the pending list")
 
@@ -473,7 +485,12 @@ func (s *Store) Prune(ctx context.Context, before time.Time, actor string) (int6
 		if _, err := c.exec(t.ctx, `DROP TRIGGER IF EXISTS events_append_only_delete`); err != nil {
 			return err
 		}
-		res, err := c.exec(t.ctx, `DELETE FROM events WHERE at < ?`, before.UnixNano())
+		// Times past 2262 do not fit in the nanoseconds the log keeps.
+		cut := int64(math.MaxInt64)
+		if before.Before(time.Unix(0, math.MaxInt64)) {
+			cut = before.UnixNano()
+		}
+		res, err := c.exec(t.ctx, `DELETE FROM events WHERE at < ?`, cut)
 		if err != nil {
 			return err
 		}
