@@ -21,7 +21,7 @@ import (
 // ownHosts is what a request's Host may name besides the address it came
 // in on and the names of the node that has that address (see hostOK):
 // localhost, the --url's host, and the --host names.
-func (s *Server) ownHosts(c *model.Cluster) map[string]bool {
+func (s *Server) ownHosts() map[string]bool {
 	h := map[string]bool{"localhost": true}
 	if s.cfg.BaseURL != "" {
 		if u, err := url.Parse(s.cfg.BaseURL); err == nil {
@@ -64,26 +64,32 @@ func (s *Server) hostOK(r *http.Request, snap *snapshot) bool {
 	}
 	// A name of the node the server runs on (the one that has the
 	// address the request came in on).
-	for _, n := range snap.cluster.Nodes {
-		mine := false
-		for _, i := range n.Interfaces {
-			if i.IP == local {
-				mine = true
-			}
-		}
-		if !mine {
-			continue
-		}
-		if strings.EqualFold(host, n.Name) || strings.EqualFold(host, n.FQDN) {
+	for _, name := range snap.namesByIP[local] {
+		if strings.EqualFold(host, name) {
 			return true
-		}
-		for _, i := range n.Interfaces {
-			if i.Hostname != "" && strings.EqualFold(host, i.Hostname) {
-				return true
-			}
 		}
 	}
 	return false
+}
+
+// namesByIP maps each address of the site's nodes to that node's names
+// (its name, FQDN and per-network host names).
+func namesByIP(c *model.Cluster) map[string][]string {
+	out := map[string][]string{}
+	for _, n := range c.Nodes {
+		names := []string{n.Name, n.FQDN}
+		for _, i := range n.Interfaces {
+			if i.Hostname != "" {
+				names = append(names, i.Hostname)
+			}
+		}
+		for _, i := range n.Interfaces {
+			if i.IP != "" {
+				out[i.IP] = names
+			}
+		}
+	}
+	return out
 }
 
 // guard refuses, before any handler runs, a request whose Host is not

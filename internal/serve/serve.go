@@ -221,16 +221,17 @@ type file struct {
 // snapshot is one consistent view of the site and its build. Requests
 // take the current one and never see a mix of two builds.
 type snapshot struct {
-	site     *pipeline.Site
-	cluster  *model.Cluster
-	files    map[string]*file
-	manifest []byte // the MANIFEST's bytes, to tell builds apart
-	byMAC    map[string]*model.Node
-	hosts    map[string]bool // the names and addresses the server answers to
-	loaded   time.Time
-	stamp    buildStamp
-	wiring   []byte // the wiring picture for the dashboard (internal/diagram)
-	memo     *memo  // what is worked out once per node for this build
+	site      *pipeline.Site
+	cluster   *model.Cluster
+	files     map[string]*file
+	manifest  []byte // the MANIFEST's bytes, to tell builds apart
+	byMAC     map[string]*model.Node
+	hosts     map[string]bool     // names the server answers to besides its address
+	namesByIP map[string][]string // each node address's node names (see hostOK)
+	loaded    time.Time
+	stamp     buildStamp
+	wiring    []byte // the wiring picture for the dashboard (internal/diagram)
+	memo      *memo  // what is worked out once per node for this build
 }
 
 // memo keeps, per node, values that are a pure function of the snapshot's
@@ -354,7 +355,7 @@ func (s *Server) load() (*snapshot, error) {
 		return nil, err
 	}
 	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
-		wiring: diagram.Wiring(site.Cluster), memo: &memo{}, hosts: s.ownHosts(site.Cluster)}
+		wiring: diagram.Wiring(site.Cluster), memo: &memo{}, hosts: s.ownHosts(), namesByIP: namesByIP(site.Cluster)}
 	for _, n := range site.Cluster.Nodes {
 		for _, i := range n.Interfaces {
 			if i.MAC != "" {

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -416,6 +417,35 @@ func TestLeasedAddressIsTheNodes(t *testing.T) {
 	}
 	if code, _, _ := get(t, "127.20.7.8", "GET", s.URL+"/boot/ipxe?mac="+workerMAC(1)); code != 403 {
 		t.Fatalf("from another: %d", code)
+	}
+}
+
+// On the head's own address, the head's names are the server's names too.
+func TestHostMayNameTheNodeTheServerRunsOn(t *testing.T) {
+	dir := makeSite(t, 1, 1)
+	srv, err := New(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.20.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	defer hs.Close()
+	for host, want := range map[string]int{"head": 200, "head.example.org:8080": 200, "wn1.example.org": 421, "127.20.0.1": 200, "10.1.2.3": 421} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/healthz", nil)
+		req.Host = host
+		resp, err := clientFrom("").Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host: %s on the head's address: %d, want %d", host, resp.StatusCode, want)
+		}
 	}
 }
 
