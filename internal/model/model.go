@@ -95,7 +95,10 @@ type Node struct {
 	Modules    []*Module    `json:"modules"`
 	Packages   []string     `json:"packages,omitempty"`
 	Guests     []string     `json:"guests,omitempty"` // the VMs this node hosts
-	Origin     diag.Pos     `json:"-"`
+	// Asset is the asset tag or serial number site.yaml binds the node to
+	// (kiln serve checks what iPXE reports); kept out of the build.
+	Asset  string   `json:"-"`
+	Origin diag.Pos `json:"-"`
 }
 
 // Interface is a node's NIC on one network.

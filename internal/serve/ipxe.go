@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,7 +47,7 @@ func writeScript(w http.ResponseWriter, script string) {
 func (s *Server) bootEntry(w http.ResponseWriter, r *http.Request) {
 	writeScript(w, fmt.Sprintf(`#!ipxe
 # kiln serve: ask for this machine's own boot script.
-chain --autofree %s/boot/ipxe?mac=${mac:hexhyp} || goto failed
+chain --autofree %s/boot/ipxe?mac=${mac:hexhyp}&asset=${asset:uristring}&serial=${serial:uristring} || goto failed
 exit
 :failed
 echo kiln: cannot fetch this machine's boot script from %s
@@ -164,6 +165,16 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 	if !s.nodeAddrOK(n, ip) {
 		s.deny(w, r, n.Name, notAddress(n, ip, "its boot script ("+how+")"))
 		return
+	}
+	if n.Asset != "" {
+		// Bound to the machine: its firmware's asset tag or serial number
+		// (iPXE's ${asset}, ${serial}) must be site.yaml's asset:.
+		q := r.URL.Query()
+		asset, serial := q.Get("asset"), q.Get("serial")
+		if subtle.ConstantTimeCompare([]byte(asset), []byte(n.Asset)) != 1 && subtle.ConstantTimeCompare([]byte(serial), []byte(n.Asset)) != 1 {
+			s.deny(w, r, n.Name, fmt.Sprintf("the machine at %s reports asset tag %q and serial %q; site.yaml binds %s to another machine (asset:)", ip, ipxeText(asset), ipxeText(serial), n.Name))
+			return
+		}
 	}
 	ks := strings.ReplaceAll(s.cfg.Kickstart, "{node}", n.Name)
 	if _, ok := snap.files[ks]; !ok {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/pipeline"
 	"kiln.dev/kiln/internal/state"
 )
 
@@ -389,6 +390,56 @@ func TestStrangersGetNothing(t *testing.T) {
 	}
 	if denied != 1 {
 		t.Fatalf("%d denied events from one stranger, want 1 (rate-limited)", denied)
+	}
+}
+
+// asset: in site.yaml binds a node to its machine: the boot script (and so
+// the token) goes only to a request that reports that asset tag or serial
+// number, as iPXE's ${asset} and ${serial}; the build has no trace of it.
+func TestAssetBindsTheNodeToItsMachine(t *testing.T) {
+	dir := makeSite(t, 2, 2)
+	p := filepath.Join(dir, "site.yaml")
+	site, _ := os.ReadFile(p)
+	site = []byte(strings.Replace(string(site), "    start: {prov: ", "    nodes:\n      wn1: {asset: \"SN-0042\"}\n    start: {prov: ", 1))
+	os.WriteFile(p, site, 0o644)
+	buildSite(t, dir)
+	s := start(t, testConfig(dir))
+	for _, q := range []string{"", "&asset=&serial=", "&asset=SN-0041&serial=x", "&asset=sn-0042"} {
+		code, body, _ := get(t, workerIP(1), "GET", s.URL+"/boot/ipxe?mac="+workerMAC(1)+q)
+		if code != 403 || ksURL.MatchString(body) || strings.Contains(body, "SN-0042") {
+			t.Fatalf("wn1 reporting %q: %d\n%s", q, code, body)
+		}
+	}
+	if st := nodeState(t, s.Server, "wn1"); st.Boots != 0 {
+		t.Fatalf("refused boots were counted: %+v", st)
+	}
+	for _, q := range []string{"&asset=SN-0042&serial=", "&asset=&serial=SN-0042"} {
+		if _, body, _ := get(t, workerIP(1), "GET", s.URL+"/boot/ipxe?mac="+workerMAC(1)+q); !ksURL.MatchString(body) {
+			t.Fatalf("wn1 reporting %q:\n%s", q, body)
+		}
+	}
+	// By name too (the build's chain script passes both).
+	if _, body, _ := get(t, workerIP(1), "GET", s.URL+"/kiln/ipxe/wn1.ipxe?asset=SN-0042&serial="); !strings.Contains(body, "installing wn1") {
+		t.Fatalf("wn1 by name:\n%s", body)
+	}
+	// wn2 has no asset: unchanged.
+	if _, body, _ := get(t, workerIP(2), "GET", s.URL+"/boot/ipxe?mac="+workerMAC(2)); !ksURL.MatchString(body) {
+		t.Fatalf("wn2:\n%s", body)
+	}
+	// Not in the build.
+	filepath.WalkDir(filepath.Join(dir, "build"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if data, _ := os.ReadFile(p); strings.Contains(string(data), "SN-0042") {
+				t.Errorf("%s holds the asset tag", p)
+			}
+		}
+		return nil
+	})
+	// A tag with a space or a newline is refused by the site check.
+	bad := []byte(strings.Replace(string(site), `"SN-0042"`, `"SN 42"`, 1))
+	os.WriteFile(p, bad, 0o644)
+	if _, err := pipeline.Resolve(pipeline.Source{Dir: dir}); err == nil || !strings.Contains(describe(err).Error(), "not an asset tag") {
+		t.Fatalf("a tag with a space: %v", err)
 	}
 }
 
