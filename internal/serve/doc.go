@@ -12,8 +12,10 @@
 //
 //	GET  /kiln/ipxe/boot.ipxe       the build's iPXE entry script (dnsmasq's boot file for
 //	                                iPXE clients); with --discover, ours, which asks by MAC
-//	GET  /kiln/ipxe/NODE.ipxe       the node's own script, decided at request time, and
-//	                                answered only at the node's own address:
+//	GET  /kiln/ipxe/NODE.ipxe[?asset=A&serial=S]
+//	                                the node's own script, decided at request time, and
+//	                                answered only at the node's own address (and, when
+//	                                site.yaml gives the node asset:, only when A or S is it):
 //	                                install (planned, needs-reinstall, booting, installing):
 //	                                the build's ipxe/NODE.ipxe with ?token=T added to its
 //	                                inst.ks= URL, T a new install token (or one of ours
@@ -21,6 +23,7 @@
 //	                                local disk (installed, puppet-signed, configured): the
 //	                                build's ipxe/localboot.ipxe; held with the reason (failed)
 //	GET  /boot.ipxe                 our entry script: chains to /boot/ipxe?mac=${mac:hexhyp}
+//	                                &asset=${asset:uristring}&serial=${serial:uristring}
 //	GET  /boot/ipxe?mac=MAC         the same decision, by MAC; an unknown MAC goes on the
 //	                                pending list (--discover ROLE; kiln discover), or
 //	                                claims a free node at once (--discover ROLE --auto)
