@@ -93,7 +93,9 @@ Examples:
 		if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return refuse("kiln serve's URL %q is not an http:// or https:// URL", server)
 		}
-		client := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// kiln serve is on the provisioning network: never through a proxy.
+		client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := client.PostForm(server+"/api/v1/autosign", url.Values{"certname": {n.FQDN}, "challenge": {csr.Challenge}})
 		if err != nil {
 			return refuse("cannot ask kiln serve at %s: %v", server, err)
@@ -101,7 +103,7 @@ Examples:
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		if resp.StatusCode != http.StatusOK {
-			return refuse("kiln serve at %s says: %s", server, strings.TrimSpace(string(body)))
+			return refuse("kiln serve at %s answers %s: %s", server, resp.Status, strings.TrimSpace(string(body)))
 		}
 		fmt.Fprintf(c.stderr, "kiln autosign: signing %s (%s, role %s): challenge verified and used by kiln serve\n", certname, n.Name, n.Role)
 		return exitOK
