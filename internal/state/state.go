@@ -34,7 +34,6 @@ package state
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -208,6 +207,8 @@ CREATE TABLE IF NOT EXISTS pending(
 	status  TEXT NOT NULL DEFAULT 'pending'
 );
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
+-- Older kilns kept a key for HMAC node tokens here; tokens are random now.
+DELETE FROM meta WHERE key LIKE 'key:%';
 `
 
 // Open opens (creating when missing) the state file at path.
@@ -967,34 +968,4 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("state file %s is damaged: %s", s.path, r)
 	}
 	return nil
-}
-
-// Key returns a random 32-byte key kept in the file, made on first use: the
-// fallback for node tokens when the site declares no token secret.
-func (s *Store) Key(ctx context.Context, name string) ([]byte, error) {
-	var key []byte
-	err := s.do(ctx, func(t *tx) error {
-		c, err := t.conn()
-		if err != nil {
-			return err
-		}
-		var v string
-		err = c.queryRow(t.ctx, `SELECT value FROM meta WHERE key=?`, "key:"+name).Scan(&v)
-		if err == nil {
-			key = []byte(v)
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		v = fmt.Sprintf("%x", b)
-		key = []byte(v)
-		_, err = c.exec(t.ctx, `INSERT INTO meta(key, value) VALUES(?, ?)`, "key:"+name, v)
-		return err
-	})
-	return key, err
 }

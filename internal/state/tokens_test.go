@@ -216,3 +216,35 @@ func TestPruneAndModes(t *testing.T) {
 		}
 	}
 }
+
+// The HMAC key an older kiln kept in the file (it derived every node's
+// token) is gone once this kiln opens it.
+func TestOldTokenKeyIsRemoved(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "kiln.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(t *tx) error {
+		c, err := t.conn()
+		if err != nil {
+			return err
+		}
+		_, err = c.exec(t.ctx, `INSERT INTO meta(key, value) VALUES('key:node-token', 'secretsecret')`)
+		return err
+	}
+	if err := s.do(ctx, put); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM meta WHERE key LIKE 'key:%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d old keys left: %v", n, err)
+	}
+}
