@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"sort"
+	"strings"
+	"time"
 
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/puppet"
@@ -20,21 +24,27 @@ var autosignStdin io.Reader = os.Stdin
 
 var autosignVerb = &verb{
 	name:    "autosign",
-	args:    "[-C DIR | --example NAME] CERTNAME < CSR.pem",
+	args:    "[-C DIR | --example NAME] [--server URL] CERTNAME < CSR.pem",
 	summary: "Decide a Puppet certificate request (policy-based autosigning)",
 	help: `Puppet's CA runs this with the requested certificate name and the
 request (PEM) on standard input. It signs the request (exit 0) only when the
-certname is a node of the site, the request names no other host, and it
-carries that node's challenge password, the one the node's kickstart wrote
-into csr_attributes.yaml (the design's autosign: setting). Anything else
-exits 1 with the reason on standard error, and the request waits for
-puppetserver ca sign. puppet.conf on the server (kiln_puppet::server):
+certname is a node of the site, the request names no other host, asks for
+no extension the design does not declare (design.yaml autosign_extensions:;
+Puppet's pp_cli_auth and the like are refused), and carries the challenge
+kiln serve minted for that node's current install (its kickstart's %post
+fetched it into csr_attributes.yaml). The challenge is checked by kiln
+serve (the state file is on the head, not here), which also uses it up:
+a second request with the same challenge is refused. kiln serve's URL is
+the design's autosign: setting, or --server. Anything else exits 1 with
+the reason on standard error, and the request waits for puppetserver ca
+sign. puppet.conf on the server (kiln_puppet::server):
 
   [server]
   autosign = /usr/local/sbin/kiln-autosign   # kiln autosign -C SITE "$1"
 
 Examples:
   kiln autosign -C /etc/kiln/site wn1.mytier3.local < wn1.csr
+  kiln autosign -C /etc/kiln/site --server http://10.10.0.1:8080 wn1.mytier3.local < wn1.csr
 `,
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
@@ -65,18 +75,37 @@ Examples:
 		if n == nil {
 			return refuse("it is not the FQDN of a node of %s", s.Cluster.Name)
 		}
-		tmpl := s.Defs.Design.Autosign.Value
-		if tmpl == "" {
-			return refuse("the design sets no autosign challenge (autosign: in design.yaml); sign by hand with puppetserver ca sign")
+		if err := csr.Check(n.FQDN, s.Defs.Design.AutosignExtensions); err != nil {
+			return refuse("%v", err)
 		}
-		want, err := render.Snippet(s.Defs, s.Cluster, "the design's autosign challenge", tmpl, n)
+		server := c.sv.server
+		if server == "" {
+			tmpl := s.Defs.Design.Autosign.Value
+			if tmpl == "" {
+				return refuse("the design names no kiln serve to check challenges with (autosign: in design.yaml), and --server is not given; sign by hand with puppetserver ca sign")
+			}
+			server, err = render.Snippet(s.Defs, s.Cluster, "the design's autosign setting", tmpl, n)
+			if err != nil {
+				return refuse("%v", err)
+			}
+		}
+		server = strings.TrimRight(strings.TrimSpace(server), "/")
+		if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return refuse("kiln serve's URL %q is not an http:// or https:// URL", server)
+		}
+		// kiln serve is on the provisioning network: never through a proxy.
+		client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.PostForm(server+"/api/v1/autosign", url.Values{"certname": {n.FQDN}, "challenge": {csr.Challenge}})
 		if err != nil {
-			return refuse("%v", err)
+			return refuse("cannot ask kiln serve at %s: %v", server, err)
 		}
-		if err := csr.Approve(n.FQDN, want); err != nil {
-			return refuse("%v", err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if resp.StatusCode != http.StatusOK {
+			return refuse("kiln serve at %s answers %s: %s", server, resp.Status, strings.TrimSpace(string(body)))
 		}
-		fmt.Fprintf(c.stderr, "kiln autosign: signing %s (%s, role %s): challenge verified\n", certname, n.Name, n.Role)
+		fmt.Fprintf(c.stderr, "kiln autosign: signing %s (%s, role %s): challenge verified and used by kiln serve\n", certname, n.Name, n.Role)
 		return exitOK
 	},
 }

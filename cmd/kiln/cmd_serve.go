@@ -26,10 +26,11 @@ import (
 type serveFlags struct {
 	listen, dhcp, stateFile, mirror, url, discover     string
 	kickstart, kernel, initrd, kernelArgs, dnsmasqConf string
-	tokenSecret                                        string
+	hosts, server, prune                               string
+	accept, reject, role, node                         string
 	maxBoots                                           int
-	window                                             time.Duration
-	checkAddr, verbose                                 bool
+	window, tokenTTL, challengeTTL                     time.Duration
+	checkAddr, verbose, auto                           bool
 	limit                                              int
 	reason                                             string
 }
@@ -38,13 +39,13 @@ type serveFlags struct {
 func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 	f := &c.sv
 	switch verb {
-	case "serve", "status", "events", "reinstall":
+	case "serve", "status", "events", "reinstall", "discover":
 		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
 		fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (tier3) instead of a site folder")
 		fs.StringVar(&f.stateFile, "state", "", "the state file (default: kiln.db in the site folder)")
 	}
 	switch verb {
-	case "status", "events":
+	case "status", "events", "discover":
 		fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	}
 	switch verb {
@@ -54,8 +55,12 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&f.dhcp, "dhcp", serve.DHCPDnsmasq, "who serves DHCP and TFTP: dnsmasq (kiln serve runs it with the build's config), external (the site's own), or off")
 		fs.StringVar(&f.mirror, "mirror", "", "the OS install tree to serve under /os/ (a local mirror of the distribution)")
 		fs.StringVar(&f.url, "url", "", "the URL nodes reach this server at (default: the address they asked, from each request)")
-		fs.StringVar(&f.discover, "discover", "", "give unknown machines that boot the next free node of this ROLE, writing their MAC into site.yaml")
-		fs.BoolVar(&f.checkAddr, "check-address", false, "serve a node's files and take its callbacks only from the node's own addresses")
+		fs.StringVar(&f.discover, "discover", "", "put unknown machines that boot on the pending list for this ROLE (kiln discover accepts or rejects them)")
+		fs.BoolVar(&f.auto, "auto", false, "with --discover ROLE: give each unknown machine the next free node of ROLE at once, writing its MAC into site.yaml (anyone on the network can then claim slots)")
+		fs.BoolVar(&f.checkAddr, "check-address", true, "answer a node's boot script, secret files and reports only at its own address (site.yaml's, or its dnsmasq lease); --check-address=false answers any address")
+		fs.DurationVar(&f.tokenTTL, "token-ttl", state.DefaultTokenTTL, "how long a node's install token (minted at each install boot) lives at most")
+		fs.DurationVar(&f.challengeTTL, "challenge-ttl", state.DefaultChallengeTTL, "how long a node's Puppet autosign challenge (minted during its install) lives at most")
+		fs.StringVar(&f.hosts, "host", "", "more names (comma-separated) that requests may give in Host: besides the address they come in on, its node's names and --url's host")
 		fs.IntVar(&f.maxBoots, "max-boots", state.DefaultPolicy.MaxBoots, "install boots without an \"installed\" report after which a node is held as failed")
 		fs.DurationVar(&f.window, "boot-window", state.DefaultPolicy.Window, "the time window the install boots are counted in")
 		fs.StringVar(&f.kickstart, "kickstart", "kickstart-{node}.cfg", "the kickstart's path in the build; {node} stands for the node's name")
@@ -63,10 +68,18 @@ func (c *cmdContext) serveFlagSet(verb string, fs *flag.FlagSet) {
 		fs.StringVar(&f.initrd, "initrd", "images/pxeboot/initrd.img", "the installer's initrd, in the install tree (or a URL)")
 		fs.StringVar(&f.kernelArgs, "kernel-args", "", "more arguments for the installer's kernel command line")
 		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "dhcp/dnsmasq.conf", "the dnsmasq config's path in the build (with --dhcp=dnsmasq)")
-		fs.StringVar(&f.tokenSecret, "token-secret", "puppet_autosign_key", "the site secret that keys the node tokens: HMAC(secret, \"kiln-installed:\"+FQDN)")
 		fs.BoolVar(&f.verbose, "v", false, "log every boot, fetch and callback, not only problems and state changes")
 	case "events":
 		fs.IntVar(&f.limit, "n", 100, "show the last N events (0: all)")
+		fs.StringVar(&f.prune, "prune", "", "delete the events older than this (a date 2006-01-02, a time RFC 3339, or an age such as 720h) instead of showing events")
+	case "discover":
+		fs.StringVar(&f.accept, "accept", "", "give this pending MAC a node: --node NAME, or the next free node of --role (default: the role kiln serve --discover named)")
+		fs.StringVar(&f.reject, "reject", "", "reject this pending MAC: its boots get nothing, and are not logged again")
+		fs.StringVar(&f.role, "role", "", "with --accept: the role whose next free node the machine gets")
+		fs.StringVar(&f.node, "node", "", "with --accept: the node the machine becomes (it must have no MAC yet)")
+		fs.StringVar(&c.out, "o", "", "with --accept: the build folder to rebuild (default: build/ in the site folder)")
+	case "autosign":
+		fs.StringVar(&f.server, "server", "", "kiln serve's URL (default: the design's autosign: setting), which checks and uses up the challenge")
 	case "reinstall":
 		fs.StringVar(&f.reason, "reason", "", "why, for the event log")
 	}
@@ -81,10 +94,14 @@ each boot whether a node installs or boots its disk, records every node's
 state and every event in the state file (kiln.db in the site folder), and
 runs dnsmasq for DHCP and TFTP with the build's dnsmasq.conf.
 
-A node installs while it is planned or marked (kiln reinstall); its
-kickstart's %post reports "installed" with
-  curl -fsS -X POST "http://HEAD:PORT/api/v1/nodes/NODE/installed?token=TOKEN"
-and it then boots from its disk. A node that boots into the installer
+A node installs while it is planned or marked (kiln reinstall). Each
+install boot script mints a new random install token (only its hash is
+kept) and carries it on the installer's command line; with it, and only
+from the node's own address, the installer fetches its secret files once
+each and its kickstart's %post reports "installed" (or "failed") with
+  curl -fsS --data status=installed "http://HEAD:PORT/kiln/installed/NODE?token=TOKEN"
+after which the token is void and the node boots from its disk. Tokens
+expire after --token-ttl. See docs/security.md. A node that boots into the installer
 --max-boots times within --boot-window without that report is held as
 failed until kiln reinstall NODE. The dashboard is at http://HEAD:PORT/.
 
@@ -93,7 +110,7 @@ SIGTERM stops it cleanly.
 
 Examples:
   kiln serve -C mysite --listen 10.10.0.1:8080 --mirror /srv/mirror/el9
-  kiln serve -C mysite --listen 10.10.0.1:8080 --discover worker
+  kiln serve -C mysite --listen 10.10.0.1:8080 --discover worker   # kiln discover
   kiln serve --example tier3 --dhcp off      # try it on loopback
 `,
 	run: runServe,
@@ -124,9 +141,18 @@ func runServe(c *cmdContext) int {
 	cfg := serve.Config{
 		Source: c.source(), BuildDir: c.outDir(), StatePath: c.statePath(), Mirror: f.mirror, BaseURL: f.url,
 		Kernel: f.kernel, Initrd: f.initrd, KernelArgs: f.kernelArgs, Kickstart: f.kickstart,
-		Policy:       state.Policy{MaxBoots: f.maxBoots, Window: f.window},
-		CheckAddress: f.checkAddr, Discover: f.discover, TokenSecret: f.tokenSecret,
+		Policy:     state.Policy{MaxBoots: f.maxBoots, Window: f.window, TokenTTL: f.tokenTTL},
+		AnyAddress: !f.checkAddr, Discover: f.discover, AutoDiscover: f.auto, ChallengeTTL: f.challengeTTL,
 		DHCP: f.dhcp, DnsmasqConf: f.dnsmasqConf, Logger: logger,
+	}
+	for _, h := range strings.Split(f.hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.Hosts = append(cfg.Hosts, h)
+		}
+	}
+	if f.auto && f.discover == "" {
+		c.usageError("--auto needs --discover ROLE")
+		return exitUsage
 	}
 	if f.maxBoots < 1 {
 		c.usageError(fmt.Sprintf("--max-boots must be at least 1, not %d", f.maxBoots))
@@ -282,14 +308,18 @@ func since(t time.Time) string {
 
 var eventsVerb = &verb{
 	name:    "events",
-	args:    "[-C DIR] [NODE] [-n N] [--json]",
+	args:    "[-C DIR] [NODE] [-n N] [--json] [--prune BEFORE]",
 	summary: "Show the event log: boots, fetches, callbacks, state changes, who did what",
 	help: `Prints the last events kiln serve recorded, oldest first, for every node
 or for one.
 
+The log grows with every boot and fetch; --prune BEFORE deletes what is
+older (the log is otherwise append-only) and logs that it did.
+
 Examples:
   kiln events -C mysite wn7
   kiln events -C mysite -n 0 --json > events.json
+  kiln events -C mysite --prune 2160h      # keep 90 days
 `,
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
@@ -300,11 +330,32 @@ Examples:
 			c.usageError("-n must be 0 (all) or more")
 			return exitUsage
 		}
+		var before time.Time
+		if c.sv.prune != "" {
+			var err error
+			if before, err = pruneTime(c.sv.prune, time.Now()); err != nil {
+				c.usageError(err.Error())
+				return exitUsage
+			}
+			if len(pos) > 0 {
+				c.usageError("--prune deletes every node's old events; give no NODE")
+				return exitUsage
+			}
+		}
 		st, ok := c.openState()
 		if !ok {
 			return exitDefs
 		}
 		defer st.Close()
+		if c.sv.prune != "" {
+			n, err := st.Prune(context.Background(), before, whoami())
+			if err != nil {
+				fmt.Fprintf(c.stderr, "kiln events: %v\n", err)
+				return exitDefs
+			}
+			fmt.Fprintf(c.stdout, "pruned %d events older than %s\n", n, before.Format(time.RFC3339))
+			return exitOK
+		}
 		q := state.Query{Limit: c.sv.limit}
 		if len(pos) == 1 {
 			q.Node = pos[0]
@@ -338,6 +389,20 @@ Examples:
 		w.Flush()
 		return exitOK
 	},
+}
+
+// pruneTime reads --prune: a date, an RFC 3339 time, or an age.
+func pruneTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--prune %q is not a date (2006-01-02), a time (RFC 3339) or an age (720h)", v)
 }
 
 func nodeNames(st *state.Store) []string {
@@ -407,6 +472,9 @@ Examples:
 				was = before.State
 			}
 			fmt.Fprintf(c.stdout, "%s: %s -> %s; its next network boot installs it (event %d)\n", n, was, r.Node.State, r.Seq)
+			if m := site.Cluster.Node(n); m != nil && m.FQDN != "" {
+				fmt.Fprintf(c.stdout, "  its old install token and Puppet challenge are void; clean its old certificate on the Puppet server: puppetserver ca clean --certname %s\n", m.FQDN)
+			}
 		}
 		return exitOK
 	},

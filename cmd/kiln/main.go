@@ -45,7 +45,7 @@ func init() {
 	}{
 		{"Describe and check the site", []*verb{initVerb, checkVerb, showVerb, explainVerb, schemaVerb}},
 		{"Build its files", []*verb{buildVerb, planVerb, graphVerb}},
-		{"Install the machines", []*verb{serveVerb, statusVerb, eventsVerb, reinstallVerb}},
+		{"Install the machines", []*verb{serveVerb, statusVerb, eventsVerb, reinstallVerb, discoverVerb}},
 		{"Puppet", []*verb{encVerb, autosignVerb, modulesVerb}},
 		{"Keep it safe and recover", []*verb{identityVerb, backupVerb, restoreVerb, recoverVerb, drillVerb}},
 		{"Other", []*verb{versionVerb}},

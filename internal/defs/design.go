@@ -18,7 +18,10 @@ type Design struct {
 	Backup       *BackupUse   `yaml:"backup" doc:"Which catalog module holds each node's backup settings, for kiln backup plan and kiln drill."`
 	Repositories []Repository `yaml:"repositories" doc:"The package repositories nodes install from, per OS dialect, and the packages each provides; kiln check fails when a node would install a package no repository of the site's dialect provides."`
 	Checks       []Check      `yaml:"checks" doc:"Checks kiln check runs on every resolved node: a template whose output, when not empty, is the problem (e.g. a VM too small for the heap a parameter asks)."`
-	Autosign     yamlx.Scalar `yaml:"autosign" doc:"A template of a node's Puppet autosign challenge, the same one its kickstart writes into csr_attributes.yaml, e.g. {{hmac \"puppet_autosign_key\" .Node.FQDN}}. kiln autosign approves a certificate request only when it carries this value; empty: kiln autosign approves nothing."`
+	Autosign     yamlx.Scalar `yaml:"autosign" doc:"A template of the URL of kiln serve, which kiln autosign (run by the Puppet server) asks whether a node's certificate request carries the one-time challenge kiln serve minted for the node's current install, e.g. http://10.10.0.1:8080. Empty: kiln autosign approves nothing."`
+	// AutosignExtensions are the certificate extensions a request may ask
+	// for and still be autosigned.
+	AutosignExtensions []string `yaml:"autosign_extensions" doc:"The extensions (dotted OIDs) a certificate request may ask for and still be signed by kiln autosign; a request asking for any other (say Puppet's pp_cli_auth, 1.3.6.1.4.1.34380.1.3.39) is refused. Empty: none."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos

@@ -91,6 +91,7 @@ type NodeEntry struct {
 	IP         map[string]yamlx.Scalar `yaml:"ip" doc:"The node's address on each network."`
 	MAC        map[string]yamlx.Scalar `yaml:"mac" doc:"The MAC address of the NIC on each network, where known."`
 	Host       yamlx.Scalar            `yaml:"host" doc:"For a vm: the host node that runs it (default: spread over the host role's nodes)."`
+	Asset      yamlx.Scalar            `yaml:"asset" doc:"The machine's asset tag or serial number as its firmware reports it (iPXE's ${asset} or ${serial}, dmidecode -s chassis-asset-tag or system-serial-number): when set, kiln serve hands the node's boot script only to a machine that reports it, as Warewulf's asset key does. Not written into the build."`
 	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for this node only."`
 
 	Pos    diag.Pos

@@ -100,7 +100,10 @@ type Node struct {
 	Modules    []*Module    `json:"modules"`
 	Packages   []string     `json:"packages,omitempty"`
 	Guests     []string     `json:"guests,omitempty"` // the VMs this node hosts
-	Origin     diag.Pos     `json:"-"`
+	// Asset is the asset tag or serial number site.yaml binds the node to
+	// (kiln serve checks what iPXE reports); kept out of the build.
+	Asset  string   `json:"-"`
+	Origin diag.Pos `json:"-"`
 }
 
 // Repository is a package repository for the site's dialect.

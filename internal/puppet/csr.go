@@ -23,7 +23,14 @@ type CSR struct {
 	// when the request carries none.
 	Challenge    string
 	HasChallenge bool
+	// Extensions are the OIDs (dotted) of the extensions the request asks
+	// for, but subjectAltName (DNSNames): Puppet's pp_* authorisation
+	// extensions among them (pp_cli_auth is 1.3.6.1.4.1.34380.1.3.39).
+	Extensions []string
 }
+
+// oidSubjectAltName is the one extension Approve checks itself.
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 
 // ParseCSR reads a PEM certificate signing request, checks its signature
 // (the requester holds the key) and extracts the subject, the alternative
@@ -44,6 +51,11 @@ func ParseCSR(data []byte) (*CSR, error) {
 		return nil, fmt.Errorf("the certificate request's signature is not valid: %v", err)
 	}
 	out := &CSR{CommonName: req.Subject.CommonName, DNSNames: req.DNSNames}
+	for _, e := range req.Extensions {
+		if !e.Id.Equal(oidSubjectAltName) {
+			out.Extensions = append(out.Extensions, e.Id.String())
+		}
+	}
 	var tbs struct {
 		Version    int
 		Subject    asn1.RawValue
@@ -74,6 +86,36 @@ func ParseCSR(data []byte) (*CSR, error) {
 		out.Challenge, out.HasChallenge = s, true
 	}
 	return out, nil
+}
+
+// Check decides what autosigning can decide from the request alone: it
+// must be for certname, name no other host, ask for no extension but
+// those allowed (dotted OIDs), and carry a challenge password. Whether
+// the challenge is the node's is kiln serve's to say.
+func (c *CSR) Check(certname string, allowed []string) error {
+	if !strings.EqualFold(c.CommonName, certname) {
+		return fmt.Errorf("the request's subject is CN=%s, not %s", c.CommonName, certname)
+	}
+	for _, n := range c.DNSNames {
+		if !strings.EqualFold(n, certname) {
+			return fmt.Errorf("the request asks for the alternative name %s; only the Puppet server's own certificate may have other names, and its CA makes that one", n)
+		}
+	}
+	for _, e := range c.Extensions {
+		ok := false
+		for _, a := range allowed {
+			if a == e {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("the request asks for the extension %s, which the design does not declare (design.yaml autosign_extensions:); such a request is signed by hand or not at all", e)
+		}
+	}
+	if !c.HasChallenge || c.Challenge == "" {
+		return errors.New("the request carries no challenge password (csr_attributes.yaml, written by the node's kickstart, is missing)")
+	}
+	return nil
 }
 
 // Approve decides a policy-based autosign request: the request must be for

@@ -36,6 +36,15 @@
 // (shim verified by the firmware, GRUB by shim); the full install runs
 // with Secure Boot off.
 //
+// kiln serve runs with its defaults: every node's boot script, secrets and
+// reports are answered at the node's own address only (the test's own
+// requests from the head's address get 403); the installer fetches the
+// kickstart with the install token on its command line (once: a second
+// fetch is refused), reads that token as the kickstart's own %post line
+// does and posts the %post callback with it. The discovered machine joins
+// with kiln serve --discover worker --auto and installs from the address
+// dnsmasq leased it.
+//
 // The test needs root, network namespaces, QEMU and the Debian packages in
 // scripts/packages.txt; -short skips it. The recipe it follows is in
 // ../shared/notes/qemu-pxe-boot-test.md.

@@ -215,7 +215,7 @@ func TestPXEInstall(t *testing.T) {
 			serial := bootVM(t, tl, ns, vm{tap: "tap0", mac: knownMAC, work: work})
 			t.Logf("iPXE ROM, %s: installed and powered off in %v", knownMAC, time.Since(t0).Round(time.Millisecond))
 			checkInstalled(t, c, srv, serial, "wn1", knownMAC, knownIP)
-			checkNextBoot(t, c, "wn1", knownMAC, localIPXE, localGRUB)
+			checkNextBoot(t, c, ns, tl.ip, "wn1", knownMAC, knownIP, localIPXE, localGRUB)
 			// The build's entry script was what iPXE chained to (no --discover).
 			if !hasEvent(t, c, "wn1", func(e state.Event) bool {
 				return e.Kind == state.KindBoot && e.Remote == knownIP
@@ -229,7 +229,7 @@ func TestPXEInstall(t *testing.T) {
 			serial := bootVM(t, tl, ns, vm{tap: "tap2", mac: biosMAC, work: work, firmwarePXE: true})
 			t.Logf("BIOS firmware PXE, %s: installed and powered off in %v", biosMAC, time.Since(t0).Round(time.Millisecond))
 			checkInstalled(t, c, srv, serial, "wn2", biosMAC, biosIP)
-			checkNextBoot(t, c, "wn2", biosMAC, localIPXE, localGRUB)
+			checkNextBoot(t, c, ns, tl.ip, "wn2", biosMAC, biosIP, localIPXE, localGRUB)
 			// The firmware fetched iPXE over dnsmasq's TFTP, and that
 			// iPXE (not the ROM) asked kiln serve.
 			if !srv.logHas("undionly.kpxe to " + biosIP) {
@@ -245,7 +245,7 @@ func TestPXEInstall(t *testing.T) {
 			serial := bootVM(t, tl, ns, vm{tap: "tap3", mac: uefiMAC, work: work, uefi: true})
 			t.Logf("UEFI firmware PXE, %s: installed and powered off in %v", uefiMAC, time.Since(t0).Round(time.Millisecond))
 			checkInstalled(t, c, srv, serial, "wn3", uefiMAC, uefiIP)
-			checkNextBoot(t, c, "wn3", uefiMAC, localIPXE, localGRUB)
+			checkNextBoot(t, c, ns, tl.ip, "wn3", uefiMAC, uefiIP, localIPXE, localGRUB)
 			for _, f := range []string{"shimx64.efi", "grubx64.efi", "grub/grub.cfg"} {
 				if !srv.logHas(f + " to " + uefiIP) {
 					t.Errorf("dnsmasq never sent %s to %s over TFTP; kiln serve's log:\n%s", f, uefiIP, srv.log())
@@ -279,7 +279,7 @@ func TestPXEInstall(t *testing.T) {
 	}
 
 	t.Run("discovered", func(t *testing.T) {
-		srv := startServe(t, tl, ns, kiln, site, mirror, "--discover", "worker")
+		srv := startServe(t, tl, ns, kiln, site, mirror, "--discover", "worker", "--auto")
 		if got := nodeState(t, c, "wn4"); got != state.Planned {
 			t.Fatalf("before the boot wn4 is %s, want %s", got, state.Planned)
 		}
@@ -304,7 +304,7 @@ func TestPXEInstall(t *testing.T) {
 		// The pool address dnsmasq gave it, or wn4's own once the
 		// rebuilt dnsmasq config knows the MAC.
 		checkInstalled(t, c, srv, serial, "wn4", unknownMAC, "")
-		checkNextBoot(t, c, "wn4", unknownMAC, localIPXE, localGRUB)
+		checkNextBoot(t, c, ns, tl.ip, "wn4", unknownMAC, "", localIPXE, localGRUB)
 	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
 }
@@ -360,16 +360,39 @@ func publishTFTP(t *testing.T, site string, efi *signedEFI) {
 // checkNextBoot: the node's next boot, by name (the build's entry script,
 // the GRUB hand-over) and by MAC (kiln serve's own), is the local-boot
 // form, and leaves the node installed.
-func checkNextBoot(t *testing.T, c *http.Client, node, mac string, localIPXE, localGRUB []byte) {
+func checkNextBoot(t *testing.T, c *http.Client, ns *netns, ipTool, node, mac, ip string, localIPXE, localGRUB []byte) {
 	t.Helper()
-	for u, want := range map[string][]byte{
+	if ip == "" {
+		var v struct {
+			Node struct {
+				IP string `json:"ip"`
+			} `json:"node"`
+		}
+		getJSON(t, c, base+"/api/v1/nodes/"+node, &v)
+		ip = v.Node.IP
+	}
+	want := map[string][]byte{
 		base + "/kiln/ipxe/" + node + ".ipxe":                        localIPXE,
 		base + "/boot/ipxe?mac=" + strings.ReplaceAll(mac, ":", "-"): localIPXE,
 		base + "/kiln/grub/" + node + ".cfg":                         localGRUB,
-	} {
-		code, body := get(t, c, "GET", u)
-		if code != 200 || body != string(want) {
-			t.Errorf("GET %s after the install: %d\n%s\nwant the local-boot form:\n%s", u, code, body, want)
+	}
+	// The head's address is another machine's: it gets nothing.
+	for u := range want {
+		if code, body := get(t, c, "GET", u); code != 403 {
+			t.Errorf("GET %s from the head's address (not %s's): %d, want 403\n%s", u, node, code, body)
+		}
+	}
+	// The VM is off: its address goes on the bridge for the next boot's
+	// requests, which get the local-boot form.
+	if out, err := exec.Command(ipTool, "-n", ns.name, "addr", "add", ip+"/32", "dev", "br0").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr add %s: %v: %s", ip, err, out)
+	}
+	defer exec.Command(ipTool, "-n", ns.name, "addr", "del", ip+"/32", "dev", "br0").Run()
+	nc := nsClientFrom(ns.path, ip)
+	for u, w := range want {
+		code, body := get(t, nc, "GET", u)
+		if code != 200 || body != string(w) {
+			t.Errorf("GET %s from %s after the install: %d\n%s\nwant the local-boot form:\n%s", u, ip, code, body, w)
 		}
 	}
 	if got := nodeState(t, c, node); got != state.Installed {
@@ -381,13 +404,16 @@ func checkNextBoot(t *testing.T, c *http.Client, node, mac string, localIPXE, lo
 // and that the VM's installer said so.
 func checkInstalled(t *testing.T, c *http.Client, srv *server, serial, node, mac, ip string) {
 	t.Helper()
+	if !strings.Contains(serial, "kiln-pxetest: kickstart refused the second time") {
+		t.Errorf("the kickstart (it holds secrets) was served twice with one token")
+	}
 	if !strings.Contains(serial, "kiln-pxetest: callback done") {
 		t.Errorf("the installer did not report back; its console:\n%s", serial)
 	} else {
 		t.Logf("the installer's console:\n%s", serial)
 	}
 	if !strings.Contains(serial, "kiln-pxetest: one token: inst.ks and %post") {
-		t.Errorf("the token kiln serve put in inst.ks is not the one the kickstart's %%post callback carries (HMAC of puppet_autosign_key)")
+		t.Errorf("the token kiln serve put in inst.ks is not the one the kickstart's %%post reads from /proc/cmdline")
 	}
 	if ip != "" {
 		if !srv.logHas("DHCPACK(br0) " + ip + " " + mac) {
@@ -536,7 +562,10 @@ func newNetns(t *testing.T, ip string) *netns {
 // nsClient is an HTTP client whose connections are made inside the
 // namespace: each dial runs on an OS thread moved into it (and never moved
 // back: the goroutine ends locked, so Go discards the thread).
-func nsClient(path string) *http.Client {
+func nsClient(path string) *http.Client { return nsClientFrom(path, "") }
+
+// nsClientFrom is nsClient sending from the address from ("": any).
+func nsClientFrom(path, from string) *http.Client {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		type result struct {
 			c   net.Conn
@@ -557,6 +586,9 @@ func nsClient(path string) *http.Client {
 				return
 			}
 			var d net.Dialer
+			if from != "" {
+				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+			}
 			c, err := d.DialContext(ctx, network, addr)
 			ch <- result{c, err}
 		}()
@@ -1075,12 +1107,17 @@ ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$ks" ] || fail "no inst.ks= on the kernel command line"
 say "kickstart $ks"
 wget -q -O /ks.cfg "$ks" || fail "cannot fetch the kickstart"
+# The kickstart holds secrets: served once per install token.
+if wget -q -O /ks2.cfg "$ks"; then say "kickstart served twice"; else say "kickstart refused the second time"; fi
+# kiln serve added the token to inst.ks; the kickstart's %post reads it from
+# the kernel command line: its own line, run here.
+eval "$(grep '^kiln_token=' /ks.cfg | head -n 1)"
+[ -n "$kiln_token" ] || fail "the kickstart's %post finds no token on the kernel command line"
+if [ "${ks##*token=}" = "$kiln_token" ]; then say "one token: inst.ks and %post"; else say "tokens differ: inst.ks and %post"; fi
 cb=$(grep -o "http://[^' ]*/kiln/installed/[^' ]*" /ks.cfg | head -n 1)
 [ -n "$cb" ] || fail "the kickstart has no installed callback"
-say "callback ${cb%%\?*}"
-# kiln serve added the token to inst.ks; the template wrote it into %post.
-if [ "${ks##*token=}" = "${cb##*token=}" ]; then say "one token: inst.ks and %post"; else say "tokens differ: inst.ks and %post"; fi
-wget -q -O /cb.out --post-data status=installed "$cb" || fail "the callback was refused"
+say "callback $cb"
+wget -q -O /cb.out --post-data status=installed "$cb?token=$kiln_token" || fail "the callback was refused"
 say "callback done: $(cat /cb.out)"
 poweroff -f
 `

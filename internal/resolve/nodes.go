@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/diag"
@@ -55,6 +56,14 @@ func (r *resolver) nodes() {
 	for _, p := range all {
 		if p.entry == nil {
 			continue
+		}
+		if a := p.entry.Asset; a.Value != "" {
+			if bad := strings.IndexFunc(a.Value, func(r rune) bool { return r < 0x21 || r > 0x7e }); bad >= 0 || len(a.Value) > 128 {
+				r.diags.Add(a.Pos, "node "+p.node.Name, fmt.Sprintf("asset %q is not an asset tag: printable ASCII without spaces, 128 characters at most", a.Value),
+					"write the tag as the firmware reports it (dmidecode -s chassis-asset-tag), or leave asset: out")
+			} else {
+				p.node.Asset = a.Value
+			}
 		}
 		for _, i := range p.node.Interfaces {
 			s, ok := p.entry.IP[i.Network]

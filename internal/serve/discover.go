@@ -23,10 +23,8 @@ import (
 )
 
 // discover gives an unknown machine the next free node slot of the
-// --discover role: the first node, in address order, whose boot interface
-// has no MAC. The MAC is written into site.yaml (a text edit that keeps
-// comments and layout, checked by loading the edited site before it is
-// put in place atomically), the build is rebuilt, and the server reloads.
+// --discover role (kiln serve --discover ROLE --auto), through Claim, and
+// reloads.
 func (s *Server) discover(ctx context.Context, mac, remote string) (*model.Node, error) {
 	s.discoverMu.Lock()
 	defer s.discoverMu.Unlock()
@@ -37,26 +35,74 @@ func (s *Server) discover(ctx context.Context, mac, remote string) (*model.Node,
 	if s.cfg.Source.Dir == "" || s.cfg.Source.Example != "" {
 		return nil, errors.New("discovery writes site.yaml, so it needs a site folder (-C DIR), not an embedded example")
 	}
-	role := s.cfg.Discover
-	if snap.cluster.Role(role) == nil {
-		return nil, fmt.Errorf("--discover %s: the site has no role %s", role, role)
+	slot, err := Claim(s.cfg.Source.Dir, s.cfg.BuildDir, s.cfg.Discover, "", mac)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := s.store.Record(ctx, state.Event{Node: slot.Name, Kind: state.KindDiscover,
+		Detail: fmt.Sprintf("MAC %s claimed the free slot %s of role %s (written to site.yaml, rebuilt)", mac, slot.Name, s.cfg.Discover), Remote: remote, Actor: "kiln serve --discover --auto"})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("discovered", "node", slot.Name, "mac", mac, "role", s.cfg.Discover, "event", seq)
+	if _, err := s.Reload(); err != nil {
+		return nil, err
+	}
+	n := s.snap.Load().byMAC[mac]
+	if n == nil {
+		return nil, fmt.Errorf("after the rebuild no node has the MAC %s", mac)
+	}
+	return n, nil
+}
+
+// Claim gives mac a node of role in the site folder dir: the named node
+// (which must have no MAC yet), or the first, in address order, whose boot
+// interface has none. The MAC is written into site.yaml (a text edit that
+// keeps comments and layout, checked by loading the edited site before it
+// is put in place atomically) and the site is rebuilt into buildDir. It
+// returns the node (as the site had it before).
+func Claim(dir, buildDir, role, node, mac string) (*model.Node, error) {
+	if normMAC(mac) == "" {
+		return nil, fmt.Errorf("%q is not a MAC address", mac)
+	}
+	mac = normMAC(mac)
+	old0, err := resolveWith(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := old0.Cluster
+	for _, n := range c.Nodes {
+		for _, i := range n.Interfaces {
+			if normMAC(i.MAC) == mac {
+				return nil, fmt.Errorf("the MAC %s is %s's already", mac, n.Name)
+			}
+		}
+	}
+	if c.Role(role) == nil {
+		return nil, fmt.Errorf("the site has no role %s", role)
 	}
 	var slot *model.Node
 	var network string
-	for _, n := range snap.cluster.NodesOf(role) {
+	for _, n := range c.NodesOf(role) {
 		i := n.BootIface()
-		if i == nil {
+		if i == nil || node != "" && n.Name != node {
 			continue
 		}
 		if i.MAC == "" {
 			slot, network = n, i.Network
 			break
 		}
+		if node != "" {
+			return nil, fmt.Errorf("%s has the MAC %s already", n.Name, i.MAC)
+		}
 	}
 	if slot == nil {
+		if node != "" {
+			return nil, fmt.Errorf("role %s has no node %s with a boot interface", role, node)
+		}
 		return nil, fmt.Errorf("role %s has no free slot: each of its nodes has a MAC; raise its count in site.yaml", role)
 	}
-	sitePath := filepath.Join(s.cfg.Source.Dir, load.SiteFile)
+	sitePath := filepath.Join(dir, load.SiteFile)
 	old, err := os.ReadFile(sitePath)
 	if err != nil {
 		return nil, err
@@ -65,7 +111,7 @@ func (s *Server) discover(ctx context.Context, mac, remote string) (*model.Node,
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s's MAC into %s: %w", slot.Name, sitePath, err)
 	}
-	site, err := resolveWith(s.cfg.Source.Dir, edited)
+	site, err := resolveWith(dir, edited)
 	if err != nil {
 		return nil, fmt.Errorf("the edited site.yaml would not load, so it was left alone: %w", err)
 	}
@@ -79,28 +125,19 @@ func (s *Server) discover(ctx context.Context, mac, remote string) (*model.Node,
 	if err := writeAtomic(sitePath, edited); err != nil {
 		return nil, err
 	}
-	if _, err := output.Write(s.cfg.BuildDir, files); err != nil {
+	if _, err := output.Write(buildDir, files); err != nil {
 		return nil, fmt.Errorf("site.yaml now gives %s the MAC %s, but the rebuild failed: %w (run kiln build)", slot.Name, mac, err)
 	}
-	seq, err := s.store.Record(ctx, state.Event{Node: slot.Name, Kind: state.KindDiscover,
-		Detail: fmt.Sprintf("MAC %s claimed the free slot %s of role %s (written to site.yaml, rebuilt)", mac, slot.Name, role), Remote: remote, Actor: "kiln serve --discover"})
-	if err != nil {
-		return nil, err
-	}
-	s.log.Info("discovered", "node", slot.Name, "mac", mac, "role", role, "event", seq)
-	if _, err := s.Reload(); err != nil {
-		return nil, err
-	}
-	n := s.snap.Load().byMAC[mac]
-	if n == nil {
-		return nil, fmt.Errorf("after the rebuild no node has the MAC %s", mac)
-	}
-	return n, nil
+	return slot, nil
 }
 
-// resolveWith resolves the site in dir with site.yaml replaced by data.
+// resolveWith resolves the site in dir with site.yaml replaced by data
+// (nil: as it is).
 func resolveWith(dir string, data []byte) (*pipeline.Site, error) {
-	fsys := overlayFS{FS: os.DirFS(dir), name: load.SiteFile, data: data}
+	var fsys fs.FS = os.DirFS(dir)
+	if data != nil {
+		fsys = overlayFS{FS: fsys, name: load.SiteFile, data: data}
+	}
 	d, diags := load.FS(fsys, filepath.ToSlash(filepath.Clean(dir))+"/")
 	if d == nil {
 		return nil, describe(diags.Err())

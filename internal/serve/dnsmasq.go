@@ -20,8 +20,11 @@ import (
 type supervisor struct {
 	bin  string
 	conf string // where the config in use is kept, outside the build tree
-	log  *slog.Logger
-	m    *metrics
+	// leaseFile is where dnsmasq keeps its leases: kiln serve reads it to
+	// know the address a machine was given (the address check).
+	leaseFile string
+	log       *slog.Logger
+	m         *metrics
 
 	mu      sync.Mutex
 	current []byte        // the config dnsmasq should run with
@@ -97,7 +100,11 @@ func (d *supervisor) run(ctx context.Context) {
 		case <-d.changed:
 		default:
 		}
-		cmd := exec.Command(d.bin, "--keep-in-foreground", "--log-facility=-", "--pid-file", "--conf-file="+d.conf)
+		args := []string{"--keep-in-foreground", "--log-facility=-", "--pid-file", "--conf-file=" + d.conf}
+		if d.leaseFile != "" {
+			args = append(args, "--dhcp-leasefile="+d.leaseFile)
+		}
+		cmd := exec.Command(d.bin, args...)
 		lw := &lineLogger{log: d.log}
 		cmd.Stdout, cmd.Stderr = lw, lw
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -12,10 +12,14 @@
 //
 //	GET  /kiln/ipxe/boot.ipxe       the build's iPXE entry script (dnsmasq's boot file for
 //	                                iPXE clients); with --discover, ours, which asks by MAC
-//	GET  /kiln/ipxe/NODE.ipxe       the node's own script, decided at request time:
+//	GET  /kiln/ipxe/NODE.ipxe[?asset=A&serial=S]
+//	                                the node's own script, decided at request time, and
+//	                                answered only at the node's own address (and, when
+//	                                site.yaml gives the node asset:, only when A or S is it):
 //	                                install (planned, needs-reinstall, booting, installing):
 //	                                the build's ipxe/NODE.ipxe with ?token=T added to its
-//	                                inst.ks= URL (or one of ours when the build has none);
+//	                                inst.ks= URL, T a new install token (or one of ours
+//	                                when the build has none);
 //	                                local disk (installed, puppet-signed, configured): the
 //	                                build's ipxe/localboot.ipxe; held with the reason (failed)
 //	GET  /kiln/grub/NODE.cfg        the same decision for GRUB 2 (the UEFI chain: the
@@ -26,16 +30,25 @@
 //	GET  /tftp/PATH                 the TFTP root (the build dnsmasq config's tftp-root),
 //	                                files only: UEFI HTTP boot loads shimx64.efi from here
 //	GET  /boot.ipxe                 our entry script: chains to /boot/ipxe?mac=${mac:hexhyp}
-//	GET  /boot/ipxe?mac=MAC         the same decision, by MAC (and discovery of unknown MACs)
+//	                                &asset=${asset:uristring}&serial=${serial:uristring}
+//	GET  /boot/ipxe?mac=MAC         the same decision, by MAC; an unknown MAC goes on the
+//	                                pending list (--discover ROLE; kiln discover), or
+//	                                claims a free node at once (--discover ROLE --auto)
 //	GET  /kiln/PATH[?token=T]       a file of the build; a secret-bearing one (0600 in the
-//	                                build) only to its own node, with its token, while it
-//	                                installs; one that belongs to no node, never
+//	                                build) only to its own node's address, with its current
+//	                                install token, once per token; one that belongs to no
+//	                                node, never
 //	GET  /os/PATH                   the OS install tree (--mirror DIR), files only
 //	POST /kiln/installed/NODE?token=T   (form body status=installed or status=failed)
-//	                                the kickstart's %post callback
-//	POST /api/v1/nodes/NODE/REPORT?token=T
-//	                                later reports: REPORT is installed, puppet-signed or
-//	                                configured (the last two only after installed)
+//	                                the kickstart's %post callback; the token is void after
+//	POST /kiln/challenge/NODE?token=T   the node's Puppet autosign challenge, minted now,
+//	                                once per token (the kickstart's %post)
+//	POST /api/v1/nodes/NODE/REPORT?token=T|challenge=C
+//	                                reports: installed or failed with the install token;
+//	                                puppet-signed or configured (only after installed) with
+//	                                the node's Puppet challenge
+//	POST /api/v1/autosign           certname=FQDN&challenge=C: kiln autosign's question;
+//	                                200 once for the node's current challenge, then 403
 //	GET  /api/v1/nodes[/NODE]       state as JSON (what kiln status shows)
 //	GET  /api/v1/events?node=&after=&limit=
 //	                                the event log as JSON
@@ -43,35 +56,47 @@
 //	GET  /healthz                   200 once a build is loaded
 //	GET  /                          the dashboard; /nodes/NODE a node's page
 //
+// Every request must name this server in its Host header (421 otherwise:
+// no DNS rebinding), and none may come from a browser page of another
+// origin (Origin, Sec-Fetch-Site; 403). A report's body is 64 KiB at most
+// (413) and must be a well-formed form with a status (400): nothing is
+// ever taken as "installed" by default.
+//
 // Nothing is listed: a folder is 404, and no path leaves the build or the
 // install tree (the install tree is opened with os.Root, which refuses ..
 // and symbolic links that point out of it).
 //
-// # Node tokens and the kickstart callback
+// # Install tokens and the kickstart callback
 //
-// A node's token is the hex HMAC-SHA256 of "kiln-installed:" followed by
-// the node's FQDN, keyed by the site secret puppet_autosign_key
-// (--token-secret names another): the value a template writes with
-//
-//	{{ hmac "puppet_autosign_key" (printf "kiln-installed:%s" .Node.FQDN) }}
-//
-// When the site has no such secret, kiln serve keeps a random key in its
-// state file; the tokens then exist only in the boot scripts it serves.
+// Each install boot script kiln serve hands out mints the node's install
+// token: 32 random bytes, hex. The state file keeps its SHA-256 only; the
+// token exists in the boot script and on the installer's kernel command
+// line. It is the node's current token while the node is in install mode,
+// for --token-ttl (4h) at most; the next install boot replaces it, and the
+// node's "installed" or "failed" report, kiln reinstall, or being held as
+// failed voids it. It is never derived from the node's name.
 //
 // The install boot script passes the kickstart as
 //
 //	inst.ks=http://HEAD:PORT/kiln/kickstart-NODE.cfg?token=TOKEN
 //
-// and the kickstart's %post reports the end of the install with
+// The kickstart itself carries no token (it is one file of the build, the
+// same for every install): its %post reads the token from /proc/cmdline,
+// fetches the node's Puppet challenge with it, and reports the end of the
+// install with
 //
 //	curl -fsS --retry 5 --data status=installed "http://HEAD:PORT/kiln/installed/NODE?token=TOKEN"
 //
 // (status=failed holds the node as failed with the reason), after which
-// the node boots from its disk. A request with a wrong or missing token,
-// or (with --check-address) from an address that is not the node's, gets
-// 403 and is logged as a "denied" event. A node that boots into the
-// installer --max-boots times within --boot-window without reporting
-// "installed" is held as failed; kiln reinstall NODE releases it.
+// the node boots from its disk. A request for a node's boot script, its
+// secrets or its reports from an address that is not the node's (site.yaml,
+// or the lease kiln serve's dnsmasq gave its MAC), a token that is not the
+// current one, or a secret fetched already with that token, gets 403 and
+// is logged as a "denied" event (one a minute per address; the others are
+// counted into the next). --check-address=false answers any address. A
+// node that boots into the installer --max-boots times within
+// --boot-window without reporting "installed" is held as failed;
+// kiln reinstall NODE releases it. See docs/security.md.
 //
 // Answers that change a node's state carry the sequence number of their
 // event in the X-Kiln-Event header, and are sent only once the event is on

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /os/{path...}", s.mirrorFile)
 	mux.HandleFunc("GET /tftp/{path...}", s.tftpFile)
 	mux.HandleFunc("POST /kiln/installed/{name}", s.installed)
+	mux.HandleFunc("POST /kiln/challenge/{name}", s.challenge)
 	mux.HandleFunc("POST /api/v1/nodes/{name}/{report}", s.report)
+	mux.HandleFunc("POST /api/v1/autosign", s.autosign)
 	mux.HandleFunc("GET /api/v1/nodes", s.apiNodes)
 	mux.HandleFunc("GET /api/v1/nodes/{name}", s.apiNode)
 	mux.HandleFunc("GET /api/v1/events", s.apiEvents)
@@ -42,14 +45,19 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /{$}", s.dashboard)
 	mux.HandleFunc("GET /nodes/{name}", s.nodePage)
-	return s.metrics.wrap(limitBody(mux))
+	return s.metrics.wrap(s.guard(limitBody(mux)))
 }
 
-// limitBody caps request bodies: nothing kiln serve takes needs more.
+// maxReport is the largest report (form body) kiln serve takes.
+const maxReport = 64 << 10
+
+// limitBody caps request bodies: nothing kiln serve takes needs more. The
+// cap is above maxReport, so that a report too large is read to its end
+// and answered 413 rather than cut off.
 func limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, 4*maxReport)
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -148,16 +156,42 @@ func textError(w http.ResponseWriter, code int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// deny answers 403 and logs the refusal as an event.
+// deny answers 403 and logs the refusal as an event (at most one a
+// minute per address; the others are counted into the next).
 func (s *Server) deny(w http.ResponseWriter, r *http.Request, node, why string) {
-	ip := remoteIP(r)
-	s.log.Warn("refused", "node", node, "remote", ip, "path", r.URL.Path, "why", why)
-	seq, err := s.store.Record(r.Context(), state.Event{Node: node, Kind: state.KindDenied, Detail: r.Method + " " + r.URL.Path + ": " + why, Remote: ip})
-	if err != nil {
-		s.log.Error("cannot record an event", "err", err)
+	seq, logged := s.denyEvent(r, node, r.Method+" "+r.URL.Path+": "+why)
+	if logged {
+		s.log.Warn("refused", "node", node, "remote", remoteIP(r), "path", r.URL.Path, "why", why)
 	}
 	seqHeader(w, seq)
 	textError(w, http.StatusForbidden, "403 forbidden: "+why)
+}
+
+// notAddress is the refusal of a request for node n from another address.
+func notAddress(n *model.Node, ip, what string) string {
+	return fmt.Sprintf("%s is not an address of %s: %s is answered only to %s's own address (site.yaml, or its DHCP lease from kiln serve); kiln serve --check-address=false turns this off", ip, n.Name, what, n.Name)
+}
+
+// stateError answers a refused or failed state write: a token or
+// challenge that is not current, or a secret served already, is 403.
+func (s *Server) stateError(w http.ResponseWriter, r *http.Request, node string, err error) {
+	var te *state.TokenError
+	var se *state.ServedError
+	var ce *state.ConflictError
+	switch {
+	case errors.As(err, &te):
+		s.deny(w, r, node, te.Msg)
+	case errors.As(err, &se):
+		s.deny(w, r, node, se.Msg)
+	case errors.As(err, &ce):
+		seq, _ := s.store.Record(r.Context(), state.Event{Node: node, Kind: state.KindReport, Detail: "refused: " + ce.Msg, Remote: remoteIP(r)})
+		seqHeader(w, seq)
+		textError(w, http.StatusConflict, "409: "+ce.Msg)
+	case errors.Is(err, state.ErrUnknownNode):
+		textError(w, http.StatusNotFound, "404: "+err.Error())
+	default:
+		s.storeError(w, err)
+	}
 }
 
 // storeError answers a state file failure.
@@ -167,20 +201,6 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 		return
 	}
 	textError(w, http.StatusServiceUnavailable, "503: the state file cannot be written: "+err.Error())
-}
-
-// nodeAddrOK reports whether ip is one of the node's addresses (always
-// true unless --check-address is on).
-func (s *Server) nodeAddrOK(n *model.Node, ip string) bool {
-	if !s.cfg.CheckAddress {
-		return true
-	}
-	for _, i := range n.Interfaces {
-		if i.IP == ip {
-			return true
-		}
-	}
-	return false
 }
 
 // buildFile serves a file of the build tree.
@@ -206,39 +226,32 @@ func (s *Server) buildFile(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotFound, "404: the build has no file "+p)
 		return
 	}
+	ip := remoteIP(r)
 	if f.secret {
+		// A secret leaves once per install, to its node alone: from the
+		// node's address, with its current install token (which also
+		// says the node installs now).
 		if f.node == "" {
 			s.deny(w, r, "", p+" carries secrets of no single node; it is not served over HTTP (copy it on the head node)")
 			return
 		}
 		n := snap.cluster.Node(f.node)
-		tok := queryValue(r.URL.RawQuery, "token")
-		if !snap.tokenOK(f.node, tok) {
-			why := "wrong token for " + f.node
-			if tok == "" {
-				why = "no token: " + p + " is " + f.node + "'s and carries secrets; its boot script gives the URL with the token"
-			}
-			s.deny(w, r, f.node, why)
+		if !s.nodeAddrOK(n, ip) {
+			s.deny(w, r, f.node, notAddress(n, ip, p))
 			return
 		}
-		if ip := remoteIP(r); !s.nodeAddrOK(n, ip) {
-			s.deny(w, r, f.node, fmt.Sprintf("%s is not an address of %s (--check-address is on)", ip, f.node))
-			return
-		}
-		// The in-memory copy of the node's row: no SQL on this path.
-		st, ok, err := s.store.Node(r.Context(), f.node)
-		if err != nil {
-			s.storeError(w, err)
-			return
-		}
-		if ok && !state.InstallMode(st.State) {
-			s.deny(w, r, f.node, fmt.Sprintf("%s is %s; its secret-bearing files are served only while it installs (kiln reinstall %s)", f.node, st.State, f.node))
-			return
-		}
-	}
-	if f.node != "" {
 		kick := p == strings.ReplaceAll(s.cfg.Kickstart, "{node}", f.node)
-		res, err := s.store.Fetch(r.Context(), f.node, p, remoteIP(r), kick)
+		res, err := s.store.Secret(r.Context(), f.node, p, queryValue(r.URL.RawQuery, "token"), ip, kick)
+		if err != nil {
+			s.stateError(w, r, f.node, err)
+			return
+		}
+		seqHeader(w, res.Seq)
+	} else if n := snap.cluster.Node(f.node); n != nil && s.isNodeAddr(n, ip) {
+		// A node's public file, fetched by the node: logged (without
+		// waiting, and changing no state). Others' fetches of public
+		// files are not logged one by one.
+		res, err := s.store.Fetch(r.Context(), f.node, p, ip, false)
 		if err != nil {
 			s.storeError(w, err)
 			return
@@ -358,73 +371,157 @@ func matchNode(pattern, p string) (string, bool) {
 	return name, !strings.Contains(name, "/")
 }
 
+// readForm parses a callback's form (the query and a url-encoded body of
+// 64 KiB at most). A body too large is 413, a malformed one 400: neither
+// is ever taken as a report.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body != nil && r.Body != http.NoBody {
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxReport+1))
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) || len(data) > maxReport {
+			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("413: the report is larger than %d bytes", maxReport))
+			return false
+		}
+		if err != nil {
+			textError(w, http.StatusBadRequest, "400: the report's body cannot be read: "+err.Error())
+			return false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(data))
+	}
+	if err := r.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("413: the report is larger than %d bytes", mb.Limit))
+			return false
+		}
+		textError(w, http.StatusBadRequest, "400: the report is not a well-formed form: "+err.Error())
+		return false
+	}
+	return true
+}
+
 // installed takes the kickstart's %post callback, as the install chain's
 // kickstart sends it: POST /kiln/installed/NODE?token=T with the form
-// field status=installed (or status=failed when %post went wrong).
+// field status=installed or status=failed (there is no default).
 func (s *Server) installed(w http.ResponseWriter, r *http.Request) {
-	status := "installed"
-	if err := r.ParseForm(); err == nil && r.PostForm.Get("status") != "" {
-		status = r.PostForm.Get("status")
+	if !readForm(w, r) {
+		return
 	}
-	switch status {
-	case "installed":
-		s.takeReport(w, r, r.PathValue("name"), "installed")
-	case "failed":
-		s.takeReport(w, r, r.PathValue("name"), "failed")
+	switch status := r.PostForm.Get("status"); status {
+	case "installed", "failed":
+		s.takeReport(w, r, r.PathValue("name"), status)
+	case "":
+		textError(w, http.StatusBadRequest, "400: the report has no status (status=installed or status=failed in the body)")
 	default:
-		textError(w, http.StatusBadRequest, fmt.Sprintf("400: status must be installed or failed, not %q", status))
+		textError(w, http.StatusBadRequest, fmt.Sprintf("400: status must be installed or failed, not %q", ipxeText(status)))
 	}
 }
 
-// report takes a node's callback.
+// report takes a node's callback on the API.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	if !readForm(w, r) {
+		return
+	}
 	s.takeReport(w, r, r.PathValue("name"), r.PathValue("report"))
 }
 
+// takeReport changes a node's state on its own word: from its address,
+// with its current install token (installed, failed; the token is void
+// after) or, once installed, with its Puppet challenge (puppet-signed,
+// configured).
 func (s *Server) takeReport(w http.ResponseWriter, r *http.Request, name, what string) {
 	snap := s.snap.Load()
 	n := snap.cluster.Node(name)
 	if n == nil {
-		textError(w, http.StatusNotFound, "404: the site has no node "+name)
+		textError(w, http.StatusNotFound, "404: the site has no node "+ipxeText(name))
 		return
 	}
 	if !state.IsReport(what) && what != "failed" {
-		textError(w, http.StatusNotFound, fmt.Sprintf("404: %q is not a report; nodes report installed, puppet-signed or configured", what))
+		textError(w, http.StatusNotFound, fmt.Sprintf("404: %q is not a report; nodes report installed, failed, puppet-signed or configured", ipxeText(what)))
 		return
 	}
-	if !snap.tokenOK(name, r.URL.Query().Get("token")) {
-		s.deny(w, r, name, "wrong or missing token for "+name+"'s "+what+" report")
-		return
-	}
-	if !s.nodeAddrOK(n, remoteIP(r)) {
-		s.deny(w, r, name, fmt.Sprintf("%s is not an address of %s (--check-address is on)", remoteIP(r), name))
+	ip := remoteIP(r)
+	if !s.nodeAddrOK(n, ip) {
+		s.deny(w, r, name, notAddress(n, ip, what+" reports"))
 		return
 	}
 	var res *state.Result
 	var err error
-	if what == "failed" {
-		res, err = s.store.Fail(r.Context(), name, "the installer's %post reported a failure (see /root/kiln-post.log on "+name+")", remoteIP(r))
-	} else {
-		res, err = s.store.Report(r.Context(), name, what, remoteIP(r))
-	}
-	var ce *state.ConflictError
-	if errors.As(err, &ce) {
-		seq, _ := s.store.Record(r.Context(), state.Event{Node: name, Kind: state.KindReport, Detail: "refused: " + ce.Msg, Remote: remoteIP(r)})
-		seqHeader(w, seq)
-		textError(w, http.StatusConflict, "409: "+ce.Msg)
-		return
+	switch what {
+	case "installed", "failed":
+		res, err = s.store.Callback(r.Context(), name, r.Form.Get("token"), what,
+			"the installer's %post reported a failure (see /root/kiln-post.log on "+name+")", ip)
+	default:
+		res, err = s.store.LateReport(r.Context(), name, what, r.Form.Get("challenge"), ip)
 	}
 	if err != nil {
-		s.storeError(w, err)
+		s.stateError(w, r, name, err)
 		return
 	}
 	if res.InstallTime > 0 {
 		s.metrics.observeInstall(res.InstallTime)
 	}
-	s.log.Info("report", "node", name, "report", what, "state", res.Node.State, "remote", remoteIP(r))
+	s.log.Info("report", "node", name, "report", what, "state", res.Node.State, "remote", ip)
 	seqHeader(w, res.Seq)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "ok: %s is %s\n", name, res.Node.State)
+}
+
+// challenge hands the installer its node's Puppet autosign challenge:
+// minted now, once per install token, kept only hashed.
+func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
+	if !readForm(w, r) {
+		return
+	}
+	name := r.PathValue("name")
+	n := s.snap.Load().cluster.Node(name)
+	if n == nil {
+		textError(w, http.StatusNotFound, "404: the site has no node "+ipxeText(name))
+		return
+	}
+	ip := remoteIP(r)
+	if !s.nodeAddrOK(n, ip) {
+		s.deny(w, r, name, notAddress(n, ip, "its Puppet challenge"))
+		return
+	}
+	ch, res, err := s.store.Challenge(r.Context(), name, r.Form.Get("token"), ip, s.cfg.ChallengeTTL)
+	if err != nil {
+		s.stateError(w, r, name, err)
+		return
+	}
+	seqHeader(w, res.Seq)
+	w.Header()["Content-Type"] = hdrText
+	w.Header()["Cache-Control"] = hdrNoStore
+	io.WriteString(w, ch+"\n")
+}
+
+// autosign is kiln autosign's question, asked from the Puppet server:
+// POST /api/v1/autosign with certname=FQDN&challenge=C. 200 when C is the
+// node's current, unused challenge (it is used from then on), 403 else.
+func (s *Server) autosign(w http.ResponseWriter, r *http.Request) {
+	if !readForm(w, r) {
+		return
+	}
+	cert := r.PostForm.Get("certname")
+	var n *model.Node
+	for _, m := range s.snap.Load().cluster.Nodes {
+		if strings.EqualFold(m.FQDN, cert) {
+			n = m
+			break
+		}
+	}
+	if n == nil {
+		s.deny(w, r, "", fmt.Sprintf("autosign: %q is not the FQDN of a node of the site", ipxeText(cert)))
+		return
+	}
+	res, err := s.store.UseChallenge(r.Context(), n.Name, r.PostForm.Get("challenge"), remoteIP(r))
+	if err != nil {
+		s.stateError(w, r, n.Name, err)
+		return
+	}
+	seqHeader(w, res.Seq)
+	w.Header()["Content-Type"] = hdrText
+	fmt.Fprintf(w, "ok: sign %s (%s, role %s)\n", n.FQDN, n.Name, n.Role)
 }
 
 // ---- read-only API ----

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,7 +47,7 @@ func writeScript(w http.ResponseWriter, script string) {
 func (s *Server) bootEntry(w http.ResponseWriter, r *http.Request) {
 	writeScript(w, fmt.Sprintf(`#!ipxe
 # kiln serve: ask for this machine's own boot script.
-chain --autofree %s/boot/ipxe?mac=${mac:hexhyp} || goto failed
+chain --autofree %s/boot/ipxe?mac=${mac:hexhyp}&asset=${asset:uristring}&serial=${serial:uristring} || goto failed
 exit
 :failed
 echo kiln: cannot fetch this machine's boot script from %s
@@ -68,6 +69,10 @@ func (s *Server) bootNode(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.snap.Load()
 	n := snap.byMAC[mac]
+	if n == nil && s.cfg.Discover != "" && !s.cfg.AutoDiscover {
+		s.pending(w, r, mac)
+		return
+	}
 	if n == nil && s.cfg.Discover != "" {
 		var err error
 		n, err = s.discover(r.Context(), mac, ip)
@@ -133,13 +138,79 @@ func (s *Server) bootGRUB(w http.ResponseWriter, r *http.Request, n *model.Node)
 	s.bootFor(w, r, n, "GRUB, by name", loaderGRUB)
 }
 
+// pending puts an unknown machine on the pending list (kiln discover) and
+// tells it to wait; a rejected one is told so, and not logged again.
+func (s *Server) pending(w http.ResponseWriter, r *http.Request, mac string) {
+	s.metrics.boots.inc("unknown")
+	status, err := s.store.PendingStatus(r.Context(), mac)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if status == "rejected" {
+		writeScript(w, "#!ipxe\necho kiln: this machine ("+mac+") was rejected (kiln discover --reject).\nprompt --timeout 300000 || exit\nexit\n")
+		return
+	}
+	if !s.seenRecently(mac) {
+		p, err := s.store.NotePending(r.Context(), mac, remoteIP(r), s.cfg.Discover)
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		if p.Seen == 1 {
+			s.log.Warn("unknown machine: on the pending list (kiln discover)", "mac", mac, "remote", remoteIP(r))
+			s.store.Record(r.Context(), state.Event{Kind: state.KindUnknown, Detail: "MAC " + mac + ": not in site.yaml; on the pending list (kiln discover --accept " + mac + ")", Remote: remoteIP(r)})
+		}
+	}
+	writeScript(w, fmt.Sprintf(`#!ipxe
+echo kiln: this machine (%s) is not in site.yaml. It waits on the pending list:
+echo kiln: on the head node, kiln discover lists it and kiln discover --accept %s gives it a node.
+prompt --timeout 60000 || goto retry
+:retry
+chain --autofree %s/boot.ipxe || exit
+`, mac, mac, s.base(r)))
+}
+
+// seenRecently reports whether mac asked within the last ten minutes (and
+// notes that it asks now): a machine looping in PXE is logged once.
+func (s *Server) seenRecently(mac string) bool {
+	now := time.Now()
+	s.unknownMu.Lock()
+	defer s.unknownMu.Unlock()
+	last, seen := s.unknown[mac]
+	if seen && now.Sub(last) <= 10*time.Minute {
+		return true
+	}
+	s.unknown[mac] = now
+	if len(s.unknown) > 10000 { // bound the memory an address flood can take
+		for k, t := range s.unknown {
+			if now.Sub(t) > 10*time.Minute {
+				delete(s.unknown, k)
+			}
+		}
+	}
+	return false
+}
+
 // bootFor decides what node n boots, records it, and writes the script.
+// Only the node's own address gets an answer: another's request counts no
+// boot and gets no token.
 func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, how string, ld loader) {
 	ip := remoteIP(r)
 	snap := s.snap.Load()
 	if !s.nodeAddrOK(n, ip) {
-		s.deny(w, r, n.Name, fmt.Sprintf("%s asked for %s's boot script (%s), which is not its address (--check-address is on)", ip, n.Name, how))
+		s.deny(w, r, n.Name, notAddress(n, ip, "its boot script ("+how+")"))
 		return
+	}
+	if n.Asset != "" {
+		// Bound to the machine: its firmware's asset tag or serial number
+		// (iPXE's ${asset}, ${serial}) must be site.yaml's asset:.
+		q := r.URL.Query()
+		asset, serial := q.Get("asset"), q.Get("serial")
+		if subtle.ConstantTimeCompare([]byte(asset), []byte(n.Asset)) != 1 && subtle.ConstantTimeCompare([]byte(serial), []byte(n.Asset)) != 1 {
+			s.deny(w, r, n.Name, fmt.Sprintf("the machine at %s reports asset tag %q and serial %q; site.yaml binds %s to another machine (asset:)", ip, ipxeText(asset), ipxeText(serial), n.Name))
+			return
+		}
 	}
 	ks := strings.ReplaceAll(s.cfg.Kickstart, "{node}", n.Name)
 	grubFile := strings.ReplaceAll(s.cfg.GRUBScript, "{node}", n.Name)
@@ -178,7 +249,7 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 	if ld == loaderGRUB {
 		switch res.Mode {
 		case state.ModeInstall:
-			writeScript(w, s.grubInstall(snap, n, grubFile))
+			writeScript(w, strings.Replace(s.grubInstall(snap, n, grubFile), tokenSlot, res.Token, 1))
 		case state.ModeLocal:
 			if f, ok := snap.files[s.cfg.GRUBLocal]; ok {
 				writeScript(w, string(f.data))
@@ -195,7 +266,7 @@ func (s *Server) bootFor(w http.ResponseWriter, r *http.Request, n *model.Node, 
 	}
 	switch res.Mode {
 	case state.ModeInstall:
-		writeScript(w, s.installScript(r, snap, n, ks, res))
+		writeScript(w, strings.Replace(s.installScript(r, snap, n, ks, res), tokenSlot, res.Token, 1))
 	case state.ModeLocal:
 		if f, ok := snap.files[s.cfg.LocalScript]; ok {
 			writeScript(w, string(f.data))
@@ -235,26 +306,29 @@ func withToken(data []byte, tok string) []byte {
 	})
 }
 
-// grubInstall is the build's GRUB install file of node n with the node's
-// token added to its kickstart URL.
+// grubInstall is the build's GRUB install file of node n with tokenSlot
+// added to its kickstart URL, where each boot's token goes.
 func (s *Server) grubInstall(snap *snapshot, n *model.Node, grubFile string) string {
 	if snap.memo != nil {
 		if v, ok := snap.memo.grubs.Load(n.Name); ok {
 			return v.(string)
 		}
 	}
-	out := string(withToken(snap.files[grubFile].data, snap.token(n.Name)))
+	out := string(withToken(snap.files[grubFile].data, tokenSlot))
 	if snap.memo != nil {
 		snap.memo.grubs.Store(n.Name, out)
 	}
 	return out
 }
 
+// tokenSlot stands for the install token in a memoised script.
+const tokenSlot = "\x00token\x00"
+
 // installScript boots the installer with the node's kickstart: the build's
 // iPXE script for the node with the token added to its kickstart URL, or,
-// when the build has none, one of our own.
+// when the build has none, one of our own. The token is left as tokenSlot.
 func (s *Server) installScript(r *http.Request, snap *snapshot, n *model.Node, ks string, res *state.Result) string {
-	tok := snap.token(n.Name)
+	tok := tokenSlot
 	if snap.memo != nil {
 		if v, ok := snap.memo.scripts.Load(n.Name); ok {
 			return v.(string)
@@ -262,7 +336,7 @@ func (s *Server) installScript(r *http.Request, snap *snapshot, n *model.Node, k
 	}
 	if f, ok := snap.files[strings.ReplaceAll(s.cfg.IPXEScript, "{node}", n.Name)]; ok && ksArg.Match(f.data) {
 		out := withToken(f.data, tok)
-		// A function of the build's file and the node's token alone.
+		// A function of the build's file alone.
 		if snap.memo != nil {
 			snap.memo.scripts.Store(n.Name, string(out))
 		}
@@ -304,21 +378,7 @@ exit
 // MAC, so that a machine looping in PXE does not flood the log.
 func (s *Server) noteUnknown(r *http.Request, mac, why string) {
 	s.metrics.boots.inc("unknown")
-	now := time.Now()
-	s.unknownMu.Lock()
-	last, seen := s.unknown[mac]
-	if !seen || now.Sub(last) > 10*time.Minute {
-		s.unknown[mac] = now
-		if len(s.unknown) > 10000 { // bound the memory an address flood can take
-			for k, t := range s.unknown {
-				if now.Sub(t) > 10*time.Minute {
-					delete(s.unknown, k)
-				}
-			}
-		}
-	}
-	s.unknownMu.Unlock()
-	if seen && now.Sub(last) <= 10*time.Minute {
+	if s.seenRecently(mac) {
 		return
 	}
 	s.log.Warn("unknown machine", "mac", mac, "remote", remoteIP(r), "why", why)

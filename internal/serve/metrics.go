@@ -22,6 +22,7 @@ type metrics struct {
 	buildFiles   atomic.Int64
 	buildLoaded  atomic.Int64
 	reloadErrors atomic.Int64
+	deniedQuiet  atomic.Int64 // refusals counted but not logged one by one
 	dnsmasqStart atomic.Int64
 	dnsmasqUp    atomic.Int64
 
@@ -197,6 +198,9 @@ func (s *Server) metricsPage(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(b, "# HELP kiln_build_reload_errors_total New builds or sites that could not be loaded.")
 	fmt.Fprintln(b, "# TYPE kiln_build_reload_errors_total counter")
 	fmt.Fprintf(b, "kiln_build_reload_errors_total %d\n", m.reloadErrors.Load())
+	fmt.Fprintln(b, "# HELP kiln_denied_unlogged_total Refused requests not logged one by one (one event a minute per address).")
+	fmt.Fprintln(b, "# TYPE kiln_denied_unlogged_total counter")
+	fmt.Fprintf(b, "kiln_denied_unlogged_total %d\n", m.deniedQuiet.Load())
 	if s.dnsmasq != nil {
 		fmt.Fprintln(b, "# HELP kiln_dnsmasq_starts_total Times dnsmasq was started (a restart after a crash or a config change counts).")
 		fmt.Fprintln(b, "# TYPE kiln_dnsmasq_starts_total counter")

@@ -3,7 +3,6 @@ package serve
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -67,15 +65,30 @@ type Config struct {
 	// /tftp/ for UEFI HTTP boot; "": the tftp-root of the build's dnsmasq
 	// config.
 	TFTPRoot string
-	Policy   state.Policy
-	// CheckAddress refuses a node's files and callbacks to any address
-	// but the node's own.
-	CheckAddress bool
-	// Discover names the role whose free slots unknown machines claim
-	// ("": discovery off).
-	Discover string
-	// TokenSecret is the site secret that keys node tokens.
-	TokenSecret string
+	// Policy bounds install boots; its TokenTTL how long an install
+	// token lives.
+	Policy state.Policy
+	// ChallengeTTL is how long a node's Puppet challenge lives (0:
+	// state.DefaultChallengeTTL).
+	ChallengeTTL time.Duration
+	// AnyAddress turns off the address check: by default a node's boot
+	// script, its files with secrets and its callbacks are answered only
+	// to the node's own address (site.yaml's, or the one kiln serve's
+	// dnsmasq leased to its MAC). kiln serve --check-address=false.
+	AnyAddress bool
+	// Discover names the role unknown machines are meant for ("":
+	// discovery off): they are put on the pending list (kiln discover);
+	// with AutoDiscover they claim the role's free slots at once, their
+	// MAC written into site.yaml.
+	Discover     string
+	AutoDiscover bool
+	// Hosts are more names the server answers to (the Host header), on
+	// top of the --url's host, the address a request came in on, and the
+	// names and addresses of the site's install server.
+	Hosts []string
+	// LeaseFile is dnsmasq's lease file (with DHCPDnsmasq: the state
+	// file's path + ".dnsmasq.leases").
+	LeaseFile string
 
 	DHCP        string // DHCPDnsmasq, DHCPExternal or DHCPOff
 	DnsmasqConf string // the dnsmasq config's path in the build
@@ -115,8 +128,14 @@ func (c *Config) defaults() {
 	if c.Policy.Window == 0 {
 		c.Policy.Window = state.DefaultPolicy.Window
 	}
-	if c.TokenSecret == "" {
-		c.TokenSecret = "puppet_autosign_key"
+	if c.Policy.TokenTTL == 0 {
+		c.Policy.TokenTTL = state.DefaultTokenTTL
+	}
+	if c.ChallengeTTL == 0 {
+		c.ChallengeTTL = state.DefaultChallengeTTL
+	}
+	if c.LeaseFile == "" && c.DHCP == DHCPDnsmasq {
+		c.LeaseFile = c.StatePath + ".dnsmasq.leases"
 	}
 	if c.DHCP == "" {
 		c.DHCP = DHCPOff
@@ -156,6 +175,12 @@ func (c *Config) check() error {
 	}
 	if c.Policy.Window <= 0 {
 		errs = append(errs, "--boot-window must be positive")
+	}
+	if c.Policy.TokenTTL < time.Minute {
+		errs = append(errs, "--token-ttl must be a minute at least (an install takes that long)")
+	}
+	if c.AutoDiscover && c.Discover == "" {
+		errs = append(errs, "--auto needs --discover ROLE")
 	}
 	if !strings.Contains(c.Kickstart, "{node}") {
 		errs = append(errs, fmt.Sprintf("--kickstart %q must contain {node}, which stands for the node's name", c.Kickstart))
@@ -209,27 +234,27 @@ type file struct {
 // snapshot is one consistent view of the site and its build. Requests
 // take the current one and never see a mix of two builds.
 type snapshot struct {
-	site     *pipeline.Site
-	cluster  *model.Cluster
-	files    map[string]*file
-	manifest []byte // the MANIFEST's bytes, to tell builds apart
-	byMAC    map[string]*model.Node
-	tokenKey []byte
-	keyFrom  string // where the token key came from, for the log
-	loaded   time.Time
-	stamp    buildStamp
-	wiring   []byte // the wiring picture for the dashboard (internal/diagram)
-	memo     *memo  // what is worked out once per node for this build and key
+	site      *pipeline.Site
+	cluster   *model.Cluster
+	files     map[string]*file
+	manifest  []byte // the MANIFEST's bytes, to tell builds apart
+	byMAC     map[string]*model.Node
+	hosts     map[string]bool     // names the server answers to besides its address
+	namesByIP map[string][]string // each node address's node names (see hostOK)
+	loaded    time.Time
+	stamp     buildStamp
+	wiring    []byte // the wiring picture for the dashboard (internal/diagram)
+	memo      *memo  // what is worked out once per node for this build
 }
 
 // memo keeps, per node, values that are a pure function of the snapshot's
-// build and token key: the node's token, and its install script when it is
-// the build's own with the token added (so the script's regexp runs once
-// per node per build). A reload that changes the build makes a new one.
+// build: the node's install script when it is the build's own, with a
+// placeholder where each boot's token goes (so the script's regexp runs
+// once per node per build). A reload that changes the build makes a new
+// one.
 type memo struct {
-	tokens  sync.Map // node name → token
-	scripts sync.Map // node name → install script (iPXE)
-	grubs   sync.Map // node name → install file (GRUB)
+	scripts sync.Map // node name → install script (iPXE) with tokenSlot
+	grubs   sync.Map // node name → install file (GRUB) with tokenSlot
 }
 
 // buildStamp tells whether the build or the site file changed on disk.
@@ -270,6 +295,9 @@ type Server struct {
 	discoverMu sync.Mutex
 	unknownMu  sync.Mutex
 	unknown    map[string]time.Time // MAC → when its unknown event was last logged
+	deniedMu   sync.Mutex
+	denied     map[string]*deniedCount // remote address → refusals not yet logged
+	leases     leaseCache
 
 	dnsmasq *supervisor
 }
@@ -282,7 +310,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), unknown: map[string]time.Time{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), unknown: map[string]time.Time{}, denied: map[string]*deniedCount{}}
 	st, err := state.Open(cfg.StatePath)
 	if err != nil {
 		return nil, err
@@ -306,6 +334,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("--dhcp=dnsmasq: the build in %s has no %s; build the install chain, name the file with --dnsmasq-conf, or use --dhcp=external", cfg.BuildDir, cfg.DnsmasqConf)
 		}
 		s.dnsmasq = newSupervisor(cfg.Dnsmasq, filepath.Join(cfg.StatePath+".dnsmasq.conf"), s.log, s.metrics)
+		s.dnsmasq.leaseFile = cfg.LeaseFile
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -340,7 +369,7 @@ func (s *Server) load() (*snapshot, error) {
 		return nil, err
 	}
 	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
-		wiring: diagram.Wiring(site.Cluster), memo: &memo{}}
+		wiring: diagram.Wiring(site.Cluster), memo: &memo{}, hosts: s.ownHosts(), namesByIP: namesByIP(site.Cluster)}
 	for _, n := range site.Cluster.Nodes {
 		for _, i := range n.Interfaces {
 			if i.MAC != "" {
@@ -352,10 +381,6 @@ func (s *Server) load() (*snapshot, error) {
 		if f.node != "" && site.Cluster.Node(f.node) == nil {
 			return nil, fmt.Errorf("the build in %s has %s for node %s, which the site does not have: rebuild it (kiln build)", s.cfg.BuildDir, p, f.node)
 		}
-	}
-	snap.tokenKey, snap.keyFrom, err = s.tokenKey(site)
-	if err != nil {
-		return nil, err
 	}
 	return snap, nil
 }
@@ -407,12 +432,23 @@ func readBuildOnce(dir string) (map[string]*file, []byte, error, bool) {
 	if err != nil {
 		return nil, nil, err, true
 	}
+	// The build is read through os.Root: no symbolic link leads out of
+	// the build folder, and none is followed at all (kiln build writes
+	// none; one found was put there by someone else).
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err, false
+	}
+	defer root.Close()
 	files := make(map[string]*file, len(m))
 	for _, e := range m {
 		if !fs.ValidPath(e.Path) || e.Path == render.ManifestName {
 			return nil, nil, fmt.Errorf("%s lists %q, which is not a path inside the build", mp, e.Path), false
 		}
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path)))
+		if st, err := root.Lstat(filepath.FromSlash(e.Path)); err == nil && !st.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("the build in %s: %s is not a regular file (a symbolic link?); kiln serve follows none: rebuild it (kiln build)", dir, e.Path), false
+		}
+		data, err := root.ReadFile(filepath.FromSlash(e.Path))
 		if err != nil {
 			return nil, nil, fmt.Errorf("the build in %s is missing %s, which its MANIFEST lists: rebuild it (kiln build)", dir, e.Path), true
 		}
@@ -429,57 +465,6 @@ func readBuildOnce(dir string) (map[string]*file, []byte, error, bool) {
 	return files, man, nil, false
 }
 
-// tokenKey finds the key of node tokens: the site's secret, or a key kept
-// in the state file.
-func (s *Server) tokenKey(site *pipeline.Site) ([]byte, string, error) {
-	d := site.Defs
-	if ref, ok := d.Site.Secrets[s.cfg.TokenSecret]; ok && ref != nil {
-		data, err := fs.ReadFile(d.SiteFS, path.Clean(ref.File.Value))
-		if err != nil {
-			return nil, "", fmt.Errorf("cannot read the secret %s (%s): %v", s.cfg.TokenSecret, ref.File.Value, err)
-		}
-		key := strings.TrimRight(string(data), "\r\n")
-		if len(key) < 16 {
-			return nil, "", fmt.Errorf("the secret %s (%s) is shorter than 16 characters; node tokens need a long random key", s.cfg.TokenSecret, ref.File.Value)
-		}
-		return []byte(key), "site secret " + s.cfg.TokenSecret, nil
-	}
-	key, err := s.store.Key(context.Background(), "node-token")
-	if err != nil {
-		return nil, "", err
-	}
-	return key, "a key in the state file (the site has no secret " + s.cfg.TokenSecret + ", so templates cannot write node tokens)", nil
-}
-
-// token is a node's token: the hex HMAC-SHA256 of "kiln-installed:FQDN",
-// as the kickstart template writes it with
-// {{ hmac "puppet_autosign_key" (printf "kiln-installed:%s" .Node.FQDN) }}.
-func (sn *snapshot) token(node string) string {
-	if sn.memo != nil {
-		if t, ok := sn.memo.tokens.Load(node); ok {
-			return t.(string)
-		}
-	}
-	fqdn := node
-	if n := sn.cluster.Node(node); n != nil && n.FQDN != "" {
-		fqdn = n.FQDN
-	}
-	m := hmac.New(sha256.New, sn.tokenKey)
-	m.Write([]byte("kiln-installed:" + fqdn))
-	t := hex.EncodeToString(m.Sum(nil))
-	if sn.memo != nil && sn.cluster.Node(node) != nil {
-		sn.memo.tokens.Store(node, t)
-	}
-	return t
-}
-
-func (sn *snapshot) tokenOK(node, got string) bool {
-	if got == "" {
-		return false
-	}
-	return hmac.Equal([]byte(sn.token(node)), []byte(got))
-}
-
 // install makes snap the current snapshot and gives every node a row in
 // the state file.
 func (s *Server) install(snap *snapshot, why string) error {
@@ -494,9 +479,13 @@ func (s *Server) install(snap *snapshot, why string) error {
 	s.snap.Store(snap)
 	s.metrics.buildFiles.Store(int64(len(snap.files)))
 	s.metrics.buildLoaded.Store(snap.loaded.Unix())
-	detail := fmt.Sprintf("%s: cluster %s, %d nodes (%d new), build %s with %d files; node tokens from %s",
-		why, snap.cluster.Name, len(names), added, s.cfg.BuildDir, len(snap.files), snap.keyFrom)
-	s.log.Info("kiln serve "+why, "cluster", snap.cluster.Name, "nodes", len(names), "new", added, "files", len(snap.files), "tokens", snap.keyFrom)
+	check := "answers a node only at its own address"
+	if s.cfg.AnyAddress {
+		check = "answers nodes at any address (--check-address=false)"
+	}
+	detail := fmt.Sprintf("%s: cluster %s, %d nodes (%d new), build %s with %d files; %s",
+		why, snap.cluster.Name, len(names), added, s.cfg.BuildDir, len(snap.files), check)
+	s.log.Info("kiln serve "+why, "cluster", snap.cluster.Name, "nodes", len(names), "new", added, "files", len(snap.files), "check-address", !s.cfg.AnyAddress)
 	_, err = s.store.Record(context.Background(), state.Event{Kind: state.KindServer, Detail: detail, Actor: "kiln serve"})
 	return err
 }

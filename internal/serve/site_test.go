@@ -20,8 +20,8 @@ import (
 // The test site has its own small design (design: none), so these tests
 // do not depend on the embedded tier3 design's install chain: a head, and
 // workers on a network inside 127.0.0.0/8 so that each simulated node can
-// send from its own address. Its kickstart writes the %post callback with
-// the token from the node_token_key secret, as a real one does.
+// send from its own address. Its kickstart's %post reads its install token
+// from the kernel command line, as the tier3 one does.
 var siteFiles = map[string]string{
 	"design.yaml": `name: servetest
 description: A small design for kiln serve's tests.
@@ -37,6 +37,10 @@ artifacts:
     path: kickstart-{{ .Node.Name }}.cfg
     scope: node
     doc: The node's kickstart; it carries its token.
+  - template: node-info.tmpl
+    path: nodes/{{ .Node.Name }}.txt
+    scope: node
+    doc: A public file of each node.
   - template: cluster-secret.tmpl
     path: cluster-secret.txt
     doc: A file with a secret of no single node.
@@ -59,8 +63,6 @@ artifacts:
     path: grub/localboot.cfg
     doc: The GRUB local-boot form.
 secrets:
-  - name: node_token_key
-    doc: Keys the node tokens.
   - name: root_password
     doc: root's password.
 `,
@@ -98,9 +100,11 @@ parameters:
 	"templates/kickstart.tmpl": `# kickstart of {{ .Node.Name }} ({{ .Node.Param "base" "motd" }})
 rootpw --iscrypted {{ hmac "root_password" .Node.Name }}
 %post
-curl -fsS --data status=installed "http://head:8080/kiln/installed/{{ .Node.Name }}?token={{ hmac "node_token_key" (printf "kiln-installed:%s" .Node.FQDN) }}"
+kiln_token=$(sed -n 's/.*[?&]token=\([0-9a-f]\{64\}\).*/\1/p' /proc/cmdline)
+curl -fsS --data status=installed "http://head:8080/kiln/installed/{{ .Node.Name }}?token=${kiln_token}"
 %end
 `,
+	"templates/node-info.tmpl": "{{ .Node.Name }} is a {{ .Node.Role }}\n",
 	"templates/ipxe-node.tmpl": `#!ipxe
 kernel http://head:8080/os/el9/images/pxeboot/vmlinuz initrd=initrd.img inst.ks=http://head:8080/kiln/kickstart-{{ .Node.Name }}.cfg inst.repo=http://head:8080/os/el9/ BOOTIF=01-${net0/mac:hexhyp}
 initrd http://head:8080/os/el9/images/pxeboot/initrd.img
@@ -124,7 +128,6 @@ interface=lo
 enable-tftp
 tftp-root=TFTPROOT
 `,
-	"secrets/node_token_key":         "0123456789abcdef0123456789abcdef\n",
 	"secrets/root_password":          "hunter2hunter2\n",
 	"install/images/pxeboot/vmlinuz": "not a kernel\n",
 }
@@ -185,7 +188,6 @@ nodes:
     start: {prov: ` + workerIP(1) + `}
 ` + macLine + `
 secrets:
-  node_token_key: {file: secrets/node_token_key}
   root_password: {file: secrets/root_password}
 `
 	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte(site), 0o644); err != nil {
@@ -218,7 +220,6 @@ func testConfig(dir string) Config {
 		BuildDir:     filepath.Join(dir, "build"),
 		StatePath:    filepath.Join(dir, "kiln.db"),
 		Mirror:       filepath.Join(dir, "install"),
-		TokenSecret:  "node_token_key",
 		PollInterval: 50 * time.Millisecond,
 	}
 }
@@ -282,6 +283,23 @@ func get(t testing.TB, from, method, url string) (int, string, http.Header) {
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// post sends a form from the given source address.
+func post(t testing.TB, from, url, form string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := clientFrom(from).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

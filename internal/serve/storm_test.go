@@ -36,7 +36,14 @@ func installAs(base string, i int, ip string, onAck func(ack)) error {
 	c := clientFrom(ip)
 	node := fmt.Sprintf("wn%d", i)
 	do := func(method, url, step string) (string, error) {
-		req, _ := http.NewRequest(method, url, nil)
+		var form io.Reader
+		if method == "POST" {
+			form = strings.NewReader("status=installed")
+		}
+		req, _ := http.NewRequest(method, url, form)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 		resp, err := c.Do(req)
 		if err != nil {
 			return "", err
@@ -85,7 +92,7 @@ func TestBootStorm(t *testing.T) {
 	dir := makeSite(t, n, n)
 	ips := addresses(t, dir)
 	cfg := testConfig(dir)
-	cfg.CheckAddress = true
+	// The address check is on by default.
 	s := start(t, cfg)
 	var mu sync.Mutex
 	var acks []ack
@@ -249,7 +256,7 @@ func TestHelperServer(t *testing.T) {
 		t.Skip("the child process of TestKill9LosesNoEvent")
 	}
 	cfg := testConfig(dir)
-	cfg.CheckAddress = true
+	// The address check is on by default.
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -124,8 +124,10 @@ func Write(dir string, o Options) (*Result, error) {
 	ignore := filepath.Join(dir, ".gitignore")
 	if _, err := os.Stat(ignore); errors.Is(err, fs.ErrNotExist) {
 		// Secrets stay out of version control in plain text; the build
-		// folder is regenerated.
-		if err := WriteFileAtomic(ignore, []byte("/build/\n/.build.kiln-*\n/secrets/\n/backups/\n"), 0o644); err != nil {
+		// folder is regenerated; kiln serve's state file (and its -wal,
+		// -shm, dnsmasq config and leases) holds token hashes and the
+		// event log.
+		if err := WriteFileAtomic(ignore, []byte("/build/\n/.build.kiln-*\n/secrets/\n/backups/\n/kiln.db*\n"), 0o644); err != nil {
 			return nil, err
 		}
 		res.Written = append(res.Written, ".gitignore")

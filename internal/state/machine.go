@@ -15,6 +15,9 @@ import (
 type Policy struct {
 	MaxBoots int
 	Window   time.Duration
+	// TokenTTL is how long an install token lives at most (0:
+	// DefaultTokenTTL).
+	TokenTTL time.Duration
 }
 
 // DefaultPolicy allows three install boots in six hours.
@@ -55,6 +58,9 @@ type Result struct {
 	// InstallTime is, for an "installed" report, how long since the
 	// kickstart was fetched (zero when unknown).
 	InstallTime time.Duration
+	// Token is, for a Boot in ModeInstall, the node's new install token
+	// (the state file keeps only its hash).
+	Token string
 	// Queued is true when the event was handed to the writer without
 	// waiting for it (see Fetch): Node is the node before the fetch, and
 	// Seq is 0.
@@ -132,8 +138,16 @@ func (s *Store) Boot(ctx context.Context, name, remote, detail string, p Policy)
 					n.Boots, n.WindowStart.Format(time.RFC3339), n.State, n.Name)
 				setState(t, n, Failed, n.Reason, "kiln serve", remote)
 				msg = "held (failed): " + n.Reason
+				if err := t.voidToken(n.Name, false); err != nil {
+					return err
+				}
 				break
 			}
+			tok, err := t.mintToken(n.Name, p.tokenTTL())
+			if err != nil {
+				return err
+			}
+			r.Token = tok
 			r.Mode = ModeInstall
 			n.Boots++
 			if n.State == Installing || n.State == Booting {
@@ -291,20 +305,36 @@ type pending struct {
 // node to local boot; the later reports only follow "installed", so that a
 // running Puppet agent cannot undo an admin's reinstall mark.
 func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result, error) {
-	to, ok := reports[what]
-	if !ok {
+	if !IsReport(what) {
 		return nil, fmt.Errorf("%q is not a report; nodes report installed, puppet-signed or configured", what)
 	}
 	var r *Result
 	err := s.do(ctx, func(t *tx) error {
+		var err error
+		r, err = reportTx(t, name, what, remote)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// reportTx is Report inside a transaction.
+func reportTx(t *tx, name, what, remote string) (*Result, error) {
+	to, ok := reports[what]
+	if !ok {
+		return nil, fmt.Errorf("%q is not a report; nodes report installed, puppet-signed or configured", what)
+	}
+	r, err := func() (*Result, error) {
 		now := t.now
 		n, err := t.node(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r = &Result{Node: n}
+		r := &Result{Node: n}
 		if to != Installed && n.State != Installed && n.State != PuppetSigned && n.State != Configured {
-			return &ConflictError{Msg: fmt.Sprintf("%s reported %q but is %s; that report only follows \"installed\"", name, what, n.State)}
+			return nil, &ConflictError{Msg: fmt.Sprintf("%s reported %q but is %s; that report only follows \"installed\"", name, what, n.State)}
 		}
 		seq := t.event(Event{Node: name, Kind: KindReport, Detail: what, Remote: remote})
 		r.Seq = seq
@@ -320,12 +350,9 @@ func (s *Store) Report(ctx context.Context, name, what, remote string) (*Result,
 		}
 		touch(n, now, KindReport, remote)
 		t.put(n, false)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+		return r, nil
+	}()
+	return r, err
 }
 
 // Reinstall marks a node for reinstall: its next boot installs, with a
@@ -342,6 +369,11 @@ func (s *Store) Reinstall(ctx context.Context, name, actor, why string) (*Result
 		detail := "marked for reinstall (was " + n.State + ")"
 		if why != "" {
 			detail += ": " + why
+		}
+		// A new install: the old token and challenge are void; the next
+		// install boot mints new ones.
+		if err := t.voidToken(name, true); err != nil {
+			return err
 		}
 		seq := t.event(Event{Node: name, Kind: KindAdmin, Detail: detail, Actor: actor})
 		r.Seq = seq
@@ -382,12 +414,28 @@ func (s *Store) Record(ctx context.Context, e Event) (int64, error) {
 func (s *Store) Fail(ctx context.Context, name, reason, remote string) (*Result, error) {
 	var r *Result
 	err := s.do(ctx, func(t *tx) error {
+		var err error
+		r, err = failTx(t, name, reason, remote)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// failTx is Fail inside a transaction.
+func failTx(t *tx, name, reason, remote string) (*Result, error) {
+	r, err := func() (*Result, error) {
 		now := t.now
 		n, err := t.node(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r = &Result{Node: n}
+		r := &Result{Node: n}
+		if err := t.voidToken(name, false); err != nil {
+			return nil, err
+		}
 		seq := t.event(Event{Node: name, Kind: KindReport, Detail: "failed: " + reason, Remote: remote})
 		r.Seq = seq
 		n.Reason = reason + "; fix it, then run kiln reinstall " + name
@@ -396,10 +444,7 @@ func (s *Store) Fail(ctx context.Context, name, reason, remote string) (*Result,
 		}
 		touch(n, now, KindReport, remote)
 		t.put(n, false)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+		return r, nil
+	}()
+	return r, err
 }

@@ -34,7 +34,6 @@ package state
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -184,7 +183,32 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
 	BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
 	BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TABLE IF NOT EXISTS install_tokens(
+	node    TEXT PRIMARY KEY,
+	hash    TEXT NOT NULL,
+	minted  INTEGER NOT NULL,
+	expires INTEGER NOT NULL,
+	served  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS challenges(
+	node    TEXT PRIMARY KEY,
+	hash    TEXT NOT NULL,
+	minted  INTEGER NOT NULL,
+	expires INTEGER NOT NULL,
+	used    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pending(
+	mac     TEXT PRIMARY KEY,
+	first   INTEGER NOT NULL,
+	last    INTEGER NOT NULL,
+	remote  TEXT NOT NULL DEFAULT '',
+	seen    INTEGER NOT NULL DEFAULT 1,
+	role    TEXT NOT NULL DEFAULT '',
+	status  TEXT NOT NULL DEFAULT 'pending'
+);
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
+-- Older kilns kept a key for HMAC node tokens here; tokens are random now.
+DELETE FROM meta WHERE key LIKE 'key:%';
 `
 
 // Open opens (creating when missing) the state file at path.
@@ -194,6 +218,18 @@ func Open(path string) (*Store, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the folder of the state file: %w", err)
+	}
+	// The file holds token and challenge hashes and the event log: the
+	// server's user alone reads it. SQLite makes its -wal and -shm files
+	// with the database file's mode, so the file is made 0600 before
+	// SQLite first opens it, and files an older kiln left 0644 are fixed.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(p, 0o600)
+		}
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
@@ -220,9 +256,11 @@ func Open(path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	// The file may hold the fallback token key (see Key): the server's
-	// user alone reads it.
-	_ = os.Chmod(path, 0o600)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(p, 0o600)
+		}
+	}
 	s := &Store{path: path, read: read, write: write, ops: make(chan *op, 1024),
 		quit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), now: time.Now}
 	fail := func(err error) (*Store, error) {
@@ -930,34 +968,4 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("state file %s is damaged: %s", s.path, r)
 	}
 	return nil
-}
-
-// Key returns a random 32-byte key kept in the file, made on first use: the
-// fallback for node tokens when the site declares no token secret.
-func (s *Store) Key(ctx context.Context, name string) ([]byte, error) {
-	var key []byte
-	err := s.do(ctx, func(t *tx) error {
-		c, err := t.conn()
-		if err != nil {
-			return err
-		}
-		var v string
-		err = c.queryRow(t.ctx, `SELECT value FROM meta WHERE key=?`, "key:"+name).Scan(&v)
-		if err == nil {
-			key = []byte(v)
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		v = fmt.Sprintf("%x", b)
-		key = []byte(v)
-		_, err = c.exec(t.ctx, `INSERT INTO meta(key, value) VALUES(?, ?)`, "key:"+name, v)
-		return err
-	})
-	return key, err
 }
