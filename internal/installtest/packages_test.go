@@ -11,6 +11,13 @@ import (
 
 // packageResource finds a Puppet package resource's title: a string or an
 // array of strings.
+// ifParam finds a Puppet "if $PARAM {" that ends right before a resource.
+var ifParam = regexp.MustCompile(`(?m)^\s*if \$(\w+) \{\s*\n\s*\z`)
+
+// classPkg is a package a class installs, and the parameter it is under
+// ("" when always).
+type classPkg struct{ name, guard string }
+
 var packageResource = regexp.MustCompile(`(?m)^\s*package\s*\{\s*(\[[^\]]*\]|'[^']*'|"[^"]*")\s*:`)
 var quoted = regexp.MustCompile(`'([^']*)'|"([^"]*)"`)
 
@@ -26,7 +33,7 @@ func TestEveryPackageHasARepository(t *testing.T) {
 			b := buildSource(t, pipeline.Source{Dir: starterSite(t, os_, 2)})
 			c := b.site.Cluster
 			// Every package resource of each class, from the built modules.
-			classPkgs := map[string][]string{}
+			classPkgs := map[string][]classPkg{}
 			for _, p := range b.paths(`^puppet/modules/[^/]+/manifests/.+\.pp$`) {
 				rel := strings.TrimSuffix(strings.TrimPrefix(p, "puppet/modules/"), ".pp")
 				parts := strings.Split(rel, "/") // module, manifests, sub...
@@ -34,9 +41,16 @@ func TestEveryPackageHasARepository(t *testing.T) {
 				if sub := strings.Join(parts[2:], "::"); sub != "init" {
 					class += "::" + sub
 				}
-				for _, m := range packageResource.FindAllStringSubmatch(b.text(t, p), -1) {
-					for _, q := range quoted.FindAllStringSubmatch(m[1], -1) {
-						classPkgs[class] = append(classPkgs[class], q[1]+q[2])
+				text := b.text(t, p)
+				for _, ix := range packageResource.FindAllStringSubmatchIndex(text, -1) {
+					// A resource right under "if $PARAM {" is installed
+					// only where that parameter is on.
+					guard := ""
+					if g := ifParam.FindStringSubmatch(text[:ix[0]]); g != nil {
+						guard = g[1]
+					}
+					for _, q := range quoted.FindAllStringSubmatch(text[ix[2]:ix[3]], -1) {
+						classPkgs[class] = append(classPkgs[class], classPkg{q[1] + q[2], guard})
 					}
 				}
 			}
@@ -61,7 +75,11 @@ func TestEveryPackageHasARepository(t *testing.T) {
 					}
 				}
 				for _, m := range n.Modules {
-					pkgs = append(pkgs, classPkgs[m.Class]...)
+					for _, cp := range classPkgs[m.Class] {
+						if cp.guard == "" || n.Param(m.Name, cp.guard) == true {
+							pkgs = append(pkgs, cp.name)
+						}
+					}
 				}
 				for _, p := range pkgs {
 					checked++

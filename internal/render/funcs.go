@@ -89,6 +89,12 @@ func coreFuncs(r *renderer) template.FuncMap {
 			sort.Strings(out)
 			return out
 		},
+		// withItems is a new list: l and then items (the list itself is
+		// shared between nodes and never changed), e.g. a node's packages
+		// and one a parameter turns on.
+		"withItems": func(l []string, items ...string) []string {
+			return append(append(make([]string, 0, len(l)+len(items)), l...), items...)
+		},
 		"macDashes": func(mac string) string { return strings.ReplaceAll(strings.ToLower(mac), ":", "-") },
 		// secret returns a secret's value and marks the file being rendered
 		// as secret-bearing (written 0600, served to its node only).
