@@ -117,7 +117,7 @@ func TestCVMFSDefaultLocalSetsDocumentedParametersThatBashReadsBack(t *testing.T
 		{"example", manifestsSite(t, ""), 0},
 		{"hostile", manifestsSite(t, "cvmfs",
 			`http_proxy: "http://a.example:3128|http://b'$(touch pwned)'.example:3128;DIRECT"`,
-			`cache_base: "/srv/cvmfs cache/it's"`,
+			`cache_base: "/srv/cvmfs+cache/it@s,x"`, // spaces and quotes: refused by the path type
 			"repositories: [atlas.cern.ch, cms.cern.ch]"), 1},
 		{"no proxy", manifestsSite(t, "cvmfs", `http_proxy: ""`), 1},
 	}

@@ -275,12 +275,12 @@ func TestSiteMistakes(t *testing.T) {
 			{Pos: "site/site.yaml:14:63", Where: "role worker: puppet_agent.environment", What: []string{"holds a carriage return"}, Fix: []string{"one line"}},
 		},
 	}, {
-		name: "a newline in one repository of a list",
+		name: "a newline in one time server of a list",
 		site: func(t *testing.T) string {
-			return edit(t, "base: {timezone: Europe/Paris}", `base: {repositories: ["http://mirror/", "http://x/\nKILN_EOF\nrm -rf /"]}`)
+			return edit(t, "base: {timezone: Europe/Paris}", `base: {ntp_servers: ["pool.ntp.org", "ntp.x\nKILN_EOF\nrm -rf /"]}`)
 		},
 		want: []want{
-			{Pos: "site/site.yaml:16:43", Where: "site parameters: base.repositories", What: []string{"holds a newline"}},
+			{Pos: "site/site.yaml:16:40", Where: "site parameters: base.ntp_servers", What: []string{"holds a newline"}},
 		},
 	}, {
 		name: "an image folder that would add a disk, an interface that would open the forward chain",
