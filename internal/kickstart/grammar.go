@@ -329,6 +329,9 @@ func init() {
 		// F22_SshKey: --username is required, the key is the one argument.
 		"sshkey":     cmd("F22_SshKey", values(map[string]Opt{}, "--username"), 1, 1),
 		"authselect": {Class: "F28_Authselect", FreeForm: true, MaxArgs: -1},
+		// F24_User: FC6's options, F8's --lock, F12's --gecos, F19's --gid,
+		// F24's --plaintext (pykickstart/commands/user.py).
+		"user": multi(cmd("F24_User", with(values(map[string]Opt{}, "--name", "--groups", "--homedir", "--password", "--shell", "--uid", "--gid", "--gecos"), flags("--iscrypted", "--plaintext", "--lock")), 0, 0)),
 	} {
 		el8.Commands[k] = v
 	}
@@ -367,6 +370,9 @@ func init() {
 		// F22_SshKey: --username is required, the key is the one argument.
 		"sshkey":     cmd("F22_SshKey", values(map[string]Opt{}, "--username"), 1, 1),
 		"authselect": {Class: "F28_Authselect", FreeForm: true, MaxArgs: -1},
+		// F24_User: FC6's options, F8's --lock, F12's --gecos, F19's --gid,
+		// F24's --plaintext (pykickstart/commands/user.py).
+		"user": multi(cmd("F24_User", with(values(map[string]Opt{}, "--name", "--groups", "--homedir", "--password", "--shell", "--uid", "--gid", "--gecos"), flags("--iscrypted", "--plaintext", "--lock")), 0, 0)),
 	} {
 		el9.Commands[k] = v
 	}

@@ -5,6 +5,7 @@
 # Once the Puppet server runs, the agent takes over with the full classification.
 
 class { 'kiln_base':
+  admin_user  => 't3sysadmin',
   keyboard    => 'us',
   language    => 'en_US.UTF-8',
   ntp_servers => ['time.example.edu'],

@@ -8,6 +8,7 @@
 # head: role head
 node 'head.physics.example.edu' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -74,6 +75,7 @@ node 'head.physics.example.edu' {
 # puppet: role puppet, a VM on head
 node 'puppet.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -117,6 +119,7 @@ node 'puppet.mytier3.local' {
 # ldap: role ldap, a VM on head
 node 'ldap.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -156,6 +159,7 @@ node 'ldap.mytier3.local' {
 # proxy: role proxy, a VM on head
 node 'proxy.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -196,6 +200,7 @@ node 'proxy.mytier3.local' {
 # nfs: role nfs
 node 'nfs.physics.example.edu' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -258,6 +263,7 @@ node 'nfs.physics.example.edu' {
 # int1: role interactive
 node 'int1.physics.example.edu' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -317,6 +323,7 @@ node 'int1.physics.example.edu' {
 # int2: role interactive
 node 'int2.physics.example.edu' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -376,6 +383,7 @@ node 'int2.physics.example.edu' {
 # wn1: role worker
 node 'wn1.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -435,6 +443,7 @@ node 'wn1.mytier3.local' {
 # wn2: role worker
 node 'wn2.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -494,6 +503,7 @@ node 'wn2.mytier3.local' {
 # wn3: role worker
 node 'wn3.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],
@@ -553,6 +563,7 @@ node 'wn3.mytier3.local' {
 # wn4: role worker
 node 'wn4.mytier3.local' {
   class { 'kiln_base':
+    admin_user  => 't3sysadmin',
     keyboard    => 'us',
     language    => 'en_US.UTF-8',
     ntp_servers => ['time.example.edu'],

@@ -17,6 +17,9 @@
 #   Console keyboard layout (KEYMAP in /etc/vconsole.conf).
 # @param language
 #   System locale (LANG in /etc/locale.conf).
+# @param admin_user
+#   The local administrator the kickstart made (with the site's SSH keys),
+#   kept in wheel; empty for none.
 class kiln_base (
   String[1] $timezone,
   Array[Kiln::Hostname, 1] $ntp_servers,
@@ -24,6 +27,7 @@ class kiln_base (
   Enum['enforcing', 'permissive', 'disabled'] $selinux,
   Pattern[/\A[A-Za-z0-9_.-]+\z/] $keyboard,
   Pattern[/\A[A-Za-z0-9_.@-]+\z/] $language,
+  Pattern[/\A([a-z_][a-z0-9_-]*)?\z/] $admin_user,
 ) {
   unless $timezone =~ /\A[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*\z/ {
     fail("kiln_base: '${timezone}' is not a time zone name such as Europe/Zurich")
@@ -135,6 +139,14 @@ class kiln_base (
       command     => 'systemctl reload sshd',
       path        => ['/usr/bin', '/usr/sbin'],
       refreshonly => true,
+    }
+  }
+  if $admin_user != '' {
+    user { $admin_user:
+      ensure     => present,
+      groups     => ['wheel'],
+      membership => minimum,
+      managehome => true,
     }
   }
 }
