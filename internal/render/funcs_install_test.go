@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -148,5 +149,23 @@ func TestPtrNameAndProvisioning(t *testing.T) {
 func TestZoneSerialFollowsTheRecords(t *testing.T) {
 	if a, b := zoneSerial("z", "x=1"), zoneSerial("z", "x=2"); a == b || a == 0 || a > 0x7fffffff || a != zoneSerial("z", "x=1") {
 		t.Errorf("zoneSerial: %d %d", a, b)
+	}
+}
+
+// A gateway publishes the ports a node without a public interface opens
+// to a parameter's networks, and nothing else.
+func TestPublishedPortsAreTheFromPortsOfPrivateOnlyNodes(t *testing.T) {
+	mod := &model.Module{Name: "squid", Ports: []model.Port{
+		{Proto: "udp", Port: 3401, From: "monitors"},
+		{Proto: "tcp", Port: 3128, Zone: "private"},
+	}, Params: []*model.Param{{Name: "monitors", Value: []any{"192.0.2.0/24", "2001:db8::/32"}}}}
+	private := &model.Node{Name: "proxy", Modules: []*model.Module{mod},
+		Interfaces: []*model.Interface{{Network: "private", IP: "10.0.0.4"}}}
+	public := &model.Node{Name: "int1", Modules: []*model.Module{mod},
+		Interfaces: []*model.Interface{{Network: "public", IP: "192.0.2.9"}, {Network: "private", IP: "10.0.0.5"}}}
+	got := publishedPorts(&model.Cluster{Nodes: []*model.Node{private, public}}, "public", "private")
+	want := []PublishedPort{{Node: "proxy", IP: "10.0.0.4", Proto: "udp", Ports: []string{"3401"}, Sources: []string{"192.0.2.0/24"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("publishedPorts = %+v, want %+v", got, want)
 	}
 }

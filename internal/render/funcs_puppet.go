@@ -55,6 +55,11 @@ func puppetFuncs(r *renderer) template.FuncMap {
 			return out
 		},
 		"nodePorts": nodePorts,
+		// publishedPorts lists, for a gateway, the ports nodes open to a
+		// parameter's IPv4 networks (a catalog port's from:) when the node
+		// has an interface on network inner but none on outer: the gateway
+		// forwards them from its own outer address.
+		"publishedPorts": publishedPorts,
 		// ipv4Only and ipv6Only keep the addresses or networks of one family
 		// from a list: nftables sets and iptables take one family each.
 		"ipv4Only": func(l any) []string { return byFamily(l, false) },
@@ -372,6 +377,28 @@ type PortGroup struct {
 // each list sorted and without repeats: what the firewall templates open.
 // A port declared with from: is open to the networks its module's
 // parameter holds on this node; with none listed, it is not opened.
+// PublishedPort is a port group of a node reached through the gateway.
+type PublishedPort struct {
+	Node, IP, Proto string
+	Ports, Sources  []string
+}
+
+func publishedPorts(c *model.Cluster, outer, inner string) []PublishedPort {
+	var out []PublishedPort
+	for _, n := range c.Nodes {
+		in := n.Iface(inner)
+		if n.Iface(outer) != nil || in == nil || in.IP == "" {
+			continue
+		}
+		for _, g := range nodePorts(n) {
+			if v4 := byFamily(g.Sources, false); len(v4) > 0 {
+				out = append(out, PublishedPort{Node: n.Name, IP: in.IP, Proto: g.Proto, Ports: g.Ports, Sources: v4})
+			}
+		}
+	}
+	return out
+}
+
 func nodePorts(n *model.Node) []PortGroup {
 	if n == nil {
 		return nil
