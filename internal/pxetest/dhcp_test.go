@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,59 +95,37 @@ func checkDHCPAnswers(t *testing.T, tl tools, ns *netns, tftpShim []byte) {
 // allowed to broadcast.
 func nsDHCPSocket(t *testing.T, path, dev string) *net.UDPConn {
 	t.Helper()
-	type result struct {
-		c   *net.UDPConn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread stays in the namespace and is discarded with the
-		// goroutine; the socket keeps the namespace it was made in.
-		runtime.LockOSThread()
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-		unix.Close(fd)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
+	c, err := inNetns(path, func() (*net.UDPConn, error) {
 		s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 		if err != nil {
-			ch <- result{err: err}
-			return
+			return nil, err
 		}
 		for _, o := range []int{unix.SO_BROADCAST, unix.SO_REUSEADDR} {
 			if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, o, 1); err != nil {
-				ch <- result{err: err}
-				return
+				unix.Close(s)
+				return nil, err
 			}
 		}
 		if err := unix.BindToDevice(s, dev); err != nil {
-			ch <- result{err: err}
-			return
+			unix.Close(s)
+			return nil, err
 		}
 		if err := unix.Bind(s, &unix.SockaddrInet4{Port: 68}); err != nil {
-			ch <- result{err: err}
-			return
+			unix.Close(s)
+			return nil, err
 		}
 		f := os.NewFile(uintptr(s), "dhcp")
 		c, err := net.FileConn(f)
 		f.Close()
 		if err != nil {
-			ch <- result{err: err}
-			return
+			return nil, err
 		}
-		ch <- result{c: c.(*net.UDPConn)}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("a DHCP client socket in %s on %s: %v", path, dev, r.err)
+		return c.(*net.UDPConn), nil
+	})
+	if err != nil {
+		t.Fatalf("a DHCP client socket in %s on %s: %v", path, dev, err)
 	}
-	return r.c
+	return c
 }
 
 // discover sends a DHCPDISCOVER as c (broadcast flag set) and returns the

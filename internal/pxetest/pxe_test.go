@@ -567,38 +567,47 @@ func nsClient(path string) *http.Client { return nsClientFrom(path, "") }
 // nsClientFrom is nsClient sending from the address from ("": any).
 func nsClientFrom(path, from string) *http.Client {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		type result struct {
-			c   net.Conn
-			err error
-		}
-		ch := make(chan result, 1)
-		go func() {
-			runtime.LockOSThread()
-			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				ch <- result{err: err}
-				return
-			}
-			err = unix.Setns(fd, unix.CLONE_NEWNET)
-			unix.Close(fd)
-			if err != nil {
-				ch <- result{err: fmt.Errorf("setns %s: %w", path, err)}
-				return
-			}
+		return inNetns(path, func() (net.Conn, error) {
 			var d net.Dialer
 			if from != "" {
 				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
 			}
-			c, err := d.DialContext(ctx, network, addr)
-			ch <- result{c, err}
-		}()
-		r := <-ch
-		return r.c, r.err
+			return d.DialContext(ctx, network, addr)
+		})
 	}
 	return &http.Client{
 		Timeout:   20 * time.Second,
 		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
 	}
+}
+
+// inNetns runs fn on a thread of its own that has entered the network
+// namespace at path. The thread stays in the namespace and is discarded
+// with its goroutine (it stays locked); a socket fn makes keeps the
+// namespace it was made in.
+func inNetns[T any](path string, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		if err != nil {
+			var zero T
+			ch <- result{zero, fmt.Errorf("setns %s: %w", path, err)}
+			return
+		}
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	r := <-ch
+	return r.v, r.err
 }
 
 // server is a kiln serve process in the namespace.
