@@ -27,6 +27,7 @@ import (
 // kernelNIC matches the kernel's own NIC names (eth0, eth1, ...): they
 // follow probe order, and EL9 refuses them as custom names.
 var kernelNIC = regexp.MustCompile(`^eth[0-9]+$`)
+
 func Definitions(d *load.Definitions) *diag.List {
 	v := &checker{d: d, diags: &diag.List{}}
 	v.catalog()
