@@ -22,12 +22,11 @@ import (
 	"kiln.dev/kiln/internal/yamlx"
 )
 
-// Definitions checks d and returns the problems found.
-
 // kernelNIC matches the kernel's own NIC names (eth0, eth1, ...): they
-// follow probe order, and EL9 refuses them as custom names.
+// follow probe order, and Red Hat supports no custom ethN names.
 var kernelNIC = regexp.MustCompile(`^eth[0-9]+$`)
 
+// Definitions checks d and returns the problems found.
 func Definitions(d *load.Definitions) *diag.List {
 	v := &checker{d: d, diags: &diag.List{}}
 	v.catalog()
