@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"kiln.dev/kiln/internal/pipeline"
+	"kiln.dev/kiln/internal/starter"
 	"kiln.dev/kiln/internal/testutil"
 )
 
@@ -100,4 +103,45 @@ func TestNICLinkFilesNameEachNICByItsMAC(t *testing.T) {
 		t.Fatal("no node of the example has a NIC with a known MAC")
 	}
 	t.Logf("%d nodes' NICs named by their .link files", checked)
+}
+
+// A site that gives no MACs (kiln init without --example-macs) still
+// installs every node: the boot NIC is named by the MAC the boot loader
+// reports (iPXE's ${netX/mac}, GRUB's $net_default_mac, which
+// grub-script-check accepts), its network line comes first, the NICs the
+// installer cannot name get their profile in %post, and PXELINUX, which
+// cannot report the MAC, lists no such node.
+func TestNodesWithoutMACsAreNamedByTheNICTheyBootFrom(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "site")
+	if _, err := starter.Write(dir, starter.Options{Workers: 2, Cluster: "nomacs"}); err != nil {
+		t.Fatal(err)
+	}
+	b := buildSource(t, pipeline.Source{Dir: dir})
+	b.chain = &tier3
+	grubCheck := testutil.NeedProgram(t, "grub-script-check")
+	for _, n := range b.site.Cluster.Nodes {
+		bi := n.BootIface()
+		if n.Kind != "physical" || bi == nil {
+			continue
+		}
+		if bi.MAC != "" {
+			t.Fatalf("%s has a boot MAC (%s) in a site without MACs", n.Name, bi.MAC)
+		}
+		ipxe := b.text(t, "ipxe/"+n.Name+".ipxe")
+		if !strings.Contains(ipxe, " ifname="+bi.NIC+":${netX/mac} ") {
+			t.Errorf("ipxe/%s.ipxe does not name %s by the MAC of the NIC iPXE booted from:\n%s", n.Name, bi.NIC, ipxe)
+		}
+		grub := b.text(t, "grub/"+n.Name+".cfg")
+		if !strings.Contains(grub, " ifname="+bi.NIC+":$net_default_mac BOOTIF=01-$net_default_mac") {
+			t.Errorf("grub/%s.cfg does not name %s by GRUB's $net_default_mac:\n%s", n.Name, bi.NIC, grub)
+		}
+		gf := writeFile(t, t.TempDir(), n.Name+".cfg", grub)
+		if out, err := exec.Command(grubCheck, gf).CombinedOutput(); err != nil {
+			t.Errorf("grub-script-check rejects grub/%s.cfg: %v\n%s", n.Name, err, out)
+		}
+		if strings.Contains(b.text(t, "tftp/pxelinux.cfg/default"), "kickstart-"+n.Name+".cfg") {
+			t.Errorf("the PXELINUX menu lists %s, whose boot MAC it cannot report", n.Name)
+		}
+	}
+	checkKickstarts(t, b, false)
 }
