@@ -176,7 +176,7 @@ type VMSize struct {
 
 // Interface attaches a NIC to a network.
 type Interface struct {
-	NIC     yamlx.Scalar `yaml:"nic,required" doc:"The interface name on the machine, e.g. eth0."`
+	NIC     yamlx.Scalar `yaml:"nic,required" doc:"The NIC's name on the machine, e.g. priv0 (bound to its MAC by the design) or enp1s0 (udev's); not the kernel's ethN."`
 	Network yamlx.Scalar `yaml:"network,required" doc:"The design network it is cabled to."`
 	Boot    bool         `yaml:"boot" doc:"The machine network-boots from this NIC (default: the first on a provisioning network)."`
 

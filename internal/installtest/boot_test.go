@@ -168,8 +168,20 @@ func checkPXE(t *testing.T, b *built) {
 	t.Helper()
 	c := b.site.Cluster
 	_, labels := parsePXE(t, "pxelinux.cfg/default", b.text(t, "tftp/pxelinux.cfg/default"))
+	// A node is listed when its boot MAC is known: PXELINUX cannot put the
+	// MAC of the NIC it booted from into ifname=, so the others boot by
+	// iPXE or GRUB.
+	listed := 0
 	for _, n := range c.Nodes {
 		l := labels[n.Name]
+		bi := n.BootIface()
+		if bi == nil || bi.MAC == "" {
+			if l != nil {
+				t.Errorf("the PXELINUX menu lists %s, whose boot MAC is unknown", n.Name)
+			}
+			continue
+		}
+		listed++
 		if l == nil {
 			t.Errorf("the PXELINUX menu has no entry for %s", n.Name)
 			continue
@@ -177,9 +189,17 @@ func checkPXE(t *testing.T, b *built) {
 		if !strings.Contains(l.append, "/kiln/kickstart-"+n.Name+".cfg") {
 			t.Errorf("PXELINUX entry %s does not install with its kickstart: %s", n.Name, l.append)
 		}
+		for _, i := range n.Interfaces {
+			if i.MAC != "" && !strings.Contains(l.append, " ifname="+i.NIC+":"+i.MAC) {
+				t.Errorf("PXELINUX entry %s does not name %s by its MAC %s: %s", n.Name, i.NIC, i.MAC, l.append)
+			}
+		}
+		if strings.Contains(l.append, "net.ifnames=0") {
+			t.Errorf("PXELINUX entry %s: net.ifnames=0 names NICs by probe order", n.Name)
+		}
 	}
-	if len(labels) != len(c.Nodes)+1 {
-		t.Errorf("PXELINUX menu has %d labels, want one per node and local", len(labels))
+	if len(labels) != listed+1 {
+		t.Errorf("PXELINUX menu has %d labels, want one per node with a boot MAC (%d) and local", len(labels), listed)
 	}
 	withMAC := 0
 	for _, n := range c.Nodes {
@@ -323,6 +343,7 @@ func TestMACChangeTouchesOnlyThatNode(t *testing.T) {
 	after := buildSource(t, pipeline.Source{Dir: dir})
 	allowed := map[string]bool{"dhcp/dnsmasq.conf": true, "dhcp/dnsmasq-proxydhcp.conf": true, "dhcp/dhcpd.conf": true,
 		"ipxe/boot.ipxe": true, "tftp/grub.cfg": true, "cluster.json": true, // the entry script and menu go by MAC
+		"tftp/pxelinux.cfg/default": true, "usb/README.txt": true, // their boot lines name NICs by MAC (ifname=)
 		"runbook.md": true, "runbook.html": true, "wiring.svg": true} // the cabling table and picture show every MAC
 	var changed []string
 	diff := func(p string, a, b render.File, inA, inB bool) {

@@ -39,11 +39,14 @@ type layout struct {
 	pxe bool
 	// ipxeMenu: the iPXE entry script offers a menu of every node.
 	ipxeMenu bool
+	// nicsByMAC: NICs take the design's names by MAC (ifname= on the boot
+	// lines, .link files in the kickstart), the boot NIC's network line first.
+	nicsByMAC bool
 }
 
 // tier3 is the embedded design's install chain.
 var tier3 = layout{hosts: "hosts", dnsmasq: []string{"dhcp/dnsmasq.conf", "dhcp/dnsmasq-proxydhcp.conf"},
-	dhcpd: "dhcp/dhcpd.conf", namedConf: "dns/named.conf.kiln", usbKickstarts: true, pxe: true, ipxeMenu: true}
+	dhcpd: "dhcp/dhcpd.conf", namedConf: "dns/named.conf.kiln", usbKickstarts: true, pxe: true, ipxeMenu: true, nicsByMAC: true}
 
 // slurmChain is the Slurm fixture's simpler chain: kickstarts, iPXE only,
 // dnsmasq and BIND; no dhcpd, PXELINUX, GRUB or USB key.

@@ -61,7 +61,7 @@ func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
 		if n := c.Node(f.Node); n == nil {
 			t.Errorf("%s belongs to no node (%q)", p, f.Node)
 		} else {
-			kickstartMatchesNode(t, p, ks, n)
+			kickstartMatchesNode(t, p, ks, n, b.chain.nicsByMAC)
 		}
 		posts := ks.Section("%post")
 		if len(posts) != 1 {
@@ -83,19 +83,46 @@ func checkKickstarts(t *testing.T, b *built, shellcheckAll bool) {
 }
 
 // kickstartMatchesNode: the kickstart sets up each of the node's
-// interfaces with its address from the model (the host name on the first),
-// and installs every package the node's modules need.
-func kickstartMatchesNode(t *testing.T, p string, ks *kickstart.File, n *model.Node) {
+// interfaces with its address from the model, and installs every package
+// the node's modules need. An interface the installer can name (its MAC
+// is known, or it is the NIC the node boots from) has a network line, the
+// boot NIC's first with the host name; one it cannot gets a
+// NetworkManager profile by name in %post, which its .link file completes
+// once site.yaml gives the MAC. A design that does not name NICs by MAC
+// (byMAC false) has a line for every interface, the first with the host name.
+func kickstartMatchesNode(t *testing.T, p string, ks *kickstart.File, n *model.Node, byMAC bool) {
 	t.Helper()
 	nets := map[string]*kickstart.Line{}
-	for _, l := range ks.All("network") {
+	all := ks.All("network")
+	for _, l := range all {
 		dev, _ := l.Flag("--device")
 		nets[dev] = l
 	}
-	if len(nets) != len(n.Interfaces) {
-		t.Errorf("%s: %d network lines for %s's %d interfaces", p, len(nets), n.Name, len(n.Interfaces))
+	var named, unnamed []*model.Interface
+	if !byMAC {
+		named = n.Interfaces
+	} else if b := n.BootIface(); b != nil {
+		named = append(named, b)
 	}
-	for i, want := range n.Interfaces {
+	for _, i := range n.Interfaces {
+		if i.Boot || !byMAC {
+			continue
+		}
+		if i.MAC != "" {
+			named = append(named, i)
+		} else {
+			unnamed = append(unnamed, i)
+		}
+	}
+	if len(nets) != len(named) {
+		t.Errorf("%s: %d network lines for %s's %d interfaces the installer can name", p, len(nets), n.Name, len(named))
+	}
+	if len(all) > 0 && len(named) > 0 {
+		if dev, _ := all[0].Flag("--device"); dev != named[0].NIC {
+			t.Errorf("%s: the first network line (which the installer's initramfs brings up) is %s, want the boot NIC %s", p, dev, named[0].NIC)
+		}
+	}
+	for i, want := range named {
 		l := nets[want.NIC]
 		if l == nil {
 			t.Errorf("%s: no network line for %s's %s", p, n.Name, want.NIC)
@@ -108,12 +135,35 @@ func kickstartMatchesNode(t *testing.T, p string, ks *kickstart.File, n *model.N
 		if bp, _ := l.Flag("--bootproto"); bp != "static" || ip != want.IP || mask != want.Netmask || gw != want.Gateway {
 			t.Errorf("%s: %s is %s %s/%s gateway %q; the model says static %s/%s gateway %q", p, want.NIC, bp, ip, mask, gw, want.IP, want.Netmask, want.Gateway)
 		}
-		wantHost := "" // the host name goes on the first interface only
+		wantHost := "" // the host name goes on the first line only
 		if i == 0 {
 			wantHost = n.FQDN
 		}
 		if host != wantHost {
 			t.Errorf("%s: %s sets host name %q, want %q", p, want.NIC, host, wantHost)
+		}
+	}
+	post := ""
+	if ps := ks.Section("%post"); len(ps) == 1 {
+		post = ps[0].Body
+	}
+	for _, i := range n.Interfaces {
+		if !byMAC {
+			break
+		}
+		link := "/etc/systemd/network/10-kiln-" + i.NIC + ".link"
+		if i.MAC != "" && !strings.Contains(post, link+" <<'KILN_EOF'\n# Written by kiln: the NIC with this MAC takes its name in the design.\n[Match]\nMACAddress="+i.MAC+"\n\n[Link]\nName="+i.NIC+"\n") {
+			t.Errorf("%s: %%post does not bind %s to MAC %s in %s", p, i.NIC, i.MAC, link)
+		}
+	}
+	for _, want := range unnamed {
+		if !strings.Contains(post, "interface-name="+want.NIC+"\n") || !strings.Contains(post, fmt.Sprintf("address1=%s/%d\n", want.IP, want.Prefix)) {
+			t.Errorf("%s: %%post has no NetworkManager profile for %s (%s/%d), whose MAC site.yaml does not give", p, want.NIC, want.IP, want.Prefix)
+		}
+	}
+	if b := ks.Command("bootloader"); b != nil {
+		if a, _ := b.Flag("--append"); strings.Contains(a, "net.ifnames=0") {
+			t.Errorf("%s: bootloader --append=%q: net.ifnames=0 names NICs by probe order", p, a)
 		}
 	}
 	pkgs := ks.Section("%packages")

@@ -82,6 +82,9 @@ func TestCatalogsCompile(t *testing.T) {
 	t.Run("HTCondorPool", func(t *testing.T) {
 		checkCondorPool(t, results[0].cluster, results[0].build, results[0].compiled)
 	})
+	t.Run("NICLinkFiles", func(t *testing.T) {
+		checkNICLinks(t, results[0].cluster, results[0].build, results[0].compiled)
+	})
 }
 
 // checkAgainstModel compares a compiled catalog's classes with the node's

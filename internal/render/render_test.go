@@ -30,7 +30,7 @@ secrets:
 `)},
 		"secrets/token":  {Data: []byte("hunter2\n")},
 		"design.yaml":    {Data: []byte("name: t\nnetworks:\n  - name: lan\n    provisioning: true\nartifacts:\n" + artifacts)},
-		"roles/box.yaml": {Data: []byte("kind: physical\nnaming: box{n}\ninterfaces:\n  - {nic: eth0, network: lan}\nmodules: {}\n")},
+		"roles/box.yaml": {Data: []byte("kind: physical\nnaming: box{n}\ninterfaces:\n  - {nic: lan0, network: lan}\nmodules: {}\n")},
 	}
 	for name, text := range templates {
 		fsys["templates/"+name] = &fstest.MapFile{Data: []byte(text)}

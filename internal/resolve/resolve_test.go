@@ -130,7 +130,7 @@ func TestResolveMistakes(t *testing.T) {
 			return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52:54:00:00:00:01"]`)
 		},
 		want: []want{
-			{Pos: "site/site.yaml:14:59", Where: "node wn1", What: []string{"MAC 52:54:00:00:00:01 is also given to head eth1"}, Fix: []string{"each NIC has its own MAC"}},
+			{Pos: "site/site.yaml:14:59", Where: "node wn1", What: []string{"MAC 52:54:00:00:00:01 is also given to head priv0"}, Fix: []string{"each NIC has its own MAC"}},
 		},
 	}, {
 		name: "MAC written differently is still the same",
@@ -138,7 +138,7 @@ func TestResolveMistakes(t *testing.T) {
 			return edit(t, `macs: ["52:54:00:00:01:01"]`, `macs: ["52-54-00-00-00-01"]`)
 		},
 		want: []want{
-			{Pos: "site/site.yaml:14:59", Where: "node wn1", What: []string{"MAC 52:54:00:00:00:01 is also given to head eth1"}},
+			{Pos: "site/site.yaml:14:59", Where: "node wn1", What: []string{"MAC 52:54:00:00:00:01 is also given to head priv0"}},
 		},
 	}, {
 		name: "too few nodes for the design",

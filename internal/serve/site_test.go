@@ -71,7 +71,7 @@ kind: physical
 naming: head
 count: {min: 1, max: 1}
 interfaces:
-  - {nic: eth0, network: prov, boot: true}
+  - {nic: prov0, network: prov, boot: true}
 modules:
   base: {}
 `,
@@ -81,7 +81,7 @@ naming: wn{n}
 count: {min: 1}
 after: [head]
 interfaces:
-  - {nic: eth0, network: prov, boot: true}
+  - {nic: prov0, network: prov, boot: true}
 modules:
   base: {}
 `,

@@ -144,7 +144,7 @@ vm: {vcpus: 1, memory: 1536, disk: 10}
 naming: mon
 count: {min: 0, max: 1}
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `), 0o644)

@@ -22,6 +22,10 @@ import (
 	"kiln.dev/kiln/internal/yamlx"
 )
 
+// kernelNIC matches the kernel's own NIC names (eth0, eth1, ...): they
+// follow probe order, and Red Hat supports no custom ethN names.
+var kernelNIC = regexp.MustCompile(`^eth[0-9]+$`)
+
 // Definitions checks d and returns the problems found.
 func Definitions(d *load.Definitions) *diag.List {
 	v := &checker{d: d, diags: &diag.List{}}
@@ -271,7 +275,10 @@ func (v *checker) roles() {
 			}
 			if err := ptype.CheckIfName(i.NIC.Value); i.NIC.Value != "" && err != nil {
 				v.diags.Add(i.NIC.Pos, where, err.Error(),
-					"use the name the kernel gives the NIC: up to 15 letters, digits, '.', '_' and '-', e.g. eth0 or enp1s0")
+					"name the NIC with up to 15 letters, digits, '.', '_' and '-': a name of your own such as priv0, or the one udev gives it such as enp1s0")
+			} else if kernelNIC.MatchString(i.NIC.Value) {
+				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("NIC %q is a name the kernel itself gives, in the order it finds the cards, which two NICs can swap from one boot to the next (and a NIC renamed to it can collide with the kernel's own)", i.NIC.Value),
+					"use a name of your own such as priv0 or pub0, which the design binds to the NIC's MAC, or the one udev gives it such as enp1s0 (Red Hat supports no custom ethN names)")
 			}
 			if nics[i.NIC.Value] {
 				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("NIC %q is used twice", i.NIC.Value), "give each interface its own NIC")

@@ -342,7 +342,7 @@ host: haed
 vm: {vcpus: 1, memory: 2048, disk: 40}
 naming: proxy
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},
@@ -366,13 +366,27 @@ modules:
 			{Pos: "site/roles/proxy.yaml:7:11", Where: "role proxy", What: []string{`"eth0\" accept; }" is not a network interface name`}, Fix: []string{"15 letters", "enp1s0"}},
 		},
 	}, {
+		name: "a NIC named as the kernel names NICs, in probe order",
+		files: map[string]string{"roles/proxy.yaml": `kind: vm
+host: head
+vm: {vcpus: 1, memory: 2048, disk: 40}
+naming: proxy
+interfaces:
+  - {nic: eth1, network: private}
+modules:
+  base: {}
+`},
+		want: []want{
+			{Pos: "site/roles/proxy.yaml:6:11", Where: "role proxy", What: []string{`NIC "eth1" is a name the kernel itself gives`, "swap"}, Fix: []string{"priv0", "MAC", "enp1s0"}},
+		},
+	}, {
 		name: "vm on a vm",
 		files: map[string]string{"roles/proxy.yaml": `kind: vm
 host: puppet
 vm: {vcpus: 1, memory: 2048, disk: 40}
 naming: proxy
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},
@@ -384,7 +398,7 @@ modules:
 		files: map[string]string{"roles/proxy.yaml": `kind: vm
 naming: proxy
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},
@@ -399,7 +413,7 @@ host: head
 vm: {vcpus: two, memory: 2048, disk: 40}
 naming: proxy
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},
@@ -411,7 +425,7 @@ modules:
 		name: "unknown module in a role",
 		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
   condorr: {}
@@ -424,7 +438,7 @@ modules:
 		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
 after: [nsf]
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},
@@ -435,12 +449,12 @@ modules:
 		name: "unknown network on an interface",
 		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
 interfaces:
-  - {nic: eth0, network: privat}
+  - {nic: priv0, network: privat}
 modules:
   base: {}
 `},
 		want: []want{
-			{Pos: "site/roles/worker.yaml:3:26", Where: "role worker", What: []string{`network "privat" is not one of the design's networks`}, Fix: []string{`did you mean "private"?`}},
+			{Pos: "site/roles/worker.yaml:3:27", Where: "role worker", What: []string{`network "privat" is not one of the design's networks`}, Fix: []string{`did you mean "private"?`}},
 			// The site's start address is on a network the role no longer has.
 			{Pos: "site/site.yaml:14:39", Where: "role worker", What: []string{`no interface on network "private"`}, Fix: []string{"the role's networks are: privat"}},
 		},
@@ -448,7 +462,7 @@ modules:
 		name: "unknown key in a role",
 		files: map[string]string{"roles/worker.yaml": `naming: wn{n}
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 aftr: [nfs]
@@ -461,21 +475,21 @@ aftr: [nfs]
 		files: map[string]string{"roles/nfs.yaml": `naming: nfs
 after: [worker]
 interfaces:
-  - {nic: eth0, network: public}
-  - {nic: eth1, network: private}
+  - {nic: pub0, network: public}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `, "roles/worker.yaml": `naming: wn{n}
 after: [interactive]
 interfaces:
-  - {nic: eth0, network: private}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `, "roles/interactive.yaml": `naming: int{n}
 after: [nfs]
 interfaces:
-  - {nic: eth0, network: public}
-  - {nic: eth1, network: private}
+  - {nic: pub0, network: public}
+  - {nic: priv0, network: private}
 modules:
   base: {}
 `},

@@ -49,7 +49,8 @@ fi
 say "creating $name: $vcpus vCPU(s), $memory_mib MiB, $disk_gib GiB in $image_dir, on bridge $bridge"
 # The kickstart carries this VM's root password hash and Puppet challenge:
 # it goes into the installer's initrd from this folder, never over the network.
-# net.ifnames=0 keeps the design's NIC names (eth0), as on the physical nodes.
+# ifname=NAME:MAC gives each NIC its design name by its MAC, as on the
+# physical nodes (Anaconda keeps it as a systemd .link file).
 set -- --connect "$connect" \
 	--name "$name" \
 	--vcpus "$vcpus" --memory "$memory_mib" \
@@ -57,7 +58,7 @@ set -- --connect "$connect" \
 	--network "bridge=$bridge,mac=52:54:00:c6:10:71,model=virtio" \
 	--location "$tree" \
 	--initrd-inject "$kickstart" \
-	--extra-args "inst.ks=file:/kickstart-ldap.cfg console=ttyS0,115200n8 net.ifnames=0 biosdevname=0 inst.text" \
+	--extra-args "inst.ks=file:/kickstart-ldap.cfg console=ttyS0,115200n8 ifname=priv0:52:54:00:c6:10:71 inst.text" \
 	--osinfo rocky9 \
 	--graphics none --console pty,target_type=serial \
 	--autostart --noautoconsole --wait -1

@@ -21,9 +21,9 @@ class { 'kiln_firewall':
 }
 
 class { 'kiln_gateway':
-  private_interface => 'eth1',
+  private_interface => 'priv0',
   private_network   => '10.10.0.0/24',
-  public_interface  => 'eth0',
+  public_interface  => 'pub0',
 }
 
 class { 'kiln_install_server':
@@ -37,7 +37,7 @@ class { 'kiln_install_server':
 
 class { 'kiln_vm_host':
   bridge           => 'br0',
-  bridge_interface => 'eth1',
+  bridge_interface => 'priv0',
   image_dir        => '/var/lib/libvirt/images',
 }
 

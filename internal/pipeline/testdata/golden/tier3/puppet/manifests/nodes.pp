@@ -34,9 +34,9 @@ node 'head.physics.example.edu' {
     trusted_networks => ['10.10.0.0/24'],
   }
   class { 'kiln_gateway':
-    private_interface => 'eth1',
+    private_interface => 'priv0',
     private_network   => '10.10.0.0/24',
-    public_interface  => 'eth0',
+    public_interface  => 'pub0',
   }
   class { 'kiln_install_server':
     dhcp_pool_size => 32,
@@ -57,7 +57,7 @@ node 'head.physics.example.edu' {
   }
   class { 'kiln_vm_host':
     bridge           => 'br0',
-    bridge_interface => 'eth1',
+    bridge_interface => 'priv0',
     image_dir        => '/var/lib/libvirt/images',
   }
   kiln::order({

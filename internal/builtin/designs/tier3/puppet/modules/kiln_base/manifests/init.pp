@@ -1,6 +1,6 @@
 # @summary What every node of the cluster has: time, time zone, package
-#   repositories and proxy, the cluster's hosts file, SELinux mode, console
-#   keyboard and locale.
+#   repositories and proxy, the cluster's hosts file, its NIC names bound to
+#   MACs, SELinux mode, console keyboard and locale.
 #
 # The hosts file comes from the site module kiln_site that every kiln build
 # writes beside the modules (modules/kiln_site/files/hosts).
@@ -72,6 +72,46 @@ class kiln_base (
     group   => 'root',
     mode    => '0644',
     content => file("kiln_site/repos/${trusted['certname']}.repo"),
+  }
+
+  # The design's NIC names, each bound to its NIC's MAC by a systemd .link
+  # file (systemd.link(5)), the same files the kickstart wrote: the kernel's
+  # ethN names follow probe order. kiln writes NAME MAC per line per node into
+  # kiln_site. A rename applies at the next boot; the initramfs gets the files.
+  $nic_lines = file("kiln_site/nics/${trusted['certname']}").split("\n").filter |$l| {
+    $l =~ /\A[A-Za-z0-9_.-]+ [0-9a-f]{2}(:[0-9a-f]{2}){5}\z/
+  }
+  unless empty($nic_lines) {
+    file { '/etc/systemd/network':
+      ensure => directory,
+      owner  => 'root',
+      group  => 'root',
+      mode   => '0755',
+    }
+    $nic_lines.each |$l| {
+      $f = $l.split(' ')
+      file { "/etc/systemd/network/10-kiln-${f[0]}.link":
+        ensure  => file,
+        owner   => 'root',
+        group   => 'root',
+        mode    => '0644',
+        content => @("LINK"),
+          # Written by kiln: the NIC with this MAC takes its name in the design.
+          [Match]
+          MACAddress=${f[1]}
+
+          [Link]
+          Name=${f[0]}
+          | LINK
+        notify  => Exec['kiln_base: initramfs with the NIC names'],
+      }
+    }
+    exec { 'kiln_base: initramfs with the NIC names':
+      command     => 'dracut -f --regenerate-all',
+      path        => ['/usr/bin', '/usr/sbin'],
+      refreshonly => true,
+      timeout     => 900,
+    }
   }
 
   file { '/etc/dnf/dnf.conf':
