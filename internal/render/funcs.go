@@ -133,6 +133,45 @@ type secretStore struct {
 	siteOnce  sync.Once
 	siteFiles []identity.File
 	siteErr   error
+	// The site key, parsed once per build, and the last nodes' decrypted
+	// identities: a node's kickstarts and identity script read the same
+	// files, and age decryption is an X25519 operation per file.
+	keyOnce sync.Once
+	key     *identity.Key
+	keyErr  error
+	idMu    sync.Mutex
+	ids     map[string][]identity.File
+}
+
+// maxKeptIdentities bounds the decrypted identities kept at once: the
+// renderer works node by node, so a few hundred cover a node's files
+// without keeping 10,000 nodes' keys in memory.
+const maxKeptIdentities = 256
+
+// nodeIdentity is identity.Load for node, with the key parsed once and
+// the result kept for the node's other files.
+func (s *secretStore) nodeIdentity(site fs.FS, node string) ([]identity.File, error) {
+	s.idMu.Lock()
+	if f, ok := s.ids[node]; ok {
+		s.idMu.Unlock()
+		return f, nil
+	}
+	s.idMu.Unlock()
+	s.keyOnce.Do(func() { s.key, _, s.keyErr = identity.LoadKey(site) })
+	if s.keyErr != nil {
+		return nil, s.keyErr
+	}
+	files, err := identity.Load(site, s.key, node)
+	if err != nil {
+		return nil, err
+	}
+	s.idMu.Lock()
+	if s.ids == nil || len(s.ids) >= maxKeptIdentities {
+		s.ids = map[string][]identity.File{}
+	}
+	s.ids[node] = files
+	s.idMu.Unlock()
+	return files, nil
 }
 
 // derive returns f's value for key, computing it once per build.

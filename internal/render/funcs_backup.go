@@ -54,11 +54,7 @@ func backupFuncs(r *renderer) template.FuncMap {
 			}
 			files := st.siteFiles
 			if identity.Has(site, node) {
-				key, _, err := identity.LoadKey(site)
-				if err != nil {
-					return nil, err
-				}
-				own, err := identity.Load(site, key, node)
+				own, err := st.nodeIdentity(site, node)
 				if err != nil {
 					return nil, err
 				}
