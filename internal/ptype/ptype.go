@@ -40,7 +40,7 @@ import (
 // environment, a keyboard layout, a locale);
 // an nftrule is one nftables rule that stays inside the chain it is put
 // in (no ;, braces and quotes balanced).
-var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url", "word"}
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url", "username", "word"}
 
 // Type is a parameter type.
 type Type struct {
@@ -232,6 +232,18 @@ func (t Type) CheckValue(v any) *Problem {
 			return nil // none
 		}
 		return checkURL(s)
+	case "username":
+		if s == "" {
+			return nil // none
+		}
+		if !userName.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not a user name", Quote(s)),
+				Fix: "use up to 32 lowercase letters, digits, '_' and '-', starting with a letter or '_', e.g. t3admin"}
+		}
+		if systemUsers[s] {
+			return &Problem{What: fmt.Sprintf("%s is an account the system already has", Quote(s)),
+				Fix: "choose a name of your own, e.g. t3admin"}
+		}
 	case "ifname":
 		if !ifName.MatchString(s) {
 			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
@@ -398,6 +410,17 @@ func CheckDN(s string) error {
 	}
 	return nil
 }
+
+// userName is what useradd accepts on EL (shadow-utils' default rule,
+// without the trailing $ of machine accounts).
+var userName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// systemUsers are accounts an EL system or the design's packages already
+// have: a user of that name would take over or clash with it.
+var systemUsers = map[string]bool{"root": true, "bin": true, "daemon": true, "adm": true, "lp": true,
+	"sync": true, "shutdown": true, "halt": true, "mail": true, "operator": true, "games": true,
+	"ftp": true, "nobody": true, "sshd": true, "chrony": true, "condor": true, "ldap": true,
+	"squid": true, "xrootd": true, "cvmfs": true, "puppet": true, "sssd": true, "dnsmasq": true, "qemu": true}
 
 var word = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
 

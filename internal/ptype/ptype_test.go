@@ -23,7 +23,7 @@ func TestSingleLineTypesRefuseControlCharacters(t *testing.T) {
 		"invalid UTF-8":     "a\xffb",
 		"LDIF continuation": "/bin/bash\n\ndn: uid=evil",
 	}
-	for _, base := range []string{"string", "path", "hostname", "secret", "enum", "ip", "cidr"} {
+	for _, base := range []string{"string", "path", "hostname", "secret", "enum", "ip", "cidr", "username"} {
 		for name, v := range hostile {
 			if base == "path" {
 				v = "/" + v
@@ -103,16 +103,18 @@ func TestPrintableValuesStillPass(t *testing.T) {
 // somewhere they land, and keep the values real sites use.
 func TestNarrowTypes(t *testing.T) {
 	ok := map[string][]string{
-		"path":   {"/var/lib/libvirt/images", "/export/home", "/srv/a+b/c@d,e_f-1.2"},
-		"url":    {"", "http://mirror.example.org/almalinux/9/BaseOS/x86_64/os/", "ldap://ldap.small.local/", "https://u:p@proxy:3128/?a=b&c=%24", "file:///srv/repo"},
-		"ifname": {"eth0", "enp1s0f1", "br0", "bond0.100", "ib0"},
-		"dn":     {"dc=physics,dc=example,dc=edu", "cn=root,dc=small,dc=local", "ou=Tier 3,o=Example-Lab"},
+		"path":     {"/var/lib/libvirt/images", "/export/home", "/srv/a+b/c@d,e_f-1.2"},
+		"url":      {"", "http://mirror.example.org/almalinux/9/BaseOS/x86_64/os/", "ldap://ldap.small.local/", "https://u:p@proxy:3128/?a=b&c=%24", "file:///srv/repo"},
+		"ifname":   {"eth0", "enp1s0f1", "br0", "bond0.100", "ib0"},
+		"dn":       {"dc=physics,dc=example,dc=edu", "cn=root,dc=small,dc=local", "ou=Tier 3,o=Example-Lab"},
+		"username": {"", "t3admin", "_svc", "ops-1"},
 	}
 	bad := map[string][]string{
-		"path":   {"relative", "/var/lib/$(reboot)", "/a b", "/x'><disk", "/x\"", "/a;b", "/a%i"},
-		"url":    {"mirror/", "http://x/ y", "http://x/$(id)", "http://x/'", "http://x/\"><", "http://x/`id`", "http://x/{a}"},
-		"ifname": {"", "eth0 accept", `eth0"`, "averyveryverylongname", "eth0;", "-eth0"},
-		"dn":     {"", "dc=x,", "dc=x\"", "dc=x,cn=y)(|(uid=*)", "dc= x", "dc", "dc=a+cn=b"},
+		"path":     {"relative", "/var/lib/$(reboot)", "/a b", "/x'><disk", "/x\"", "/a;b", "/a%i"},
+		"url":      {"mirror/", "http://x/ y", "http://x/$(id)", "http://x/'", "http://x/\"><", "http://x/`id`", "http://x/{a}"},
+		"ifname":   {"", "eth0 accept", `eth0"`, "averyveryverylongname", "eth0;", "-eth0"},
+		"dn":       {"", "dc=x,", "dc=x\"", "dc=x,cn=y)(|(uid=*)", "dc= x", "dc", "dc=a+cn=b"},
+		"username": {"root", "condor", "Admin", "1admin", "a b", "adm;in", "x\ny", strings.Repeat("a", 33)},
 	}
 	for base, vs := range ok {
 		for _, v := range vs {
