@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,7 @@ var autosignStdin io.Reader = os.Stdin
 
 var autosignVerb = &verb{
 	name:    "autosign",
-	args:    "[-C DIR | --example NAME] [--server URL] CERTNAME < CSR.pem",
+	args:    "CERTNAME < CSR.pem",
 	summary: "Decide a Puppet certificate request (policy-based autosigning)",
 	help: `Puppet's CA runs this with the requested certificate name and the
 request (PEM) on standard input. It signs the request (exit 0) only when the
@@ -46,6 +47,10 @@ Examples:
   kiln autosign -C /etc/kiln/site wn1.mytier3.local < wn1.csr
   kiln autosign -C /etc/kiln/site --server http://10.10.0.1:8080 wn1.mytier3.local < wn1.csr
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		fs.StringVar(&c.sv.server, "server", "", "kiln serve's `URL` (default: the design's autosign: setting), which checks and uses up the challenge")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
 		if !ok {

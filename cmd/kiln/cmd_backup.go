@@ -23,36 +23,9 @@ type backupFlags struct {
 	noIdentity bool // init
 }
 
-// backupFlagSet adds the backup and recovery verbs' flags to fs.
-func (c *cmdContext) backupFlagSet(verb string, fs *flag.FlagSet) {
-	b := &c.bk
-	switch verb {
-	case "backup", "recover", "drill", "identity":
-		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
-	}
-	switch verb {
-	case "backup":
-		fs.StringVar(&c.out, "o", "", "the archive to write (default: backups/CLUSTER-TIME.tar in the site folder)")
-		fs.BoolVar(&c.json, "json", false, "with plan: print JSON for scripts")
-	case "restore":
-		fs.StringVar(&b.key, "key", "", "the site key (your copy of secrets/age.key) that decrypts the archive's secrets")
-	case "drill":
-		fs.StringVar(&b.archive, "archive", "", "the archive to drill (default: the newest in the site's backups/)")
-		fs.StringVar(&b.key, "key", "", "the site key (default: the site's secrets/age.key)")
-	case "recover":
-		fs.StringVar(&b.mac, "mac", "", "the boot MAC of the replacement machine")
-		fs.BoolVar(&b.run, "run", false, "wait until the node is back (ssh answers and kiln-restore is installed), then run its restore over ssh")
-		fs.DurationVar(&b.wait, "wait", 2*time.Hour, "with --run: how long to wait for the node")
-		fs.BoolVar(&b.head, "head", false, "the disaster case: check and print how to rebuild the head from the USB key and the latest backup")
-		fs.StringVar(&c.out, "o", "", "the build folder (default: build/ in the site folder)")
-	case "init":
-		fs.BoolVar(&b.noIdentity, "no-identity", false, "make no SSH host keys for the nodes (kiln identity makes them later)")
-	}
-}
-
 var backupVerb = &verb{
 	name:    "backup",
-	args:    "[plan] [-C DIR] [-o FILE] [--json]",
+	args:    "[plan]",
 	summary: "Archive the site, or show what every node backs up (plan)",
 	help: `kiln backup writes one archive of the site folder: definitions, node
 identities, kiln serve's state database (a consistent snapshot) and the
@@ -70,6 +43,11 @@ Examples:
   kiln backup -C mysite                      # mysite/backups/mytier3-….tar
   kiln backup plan -C mysite
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.dirFlag(fs)
+		fs.StringVar(&c.out, "o", "", "the archive to write (`FILE`; default: backups/CLUSTER-TIME.tar in the site folder)")
+		c.jsonFlag(fs)
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
 		if !ok {

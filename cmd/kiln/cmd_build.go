@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 
 	"kiln.dev/kiln/internal/diag"
@@ -9,7 +10,7 @@ import (
 
 var buildVerb = &verb{
 	name:    "build",
-	args:    "[-C DIR | --example NAME] [-o DIR]",
+	args:    "",
 	summary: "Check the site and write every artifact into the build folder",
 	help: `Renders every artifact of the design for this site and writes the tree
 atomically: a build that fails or is killed leaves the previous one whole.
@@ -20,6 +21,10 @@ Examples:
   kiln build --example tier3 -o /tmp/tier3
   kiln build -C mysite              # writes mysite/build
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		c.buildFlag(fs, "the build folder")
+	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage

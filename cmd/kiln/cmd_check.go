@@ -1,10 +1,13 @@
 package main
 
-import "fmt"
+import (
+	"flag"
+	"fmt"
+)
 
 var checkVerb = &verb{
 	name:    "check",
-	args:    "[-C DIR | --example NAME] [--json]",
+	args:    "",
 	summary: "Validate a site's definitions and report every problem at once",
 	help: `Loads the catalog, the design and site.yaml, and checks them together:
 types, references, addresses, MACs, names, counts and cycles. Each problem
@@ -14,6 +17,10 @@ Nothing is written.
 Example:
   kiln check -C mysite
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		c.jsonFlag(fs)
+	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage

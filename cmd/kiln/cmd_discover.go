@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strings"
@@ -14,7 +15,7 @@ import (
 
 var discoverVerb = &verb{
 	name:    "discover",
-	args:    "[-C DIR] [--json] | --accept MAC [--role ROLE | --node NAME] | --reject MAC",
+	args:    "",
 	summary: "List the unknown machines that booted (the pending list); accept one into a node, or reject it",
 	help: `kiln serve --discover ROLE puts every machine whose MAC site.yaml does
 not know on a pending list in the state file (bounded: the 1,000 seen last)
@@ -37,6 +38,15 @@ Examples:
   kiln discover -C mysite --accept 52:54:00:12:34:56 --node wn7
   kiln discover -C mysite --reject 52:54:00:de:ad:00
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.dbFlags(fs)
+		c.jsonFlag(fs)
+		fs.StringVar(&c.sv.accept, "accept", "", "give this pending `MAC` a node: --node NAME, or the next free node of --role (default: the role kiln serve --discover named)")
+		fs.StringVar(&c.sv.reject, "reject", "", "reject this pending `MAC`: its boots get nothing, and are not logged again")
+		fs.StringVar(&c.sv.role, "role", "", "with --accept: the `ROLE` whose next free node the machine gets")
+		fs.StringVar(&c.sv.node, "node", "", "with --accept: the node (`NAME`) the machine becomes (it must have no MAC yet)")
+		c.buildFlag(fs, "with --accept: the build folder to rebuild")
+	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
 
@@ -10,7 +11,7 @@ import (
 
 var drillVerb = &verb{
 	name:    "drill",
-	args:    "[-C DIR] [--archive FILE] [--key KEYFILE]",
+	args:    "",
 	summary: "Prove the backups restore: restore, rebuild, compare, restic check",
 	help: `Restores the newest archive (or --archive FILE) into a scratch folder,
 builds both the live site and the restored one, and compares them file by
@@ -23,6 +24,11 @@ safe to run every night from cron.
 Example:
   kiln drill -C mysite
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.dirFlag(fs)
+		fs.StringVar(&c.bk.archive, "archive", "", "the archive to drill (`FILE`; default: the newest in the site's backups/)")
+		fs.StringVar(&c.bk.key, "key", "", "the site key (`KEYFILE`; default: the site's secrets/age.key)")
+	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 
 var encVerb = &verb{
 	name:    "enc",
-	args:    "[-C DIR | --example NAME] CERTNAME",
+	args:    "CERTNAME",
 	summary: "Print a node's Puppet classification (External Node Classifier)",
 	help: `Prints, as ENC YAML, the node's environment, its classes with their
 resolved parameters, and the top-scope parameters the environment's site.pp
@@ -29,6 +30,9 @@ Examples:
   kiln enc --example tier3 wn1.mytier3.local
   kiln enc -C /etc/kiln/site int1.physics.example.edu
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
 		if !ok {

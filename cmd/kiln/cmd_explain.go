@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"kiln.dev/kiln/internal/diag"
+
 	"fmt"
 	"strings"
 
@@ -9,7 +12,7 @@ import (
 
 var explainVerb = &verb{
 	name:    "explain",
-	args:    "[-C DIR | --example NAME] [--json] NODE KEY",
+	args:    "NODE KEY",
 	summary: "Say why a node's value is what it is: every layer that set it",
 	help: `KEY is MODULE.PARAMETER (e.g. condor.central_manager), or NETWORK.ip or
 NETWORK.mac for an interface. The answer lists each layer that gave a
@@ -19,6 +22,10 @@ site role, node — with the file and line, and marks the one in force.
 Example:
   kiln explain --example tier3 wn1 condor.daemon_role
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		c.jsonFlag(fs)
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(2, 2)
 		if !ok {
@@ -112,9 +119,4 @@ func explainOrigin(o model.Origin) string {
 	return o.String()
 }
 
-func didYouMean(w string, names []string) string {
-	if s := suggest(w, names); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
-}
+func didYouMean(w string, names []string) string { return diag.Hint(w, names) }

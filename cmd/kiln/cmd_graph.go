@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ var pictures = []struct {
 
 var graphVerb = &verb{
 	name:    "graph",
-	args:    "[-C DIR | --example NAME] [-o DIR] [wiring | roles]",
+	args:    "[wiring | roles]",
 	summary: "Draw the cluster's wiring and install order as SVG pictures",
 	help: `Draws, from the resolved site and with no other program, the pictures the
 runbook shows: wiring.svg (` + pictures[0].doc + `) and roles.svg (` + pictures[1].doc + `).
@@ -33,6 +34,10 @@ Examples:
   kiln graph --example tier3 -o /tmp/pictures
   kiln graph -C mysite -o - wiring > wiring.svg
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		fs.StringVar(&c.out, "o", "", "the folder to write the pictures into (`DIR`; default: build/ in the site folder); - prints one")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
 		if !ok {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 var identityVerb = &verb{
 	name:    "identity",
-	args:    "[-C DIR] [import NODE FILE PATH-ON-NODE [public]]",
+	args:    "[import NODE FILE PATH-ON-NODE [public]]",
 	summary: "Make the SSH host keys, site CA and server certificates nodes lack; import a grid host certificate",
 	help: `Each node's identity — its SSH host keys, its TLS server certificate, and
 any grid host certificate — is kept in the site folder under identity/NODE/,
@@ -38,6 +39,9 @@ Examples:
   kiln identity -C mysite import nfs hostkey.pem /etc/grid-security/hostkey.pem
   kiln identity -C mysite import nfs hostcert.pem /etc/grid-security/hostcert.pem public
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.dirFlag(fs)
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 5)
 		if !ok {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
@@ -9,7 +10,7 @@ import (
 
 var initVerb = &verb{
 	name:    "init",
-	args:    "DIR [--workers N] [--example-macs] [--force]",
+	args:    "DIR",
 	summary: "Create a commented starter site for the embedded tier3 design",
 	help: `Writes DIR/site.yaml (every line explained; replace the placeholder
 addresses with yours), random secrets in DIR/secrets (0600, kept if they
@@ -20,6 +21,12 @@ Examples:
   kiln init mysite && kiln check -C mysite && kiln build -C mysite
   kiln init /tmp/big --workers 10000 --example-macs --no-identity   # a scale test
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		fs.IntVar(&c.workers, "workers", 4, "how many worker nodes (`N`) the starter site has")
+		fs.BoolVar(&c.macs, "example-macs", false, "fill in made-up MAC addresses (for tests and benchmarks, not real machines)")
+		fs.BoolVar(&c.force, "force", false, "write into a folder that already has a site.yaml")
+		fs.BoolVar(&c.bk.noIdentity, "no-identity", false, "make no SSH host keys for the nodes (kiln identity makes them later)")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
 		if !ok {

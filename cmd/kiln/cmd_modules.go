@@ -18,7 +18,7 @@ import (
 
 var modulesVerb = &verb{
 	name:    "modules",
-	args:    "export [-C DIR | --example NAME] DIR",
+	args:    "export DIR",
 	summary: "Write the site's Puppet environment: the module tree, modules.pp and the classification",
 	help: `kiln modules export writes the Puppet environment of the build into DIR:
 the modules the design ships (with each node's generated files in the site
@@ -33,6 +33,10 @@ Examples:
   kiln modules export --example tier3 /tmp/production
   kiln modules export -C /etc/kiln/site --group puppet /etc/puppetlabs/code/environments/production
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		fs.StringVar(&c.pp.group, "group", "", "give this `GROUP` (puppetserver's, e.g. puppet) read access to the exported tree")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(2, 2)
 		if !ok {
@@ -109,12 +113,6 @@ func puppetEnvironment(d *defs.Design) string {
 // puppetFlags are modules export's.
 type puppetFlags struct {
 	group string
-}
-
-func (c *cmdContext) puppetFlagSet(verb string, fs *flag.FlagSet) {
-	if verb == "modules" {
-		fs.StringVar(&c.pp.group, "group", "", "give this group (puppetserver's, e.g. puppet) read access to the exported tree")
-	}
 }
 
 // groupReadable gives group gid read access to every file and folder of

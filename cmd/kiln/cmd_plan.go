@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 
 	"kiln.dev/kiln/internal/output"
@@ -8,7 +9,7 @@ import (
 
 var planVerb = &verb{
 	name:    "plan",
-	args:    "[-C DIR | --example NAME] [-o DIR] [--diff] [--json]",
+	args:    "",
 	summary: "Show what a build would add, change and remove",
 	help: `Renders the site and compares it with the last build (its MANIFEST),
 without writing anything. --diff adds a unified diff of each file;
@@ -17,6 +18,12 @@ secret-bearing files are listed but never shown.
 Example:
   kiln plan -C mysite --diff
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		c.jsonFlag(fs)
+		c.buildFlag(fs, "the build folder to compare with")
+		fs.BoolVar(&c.diff, "diff", false, "show a unified diff of each changed file")
+	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"kiln.dev/kiln/internal/diag"
+
 	"context"
 	"fmt"
 	"os"
@@ -20,7 +23,7 @@ import (
 
 var recoverVerb = &verb{
 	name:    "recover",
-	args:    "NODE [-C DIR] [--mac NEW] [--run [--wait D]] [-o DIR] | --head [-C DIR]",
+	args:    "NODE | --head",
 	summary: "Rebuild a failed node: new MAC, its files, and the steps to reinstall and restore it",
 	help: `The failed-machine workflow. With --mac, records the replacement
 machine's boot MAC in site.yaml (only that value changes; comments and
@@ -46,6 +49,14 @@ Examples:
   kiln recover wn3 --mac 52:54:00:b0:01:33 -C mysite
   kiln recover --head -C mysite
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.dirFlag(fs)
+		fs.StringVar(&c.bk.mac, "mac", "", "the boot `MAC` of the replacement machine")
+		fs.BoolVar(&c.bk.run, "run", false, "wait until the node is back (ssh answers and kiln-restore is installed), then run its restore over ssh")
+		fs.DurationVar(&c.bk.wait, "wait", 2*time.Hour, "with --run: how long (`DURATION`) to wait for the node")
+		fs.BoolVar(&c.bk.head, "head", false, "the disaster case: check and print how to rebuild the head from the USB key and the latest backup")
+		c.buildFlag(fs, "the build folder")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
 		if !ok {
@@ -215,12 +226,7 @@ func runRestore(c *cmdContext, n *model.Node) int {
 	return exitOK
 }
 
-func suggestNode(name string, names []string) string {
-	if s := suggest(name, names); s != "" {
-		return fmt.Sprintf(" (did you mean %s?)", s)
-	}
-	return ""
-}
+func suggestNode(name string, names []string) string { return diag.Hint(name, names) }
 
 // markReinstall marks a node needs-reinstall in kiln serve's state file,
 // as kiln reinstall does; it says why not when the site has no state file

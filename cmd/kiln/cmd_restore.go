@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 
 	"kiln.dev/kiln/internal/backup"
@@ -10,7 +11,7 @@ import (
 
 var restoreVerb = &verb{
 	name:    "restore",
-	args:    "FILE DIR --key KEYFILE",
+	args:    "FILE DIR",
 	summary: "Check a backup archive and restore the site from it into a new folder",
 	help: `Checks first that the archive's MANIFEST was made with the site key (an
 HMAC keyed from it: an archive altered and its MANIFEST recomputed, or
@@ -27,6 +28,9 @@ setuid, never group- or world-writable). Then: kiln build -C DIR.
 Example:
   kiln restore /media/usb/mytier3-20260101-020000.tar /root/mytier3 --key /media/usb/age.key
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		fs.StringVar(&c.bk.key, "key", "", "the site key (`KEYFILE`: your copy of secrets/age.key) that decrypts the archive's secrets")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(2, 2)
 		if !ok {

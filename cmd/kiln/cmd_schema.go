@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 
 var schemaVerb = &verb{
 	name:    "schema",
-	args:    "[-o DIR] [KIND]",
+	args:    "[KIND]",
 	summary: "Print or write the JSON Schema of a definition file kind",
 	help: `Kinds: site, design, role, module. With KIND the schema is printed; with
 -o DIR every kind is written as DIR/KIND.schema.json. Point your editor at
@@ -23,6 +24,9 @@ Examples:
   kiln schema site
   kiln schema -o mysite/.schema
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		fs.StringVar(&c.out, "o", "", "write every schema into this folder (`DIR`) instead of printing one")
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
 		if !ok {

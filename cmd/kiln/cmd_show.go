@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"kiln.dev/kiln/internal/diag"
+
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,7 +13,7 @@ import (
 
 var showVerb = &verb{
 	name:    "show",
-	args:    "[-C DIR | --example NAME] [--json] [NODE]",
+	args:    "[SELECTOR...]",
 	summary: "List the nodes, or show one node's resolved parameters and their origins",
 	help: `Without NODE: a table of every node with its role, addresses and MAC,
 in install order. With NODE: its interfaces and every module parameter with
@@ -20,6 +23,10 @@ Examples:
   kiln show --example tier3
   kiln show -C mysite wn3
 `,
+	flags: func(c *cmdContext, fs *flag.FlagSet) {
+		c.siteFlags(fs)
+		c.jsonFlag(fs)
+	},
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(0, 1)
 		if !ok {
@@ -61,10 +68,7 @@ func (c *cmdContext) node(cl *model.Cluster, name string) *model.Node {
 			return n
 		}
 	}
-	hint := ""
-	if s := suggest(name, cl.NodeNames()); s != "" {
-		hint = fmt.Sprintf(" (did you mean %q?)", s)
-	}
+	hint := diag.Hint(name, cl.NodeNames())
 	fmt.Fprintf(c.stderr, "kiln %s: there is no node %q in %s%s; kiln show lists them\n", c.verb.name, name, cl.Name, hint)
 	return nil
 }

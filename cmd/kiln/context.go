@@ -17,6 +17,7 @@ import (
 // cmdContext carries one command's flags and streams.
 type cmdContext struct {
 	verb           *verb
+	color          bool // stdout is a terminal and NO_COLOR is not set
 	stdout, stderr io.Writer
 	args           []string
 
@@ -38,47 +39,59 @@ func (c *cmdContext) withArgs(args []string) *cmdContext {
 	return c
 }
 
-// flags returns the verb's flag set; which flags exist depends on the verb.
-func (v *verb) flags(c *cmdContext) *flag.FlagSet {
+// flags returns the verb's flag set: the flags its own file declares
+// (verb.flags), and -h. Nothing here knows a verb by name.
+func (v *verb) flagSet(c *cmdContext) *flag.FlagSet {
 	fs := flag.NewFlagSet("kiln "+v.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	switch v.name {
-	case "check", "build", "plan", "show", "explain", "enc", "autosign", "modules", "graph":
-		fs.StringVar(&c.dir, "C", ".", "the site folder (the one that holds site.yaml)")
-		fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (tier3) instead of a site folder")
+	if v.flags != nil {
+		v.flags(c, fs)
 	}
-	switch v.name {
-	case "check", "plan", "show", "explain":
-		fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
-	}
-	switch v.name {
-	case "build", "plan":
-		fs.StringVar(&c.out, "o", "", "the build folder (default: build/ in the site folder)")
-	case "schema":
-		fs.StringVar(&c.out, "o", "", "write every schema into this folder instead of printing one")
-	case "graph":
-		fs.StringVar(&c.out, "o", "", "the folder to write the pictures into (default: the current folder); - prints one")
-	}
-	switch v.name {
-	case "plan":
-		fs.BoolVar(&c.diff, "diff", false, "show a unified diff of each changed file")
-	case "init":
-		fs.IntVar(&c.workers, "workers", 4, "how many worker nodes the starter site has")
-		fs.BoolVar(&c.macs, "example-macs", false, "fill in made-up MAC addresses (for tests and benchmarks, not real machines)")
-		fs.BoolVar(&c.force, "force", false, "write into a folder that already has a site.yaml")
-	}
-	c.backupFlagSet(v.name, fs)
-	c.serveFlagSet(v.name, fs)
-	c.puppetFlagSet(v.name, fs)
 	return fs
 }
 
+// The flags several verbs share. A flag's help puts its placeholder in
+// back quotes (flag.UnquoteUsage): "-C DIR" in the usage line and help.
+
+// siteFlags adds -C DIR and --example NAME.
+func (c *cmdContext) siteFlags(fs *flag.FlagSet) {
+	c.dirFlag(fs)
+	fs.StringVar(&c.example, "example", "", "use an example embedded in kiln (`NAME`: tier3) instead of a site folder")
+}
+
+// dirFlag adds -C DIR alone, for the verbs that need a real folder.
+// KILN_SITE, when set, is its default.
+func (c *cmdContext) dirFlag(fs *flag.FlagSet) {
+	def := "."
+	if e := os.Getenv("KILN_SITE"); e != "" {
+		def = e
+	}
+	fs.StringVar(&c.dir, "C", def, "the site folder, the `DIR` that holds site.yaml (default: $KILN_SITE, else the current folder)")
+}
+
+// jsonFlag adds --json.
+func (c *cmdContext) jsonFlag(fs *flag.FlagSet) {
+	fs.BoolVar(&c.json, "json", false, "print JSON for scripts (docs/scripting.md), errors too")
+}
+
+// buildFlag adds -o DIR for the build folder.
+func (c *cmdContext) buildFlag(fs *flag.FlagSet, what string) {
+	fs.StringVar(&c.out, "o", "", what+" (`DIR`; default: build/ in the site folder)")
+}
+
 // parse reads flags anywhere among the arguments (kiln show wn1 -C demo
-// works as well as kiln show -C demo wn1) and returns the positionals.
+// works as well as kiln show -C demo wn1) and returns the positionals;
+// everything after -- is positional, even when it starts with a dash.
 func (c *cmdContext) parse(min, max int) ([]string, bool) {
-	fs := c.verb.flags(c)
-	var pos []string
+	fs := c.verb.flagSet(c)
+	var pos, rest []string
 	args := c.args
+	for i, a := range args {
+		if a == "--" {
+			args, rest = args[:i], args[i+1:]
+			break
+		}
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -95,6 +108,7 @@ func (c *cmdContext) parse(min, max int) ([]string, bool) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+	pos = append(pos, rest...)
 	if len(pos) < min || max >= 0 && len(pos) > max {
 		switch {
 		case max == 0:
@@ -116,8 +130,89 @@ func (c *cmdContext) parse(min, max int) ([]string, bool) {
 	return pos, true
 }
 
+// usageLine is "kiln VERB [flags] ARGS", the flags from the verb's flag
+// set, so it never leaves one out.
+func usageLine(v *verb) string {
+	fs := v.flagSet(&cmdContext{verb: v})
+	parts := []string{"kiln", v.name}
+	site := fs.Lookup("C") != nil && fs.Lookup("example") != nil
+	if site {
+		parts = append(parts, "[-C DIR | --example NAME]")
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if site && (f.Name == "C" || f.Name == "example") {
+			return
+		}
+		parts = append(parts, "["+flagSyntax(f)+"]")
+	})
+	if v.args != "" {
+		parts = append(parts, v.args)
+	}
+	return strings.Join(parts, " ")
+}
+
+// flagSyntax is "-C DIR", "--json" or "--listen ADDR:PORT".
+func flagSyntax(f *flag.Flag) string {
+	dash := "--"
+	if len(f.Name) == 1 {
+		dash = "-"
+	}
+	name, _ := flag.UnquoteUsage(f)
+	if isBool(f) {
+		return dash + f.Name
+	}
+	if name == "" {
+		name = "VALUE"
+	}
+	return dash + f.Name + " " + name
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// printFlags lists a flag set for kiln help: "  -C DIR", then its help.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		_, usage := flag.UnquoteUsage(f)
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "default") {
+			def = fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  %s\n      %s%s\n", flagSyntax(f), usage, def)
+	})
+}
+
+// usageError reports a mistake in the command line (exit status 2).
 func (c *cmdContext) usageError(msg string) {
-	fmt.Fprintf(c.stderr, "kiln %s: %s\nUsage: kiln %s %s\nRun kiln help %s for more.\n", c.verb.name, msg, c.verb.name, c.verb.args, c.verb.name)
+	if c.json {
+		c.printJSON(jsonError{Error: msg, Exit: exitUsage, Usage: usageLine(c.verb)})
+		return
+	}
+	fmt.Fprintf(c.stderr, "kiln %s: %s\nUsage: %s\nRun kiln help %s for more.\n", c.verb.name, msg, usageLine(c.verb), c.verb.name)
+}
+
+// jsonError is what --json prints on stdout when a verb fails.
+type jsonError struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+	Exit  int    `json:"exit"`
+	Usage string `json:"usage,omitempty"`
+}
+
+// fail prints an error the verb could not get past and returns the exit
+// status to end with: "kiln VERB: MSG" on stderr, or under --json the
+// error object on stdout. Verbs end through it (or report for definition
+// problems), so every error path maps to a status in one place.
+func (c *cmdContext) fail(status int, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	if c.json {
+		c.printJSON(jsonError{Error: msg, Exit: status})
+		return status
+	}
+	fmt.Fprintf(c.stderr, "kiln %s: %s\n", c.verb.name, msg)
+	return status
 }
 
 func (c *cmdContext) source() pipeline.Source {
@@ -139,7 +234,7 @@ func (c *cmdContext) report(err error) {
 	var de *diag.Error
 	if errors.As(err, &de) {
 		if c.json {
-			c.printJSON(map[string]any{"ok": false, "problems": de.Diagnostics})
+			c.printJSON(map[string]any{"ok": false, "problems": de.Diagnostics, "exit": exitDefs})
 			return
 		}
 		for _, d := range de.Diagnostics {
@@ -153,7 +248,7 @@ func (c *cmdContext) report(err error) {
 		fmt.Fprintf(c.stderr, "kiln %s: %d problem%s found; nothing was written.\n", c.verb.name, n, plural)
 		return
 	}
-	fmt.Fprintf(c.stderr, "kiln %s: %v\n", c.verb.name, err)
+	c.fail(exitDefs, "%v", err)
 }
 
 func (c *cmdContext) printJSON(v any) {

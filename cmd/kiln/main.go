@@ -4,9 +4,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"kiln.dev/kiln/internal/diag"
 )
 
 func main() {
@@ -20,12 +23,16 @@ const (
 	exitUsage = 2
 )
 
-// verb is one kiln command.
+// verb is one kiln command. A verb lives in its own file, cmd_<name>.go:
+// its flags (declared by its flags func, with the shared ones from
+// context.go: siteFlags, dirFlag, jsonFlag, buildFlag) and its run func.
+// It is listed once, in verbGroups below. See docs/contributing.md.
 type verb struct {
 	name    string
-	args    string
+	args    string // the positional arguments for the usage line; the flags are added from the flag set
 	summary string
 	help    string // longer text with an example
+	flags   func(c *cmdContext, fs *flag.FlagSet)
 	run     func(c *cmdContext) int
 }
 
@@ -97,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr}
+	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr, color: colorOn(stdout)}
 	return v.run(c.withArgs(args[1:]))
 }
 
@@ -136,15 +143,16 @@ Run kiln help <command> for a command's flags and an example.
 }
 
 func verbHelp(w io.Writer, v *verb) {
-	fmt.Fprintf(w, "Usage: kiln %s %s\n\n%s\n", v.name, v.args, v.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", usageLine(v), v.summary)
 	if v.help != "" {
 		fmt.Fprintf(w, "\n%s", v.help)
 	}
-	fs := v.flags(&cmdContext{verb: v})
-	if fs != nil {
+	fs := v.flagSet(&cmdContext{verb: v})
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
 		fmt.Fprintln(w, "\nFlags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+		printFlags(w, fs)
 	}
 }
 
@@ -153,8 +161,5 @@ func suggestVerb(name string) string {
 	for _, v := range verbs {
 		names = append(names, v.name)
 	}
-	if s := suggest(name, names); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
+	return diag.Hint(name, names)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"kiln.dev/kiln/internal/builtin"
+	"kiln.dev/kiln/internal/pipeline"
+	"kiln.dev/kiln/internal/serve"
+	"kiln.dev/kiln/internal/state"
 )
 
 // TestMain lets the scripts run kiln without building it: testscript
@@ -47,8 +51,40 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":           cmdExits,
 			"example-secrets": cmdExampleSecrets,
+			"state-file":      cmdStateFile,
 		},
 	})
+}
+
+// cmdStateFile makes a state file as kiln serve would leave it for the
+// embedded example: every node recorded (wn1 and wn2 in group rack1, wn3
+// and wn4 in rack2), wn2 failed, wn3 booting, the rest planned.
+func cmdStateFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: state-file FILE")
+	}
+	s, err := pipeline.Resolve(pipeline.Source{Example: "tier3"})
+	ts.Check(err)
+	st, err := state.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer st.Close()
+	ctx := context.Background()
+	_, err = st.Sync(ctx, s.Cluster.NodeNames())
+	ts.Check(err)
+	rec := serve.SiteRecord(s.Cluster)
+	for i, n := range rec.Nodes {
+		switch n.Name {
+		case "wn1", "wn2":
+			rec.Nodes[i].Group = "rack1"
+		case "wn3", "wn4":
+			rec.Nodes[i].Group = "rack2"
+		}
+	}
+	ts.Check(st.SetSite(ctx, rec))
+	_, err = st.Fail(ctx, "wn2", "the disk is gone", "10.10.0.12")
+	ts.Check(err)
+	_, err = st.Boot(ctx, "wn3", "10.10.0.13", "MAC 52:54:00:00:00:13", state.DefaultPolicy)
+	ts.Check(err)
 }
 
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {

@@ -30,7 +30,7 @@ func commandList() string {
 	for _, name := range names {
 		b.WriteString(name)
 		var flags []string
-		byName[name].flags(&cmdContext{verb: byName[name]}).VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
+		byName[name].flagSet(&cmdContext{verb: byName[name]}).VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
 		sort.Strings(flags)
 		for _, f := range flags {
 			b.WriteString(" " + f)
@@ -134,7 +134,7 @@ func checkCommand(line string) string {
 		return "kiln has no verb " + words[0]
 	}
 	c := &cmdContext{verb: v}
-	fs := v.flags(c)
+	fs := v.flagSet(c)
 	var pos []string
 	args := words[1:]
 	for {

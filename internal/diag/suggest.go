@@ -65,3 +65,12 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Hint is the did-you-mean the command line appends to a message about an
+// unknown name: ` (did you mean "x"?)`, or "" when nothing is close.
+func Hint(word string, candidates []string) string {
+	if s := Suggest(word, candidates); s != "" {
+		return ` (did you mean "` + s + `"?)`
+	}
+	return ""
+}

@@ -530,6 +530,7 @@ func (s *Server) autosign(w http.ResponseWriter, r *http.Request) {
 type NodeView struct {
 	state.Node
 	Role   string `json:"role"`
+	Group  string `json:"group,omitempty"`
 	IP     string `json:"ip,omitempty"`
 	MAC    string `json:"mac,omitempty"`
 	InSite bool   `json:"in_site"`
@@ -547,23 +548,40 @@ func (s *Server) views(ctx context.Context) ([]NodeView, error) {
 // Views joins the stored states with the site's nodes, in the site's
 // install order; nodes the site no longer has come last.
 func Views(c *model.Cluster, nodes []*state.Node) []NodeView {
+	return RecordViews(SiteRecord(c), nodes)
+}
+
+// SiteRecord is what the state file keeps of the site's nodes (see
+// state.SiteRecord), in the site's install order.
+func SiteRecord(c *model.Cluster) state.SiteRecord {
+	rec := state.SiteRecord{Cluster: c.Name, At: time.Now().UTC(), Nodes: make([]state.SiteNode, len(c.Nodes))}
+	for i, m := range c.Nodes {
+		sn := state.SiteNode{Name: m.Name, Role: m.Role, Group: m.Group}
+		if b := m.BootIface(); b != nil {
+			sn.IP, sn.MAC = b.IP, b.MAC
+		} else if p := m.Primary(); p != nil {
+			sn.IP, sn.MAC = p.IP, p.MAC
+		}
+		rec.Nodes[i] = sn
+	}
+	return rec
+}
+
+// RecordViews joins the stored states with a recorded site's nodes, in
+// its order; nodes the site no longer has come last.
+func RecordViews(rec state.SiteRecord, nodes []*state.Node) []NodeView {
 	by := map[string]*state.Node{}
 	for _, n := range nodes {
 		by[n.Name] = n
 	}
 	var out []NodeView
-	for _, m := range c.Nodes {
-		v := NodeView{Role: m.Role, InSite: true}
+	for _, m := range rec.Nodes {
+		v := NodeView{Role: m.Role, Group: m.Group, IP: m.IP, MAC: m.MAC, InSite: true}
 		if st := by[m.Name]; st != nil {
 			v.Node = *st
 			delete(by, m.Name)
 		} else {
 			v.Node = state.Node{Name: m.Name, State: state.Planned}
-		}
-		if b := m.BootIface(); b != nil {
-			v.IP, v.MAC = b.IP, b.MAC
-		} else if p := m.Primary(); p != nil {
-			v.IP, v.MAC = p.IP, p.MAC
 		}
 		out = append(out, v)
 	}

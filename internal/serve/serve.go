@@ -476,6 +476,11 @@ func (s *Server) install(snap *snapshot, why string) error {
 	if err != nil {
 		return err
 	}
+	// Roles, groups and addresses, for kiln status and kiln events, which
+	// read the state file alone.
+	if err := s.store.SetSite(context.Background(), SiteRecord(snap.cluster)); err != nil {
+		return err
+	}
 	s.snap.Store(snap)
 	s.metrics.buildFiles.Store(int64(len(snap.files)))
 	s.metrics.buildLoaded.Store(snap.loaded.Unix())

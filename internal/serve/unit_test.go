@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,4 +58,23 @@ func TestQueryValueIsValuesGet(t *testing.T) {
 			t.Errorf("%q: got %q, want %q", raw, got, want)
 		}
 	}
+}
+
+func TestASecondServerOnTheSameStateFileIsRefusedNamingTheFirst(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kiln.db")
+	release, err := LockState(db, "10.10.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockState(db, "127.0.0.1:9090")
+	if err == nil || !strings.Contains(err.Error(), "another kiln serve already uses the state file") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) || !strings.Contains(err.Error(), "10.10.0.1:8080") {
+		t.Fatalf("the second lock: %v", err)
+	}
+	release()
+	again, err := LockState(db, "127.0.0.1:9090")
+	if err != nil {
+		t.Fatalf("after the first let go: %v", err)
+	}
+	again()
 }
