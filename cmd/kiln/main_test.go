@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -42,7 +43,12 @@ func TestMain(m *testing.M) {
 //
 // to give the site in DIR the secrets: block and secret files of the
 // embedded example, which lists what the design needs: a script's site then
-// follows the design without the cost of kiln init.
+// follows the design without the cost of kiln init;
+//
+//	state-file FILE
+//
+// to make a state file as kiln serve leaves it for the example (see
+// cmdStateFile), and sleep DURATION.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -52,6 +58,11 @@ func TestScript(t *testing.T) {
 			"exits":           cmdExits,
 			"example-secrets": cmdExampleSecrets,
 			"state-file":      cmdStateFile,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }
