@@ -27,7 +27,7 @@ var graphVerb = &verb{
 	summary: "Draw the cluster's wiring and install order as SVG pictures",
 	help: `Draws, from the resolved site and with no other program, the pictures the
 runbook shows: wiring.svg (` + pictures[0].doc + `) and roles.svg (` + pictures[1].doc + `).
-They are written into the folder -o names (default: the current folder);
+They are written into the folder -o names (default: the build folder, beside the build's own copies);
 -o - prints the one picture named to standard output.
 
 Examples:
@@ -68,10 +68,8 @@ Examples:
 			c.stdout.Write(want[0].draw(s.Cluster))
 			return exitOK
 		}
-		dir := c.out
-		if dir == "" {
-			dir = "."
-		}
+		// By default beside the build's own copies (the same pictures).
+		dir := c.outDir()
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintf(c.stderr, "kiln graph: %v\n", err)
 			return exitDefs

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"kiln.dev/kiln/internal/diag"
+	"kiln.dev/kiln/internal/selector"
 
 	"fmt"
 	"strings"
@@ -13,23 +14,30 @@ import (
 
 var showVerb = &verb{
 	name:    "show",
-	args:    "[SELECTOR...]",
+	args:    "[NODE | SELECTOR...]",
 	summary: "List the nodes, or show one node's resolved parameters and their origins",
 	help: `Without NODE: a table of every node with its role, addresses and MAC,
-in install order. With NODE: its interfaces and every module parameter with
-its value and the file and line that set it.
+in install order; selectors (NAME[1-12], role:ROLE, group:GROUP, all)
+narrow it. With NODE: its interfaces and every module parameter with its
+value and the file and line that set it.
 
 Examples:
   kiln show --example tier3
   kiln show -C mysite wn3
+  kiln show -C mysite role:worker 'wn[1-4]'
 `,
 	flags: func(c *cmdContext, fs *flag.FlagSet) {
 		c.siteFlags(fs)
 		c.jsonFlag(fs)
 	},
 	run: func(c *cmdContext) int {
-		pos, ok := c.parse(0, 1)
+		pos, ok := c.parse(0, -1)
 		if !ok {
+			return exitUsage
+		}
+		sel, err := selector.Parse(pos)
+		if err != nil {
+			c.usageError(err.Error())
 			return exitUsage
 		}
 		s, ok := c.resolve()
@@ -37,12 +45,31 @@ Examples:
 			return exitDefs
 		}
 		cl := s.Cluster
-		if len(pos) == 0 {
+		// One node by name (or FQDN): its details. Otherwise a table of
+		// the nodes the selectors pick, in install order.
+		if len(pos) != 1 || cl.Node(pos[0]) == nil && strings.ContainsAny(pos[0], "[]:, ") || pos[0] == "all" {
+			names, err := sel.Match(selector.FromCluster(cl), nil)
+			if err != nil {
+				return c.fail(exitDefs, "%v", err)
+			}
+			keep := map[string]bool{}
+			for _, n := range names {
+				keep[n] = true
+			}
+			var nodes []*model.Node
+			for _, n := range cl.Nodes {
+				if keep[n.Name] {
+					nodes = append(nodes, n)
+				}
+			}
 			if c.json {
-				c.printJSON(cl.Nodes)
+				if nodes == nil {
+					nodes = []*model.Node{}
+				}
+				c.printJSON(nodes)
 				return exitOK
 			}
-			showTable(c, cl)
+			showTable(c, cl, nodes)
 			return exitOK
 		}
 		n := c.node(cl, pos[0])
@@ -73,16 +100,26 @@ func (c *cmdContext) node(cl *model.Cluster, name string) *model.Node {
 	return nil
 }
 
-func showTable(c *cmdContext, cl *model.Cluster) {
+func showTable(c *cmdContext, cl *model.Cluster, nodes []*model.Node) {
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	groups := false
+	for _, n := range nodes {
+		groups = groups || n.Group != ""
+	}
 	head := []string{"NODE", "ROLE", "KIND"}
+	if groups {
+		head = append(head, "GROUP")
+	}
 	for _, n := range cl.Networks {
 		head = append(head, strings.ToUpper(n.Name))
 	}
 	head = append(head, "BOOT MAC", "HOST")
 	fmt.Fprintln(w, strings.Join(head, "\t"))
-	for _, n := range cl.Nodes {
+	for _, n := range nodes {
 		row := []string{n.Name, n.Role, n.Kind}
+		if groups {
+			row = append(row, dash(n.Group))
+		}
 		for _, net := range cl.Networks {
 			row = append(row, dash(n.IP(net.Name)))
 		}
