@@ -34,7 +34,7 @@ type serveFlags struct {
 	limit                                              int
 	reason                                             string
 	stateFilter                                        string
-	watch, follow, failed                              bool
+	watch, follow, failed, names                       bool
 	interval                                           time.Duration
 }
 

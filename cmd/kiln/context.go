@@ -140,7 +140,7 @@ func usageLine(v *verb) string {
 		parts = append(parts, "[-C DIR | --example NAME]")
 	}
 	fs.VisitAll(func(f *flag.Flag) {
-		if site && (f.Name == "C" || f.Name == "example") {
+		if site && (f.Name == "C" || f.Name == "example") || deprecated(f) {
 			return
 		}
 		parts = append(parts, "["+flagSyntax(f)+"]")
@@ -167,6 +167,10 @@ func flagSyntax(f *flag.Flag) string {
 	return dash + f.Name + " " + name
 }
 
+// deprecated flags (help "deprecated: …") still parse, to say what
+// replaced them, but are not offered.
+func deprecated(f *flag.Flag) bool { return strings.HasPrefix(f.Usage, "deprecated:") }
+
 func isBool(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
@@ -175,6 +179,9 @@ func isBool(f *flag.Flag) bool {
 // printFlags lists a flag set for kiln help: "  -C DIR", then its help.
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
+		if deprecated(f) {
+			return
+		}
 		_, usage := flag.UnquoteUsage(f)
 		def := ""
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "default") {

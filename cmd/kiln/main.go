@@ -55,7 +55,7 @@ func init() {
 		{"Install the machines", []*verb{serveVerb, statusVerb, eventsVerb, reinstallVerb, discoverVerb}},
 		{"Puppet", []*verb{encVerb, autosignVerb, modulesVerb}},
 		{"Keep it safe and recover", []*verb{identityVerb, backupVerb, restoreVerb, recoverVerb, drillVerb}},
-		{"Other", []*verb{versionVerb}},
+		{"Other", []*verb{completionVerb, manVerb, versionVerb}},
 	}
 	for _, g := range verbGroups {
 		verbs = append(verbs, g.verbs...)
