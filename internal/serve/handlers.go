@@ -44,6 +44,7 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprintf(w, "ok: %d nodes, %d files\n", len(s.snap.Load().cluster.Nodes), len(s.snap.Load().files))
 	})
 	mux.HandleFunc("GET /{$}", s.dashboard)
+	mux.HandleFunc("GET /installs.svg", s.installsChart)
 	mux.HandleFunc("GET /nodes/{name}", s.nodePage)
 	return s.metrics.wrap(s.guard(limitBody(mux)))
 }
@@ -534,6 +535,8 @@ type NodeView struct {
 	IP     string `json:"ip,omitempty"`
 	MAC    string `json:"mac,omitempty"`
 	InSite bool   `json:"in_site"`
+	// Stuck: in a state longer than StuckAfter allows.
+	Stuck bool `json:"stuck,omitempty"`
 }
 
 func (s *Server) views(ctx context.Context) ([]NodeView, error) {
@@ -570,6 +573,7 @@ func SiteRecord(c *model.Cluster) state.SiteRecord {
 // RecordViews joins the stored states with a recorded site's nodes, in
 // its order; nodes the site no longer has come last.
 func RecordViews(rec state.SiteRecord, nodes []*state.Node) []NodeView {
+	now := time.Now()
 	by := map[string]*state.Node{}
 	for _, n := range nodes {
 		by[n.Name] = n
@@ -582,6 +586,9 @@ func RecordViews(rec state.SiteRecord, nodes []*state.Node) []NodeView {
 			delete(by, m.Name)
 		} else {
 			v.Node = state.Node{Name: m.Name, State: state.Planned}
+		}
+		if d, ok := StuckAfter[v.State]; ok && !v.Since.IsZero() && now.Sub(v.Since) > d {
+			v.Stuck = true
 		}
 		out = append(out, v)
 	}
