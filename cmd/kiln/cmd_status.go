@@ -23,7 +23,8 @@ var statusVerb = &verb{
 	help: `Prints every node (or the selected ones) with its role, group, state
 (planned, needs-reinstall, booting, installing, installed, puppet-signed,
 configured, failed), how long it has been in it, its install boots and,
-for a failed node, why. Reads the state file alone (kiln.db in the site
+for a failed node, why (or that a node is stuck: booting longer than 30
+minutes, installing longer than 2 hours). Reads the state file alone (kiln.db in the site
 folder, or --db FILE): it works while kiln serve runs, when it does not,
 and when site.yaml has an error. Roles and groups are the ones kiln serve
 last loaded.
@@ -164,13 +165,17 @@ func (c *cmdContext) printStatus(st *state.Store, sel *selector.Selector) int {
 		if !v.InSite {
 			role = "(not in site)"
 		}
+		reason := v.Reason
+		if v.Stuck {
+			reason = strings.TrimSpace(fmt.Sprintf("stuck: %s for longer than %v. %s", v.State, serve.StuckAfter[v.State], reason))
+		}
 		group := ""
 		if groups {
 			group = dash(v.Group) + "\t"
 		}
 		// The colour codes are the same width on every row, so the
 		// columns stay aligned.
-		fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, role, group, c.paint(stateColor(v.State), v.State), since(v.Since), v.Boots, dash(v.IP), dash(v.LastEvent), v.Reason)
+		fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, role, group, c.paint(stateColor(v.State), v.State), since(v.Since), v.Boots, dash(v.IP), dash(v.LastEvent), reason)
 	}
 	w.Flush()
 	var parts []string

@@ -69,7 +69,8 @@ func TestScript(t *testing.T) {
 
 // cmdStateFile makes a state file as kiln serve would leave it for the
 // embedded example: every node recorded (wn1 and wn2 in group rack1, wn3
-// and wn4 in rack2), wn2 failed, wn3 booting, the rest planned.
+// and wn4 in rack2), wn2 failed, wn3 booting for an hour (stuck), the rest
+// planned.
 func cmdStateFile(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: state-file FILE")
@@ -94,8 +95,10 @@ func cmdStateFile(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(st.SetSite(ctx, rec))
 	_, err = st.Fail(ctx, "wn2", "the disk is gone", "10.10.0.12")
 	ts.Check(err)
+	st.SetClock(func() time.Time { return time.Now().Add(-time.Hour) }) // stuck booting
 	_, err = st.Boot(ctx, "wn3", "10.10.0.13", "MAC 52:54:00:00:00:13", state.DefaultPolicy)
 	ts.Check(err)
+	st.SetClock(time.Now)
 }
 
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
