@@ -24,6 +24,7 @@ Examples:
 	flags: func(c *cmdContext, fs *flag.FlagSet) {
 		c.siteFlags(fs)
 		c.buildFlag(fs, "the build folder")
+		c.jsonFlag(fs)
 	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
@@ -41,11 +42,23 @@ Examples:
 			return exitDefs
 		}
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln build: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
+		}
+		if c.json {
+			c.printJSON(map[string]any{"ok": true, "cluster": s.Cluster.Name, "build": dir, "files": n,
+				"added": orEmpty(res.Added), "changed": orEmpty(res.Changed), "removed": orEmpty(res.Removed), "unchanged": len(res.Unchanged)})
+			return exitOK
 		}
 		fmt.Fprintf(c.stdout, "built %s: %d files in %s (%d added, %d changed, %d removed, %d unchanged)\n",
 			s.Cluster.Name, n, dir, len(res.Added), len(res.Changed), len(res.Removed), len(res.Unchanged))
 		return exitOK
 	},
+}
+
+// orEmpty makes a nil list an empty JSON array.
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

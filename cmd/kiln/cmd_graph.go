@@ -36,6 +36,7 @@ Examples:
 `,
 	flags: func(c *cmdContext, fs *flag.FlagSet) {
 		c.siteFlags(fs)
+		c.jsonFlag(fs)
 		fs.StringVar(&c.out, "o", "", "the folder to write the pictures into (`DIR`; default: build/ in the site folder); - prints one")
 	},
 	run: func(c *cmdContext) int {
@@ -82,6 +83,10 @@ Examples:
 				return exitDefs
 			}
 			names = append(names, file)
+		}
+		if c.json {
+			c.printJSON(map[string]any{"wrote": names})
+			return exitOK
 		}
 		fmt.Fprintf(c.stdout, "wrote %s\n", strings.Join(names, " "))
 		return exitOK

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -10,9 +11,14 @@ var versionVerb = &verb{
 	name:    "version",
 	args:    "",
 	summary: "Print kiln's version",
+	flags:   func(c *cmdContext, fs *flag.FlagSet) { c.jsonFlag(fs) },
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
 			return exitUsage
+		}
+		if c.json {
+			c.printJSON(map[string]string{"version": version(), "go": runtime.Version()})
+			return exitOK
 		}
 		fmt.Fprintf(c.stdout, "kiln %s (%s)\n", version(), runtime.Version())
 		return exitOK
