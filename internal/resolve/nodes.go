@@ -213,6 +213,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	if room := r.room(dr, c); count > room+1 {
 		count = room + 1
 	}
+	if max >= 0 && count > max+1 {
+		count = max + 1 // already reported: more than the design allows
+	}
 	names := map[string]bool{}
 	for i := 1; i <= count; i++ {
 		name := nodeName(pattern, i)
@@ -248,17 +251,23 @@ const MaxCount = 1 << 22
 
 // room is how many addresses counted nodes can take at most: on each network
 // with a valid start address, the addresses from there to the network's end
-// (MaxCount when nothing bounds it).
+// (MaxCount when nothing bounds it). A network with no start, or one that
+// cannot be used (reported elsewhere), leaves only the nodes given an
+// address by name: expanding a count of millions there (a slip for 4) would
+// take minutes and gigabytes to say what one node says.
 func (r *resolver) room(dr *defs.Role, c *defs.CountedNodes) int {
 	room := MaxCount
 	for _, di := range dr.Interfaces {
-		start, err := netip.ParseAddr(c.Start[di.Network.Value].Value)
+		s, given := c.Start[di.Network.Value]
+		start, err := netip.ParseAddr(s.Value)
 		net := r.network(di.Network.Value)
-		if err != nil || net == nil || net.CIDR == "" {
+		if !given || err != nil || net == nil || net.CIDR == "" {
+			room = min(room, len(c.Nodes))
 			continue
 		}
 		p := netip.MustParsePrefix(net.CIDR)
 		if !p.Contains(start) || !start.Is4() {
+			room = min(room, len(c.Nodes))
 			continue
 		}
 		a, last := start.As4(), broadcast(p).As4()
@@ -511,12 +520,20 @@ func (r *resolver) duplicates() {
 	names := map[string]*model.Node{}
 	r.byName = map[string]*model.Node{}
 	for _, n := range r.c.Nodes {
-		if o, ok := names[n.Name]; ok {
+		// Host names are case-insensitive (DNS, DHCP, Puppet certnames
+		// lower-case them): Head and head are one name.
+		key := strings.ToLower(n.Name)
+		if o, ok := names[key]; ok {
+			if o.Name != n.Name {
+				r.diags.Add(n.Origin, "node "+n.Name, fmt.Sprintf("the name %s is node %s's of role %s (%s) but for case, and host names are not case-sensitive", n.Name, o.Name, o.Role, o.Origin),
+					"give each node its own name (lower case, as DNS writes it)")
+				continue
+			}
 			r.diags.Add(n.Origin, "node "+n.Name, fmt.Sprintf("the name %s is also used by a node of role %s (%s)", n.Name, o.Role, o.Origin),
 				"give each node its own name")
 			continue
 		}
-		names[n.Name] = n
+		names[key] = n
 		r.byName[n.Name] = n
 	}
 }

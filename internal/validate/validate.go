@@ -190,7 +190,7 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 	where += " artifact " + a.Template.Value + a.Copy.Value
 	v.artifactKind(a, where)
 	if a.Template.Value != "" {
-		if _, ok := v.d.Templates[a.Template.Value]; !ok {
+		if _, ok := v.d.Templates[a.Template.Value]; !ok && !v.d.Unreadable["template "+a.Template.Value] {
 			hint := ""
 			if s := diag.Suggest(a.Template.Value, sortedKeys(v.d.Templates)); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
@@ -288,6 +288,14 @@ func (v *checker) roles() {
 				boots++
 			}
 		}
+		if len(r.Interfaces) == 0 {
+			at := r.KeyPos["interfaces"]
+			if at.IsZero() {
+				at = r.Pos
+			}
+			v.diags.Add(at, where, "the role has no interfaces: its nodes would have no address, no DHCP or DNS entry and no line in the hosts file",
+				fmt.Sprintf("add interfaces: with at least one network, e.g. - {nic: priv0, network: %s}", firstOr(netNames, "private")))
+		}
 		if boots > 1 {
 			v.diags.Add(r.KeyPos["interfaces"], where, "more than one interface is marked boot: true", "a machine network-boots from one NIC; mark only that one")
 		}
@@ -371,14 +379,14 @@ func (v *checker) problem(file string, p *ptype.Problem, where, doc string) {
 
 func (v *checker) moduleRef(s yamlx.Scalar, where string) *defs.Module {
 	m, ok := v.d.Modules[s.Value]
-	if !ok {
+	if !ok && !v.d.Unreadable["module "+s.Value] {
 		v.diags.Add(s.Pos, where, fmt.Sprintf("unknown module %q", s.Value), fix(diag.DidYouMean(s.Value, v.d.ModuleNames()), "add it to the catalog (catalog/"+s.Value+"/module.yaml)"))
 	}
 	return m
 }
 
 func (v *checker) roleRef(s yamlx.Scalar, where string) {
-	if _, ok := v.d.Roles[s.Value]; !ok {
+	if _, ok := v.d.Roles[s.Value]; !ok && !v.d.Unreadable["role "+s.Value] {
 		v.diags.Add(s.Pos, where, fmt.Sprintf("unknown role %q", s.Value), fix(diag.DidYouMean(s.Value, v.d.RoleNames()), "roles are the files in roles/"))
 	}
 }
@@ -418,7 +426,7 @@ func (v *checker) cycles(what string, names []string, deps func(string) []yamlx.
 			case grey:
 				i := indexOf(stack, d.Value)
 				cycle := append(append([]string(nil), stack[i:]...), d.Value)
-				v.diags.Add(d.Pos, "", fmt.Sprintf("%s form a cycle: %s", what, strings.Join(cycle, " → ")),
+				v.diags.Add(v.blame(cycle, d.Pos, deps), "", fmt.Sprintf("%s form a cycle: %s", what, strings.Join(cycle, " → ")),
 					"remove one of these dependencies so that something can come first")
 			}
 		}
@@ -430,6 +438,30 @@ func (v *checker) cycles(what string, names []string, deps func(string) []yamlx.
 			visit(n)
 		}
 	}
+}
+
+// blame picks the dependency of a cycle to report it at: one written in
+// the site folder, which the user can change (the embedded design's files
+// they cannot), else the one that closed the cycle.
+func (v *checker) blame(cycle []string, closing diag.Pos, deps func(string) []yamlx.Scalar) diag.Pos {
+	if strings.HasPrefix(closing.File, v.d.Display) && !strings.HasPrefix(closing.File, "(") {
+		return closing
+	}
+	for k := 0; k+1 < len(cycle); k++ {
+		for _, d := range deps(cycle[k]) {
+			if d.Value == cycle[k+1] && strings.HasPrefix(d.Pos.File, v.d.Display) && !strings.HasPrefix(d.Pos.File, "(") {
+				return d.Pos
+			}
+		}
+	}
+	return closing
+}
+
+func firstOr(l []string, def string) string {
+	if len(l) == 0 {
+		return def
+	}
+	return l[0]
 }
 
 var namingVar = regexp.MustCompile(`\{n(:0?[1-9])?\}`)
