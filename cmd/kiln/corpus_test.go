@@ -196,6 +196,9 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 		if mib := float64(alloc) / (1 << 20); mib > maxMem {
 			t.Errorf("kiln %s allocated %.0f MiB, more than %g MiB", verb, mib, maxMem)
 		}
+		if testing.Verbose() && verb == "check" {
+			t.Logf("kiln check (%v, %.1f MiB):\n%s", took.Round(time.Millisecond), float64(alloc)/(1<<20), text)
+		}
 		if valid {
 			if code != 0 {
 				t.Errorf("kiln %s: exit %d, want 0\n%s%s", verb, code, stdout, text)

@@ -104,6 +104,7 @@ func (r *resolver) nodes() {
 			}
 			i.Netmask, i.Prefix, i.DNS = net.Netmask, net.Prefix, net.DNS
 			i.Hostname = qualify(n.Name, net.Domain)
+			r.nameLength(i.Hostname, n.Name, net)
 			if !gwSet && net.Gateway != "" && net.Gateway != i.IP {
 				i.Gateway = net.Gateway
 				gwSet = true
@@ -148,6 +149,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 			return strconv.Itoa(min)
 		}
 		return fmt.Sprintf("%d to %d", min, max)
+	}
+	if max >= 0 && max < min {
+		min, max = 0, -1 // swapped bounds: reported by validate, once
 	}
 	if n < min {
 		if rn == nil {
@@ -607,4 +611,26 @@ func max0(i int) int {
 		return 0
 	}
 	return i
+}
+
+// nameLength reports a host name longer than DNS allows (253 characters)
+// at the line that made it so: the network's domain, else the site's.
+// Once per domain; the node names are the design's or the site's own.
+func (r *resolver) nameLength(fqdn, node string, net *model.Network) {
+	if len(fqdn) <= 253 {
+		return
+	}
+	at := r.d.Site.Domain.Pos
+	if sn := r.d.Site.Networks[net.Name]; sn != nil && sn.Domain.Value != "" {
+		at = sn.Domain.Pos
+	}
+	if r.long == nil {
+		r.long = map[diag.Pos]bool{}
+	}
+	if r.long[at] {
+		return
+	}
+	r.long[at] = true
+	r.diags.Add(at, "network "+net.Name, fmt.Sprintf("node %s's name on %s, %s.…, is %d characters: more than the 253 DNS allows", node, net.Name, node, len(fqdn)),
+		fmt.Sprintf("use a domain of at most %d characters", 253-1-len(node)))
 }

@@ -248,7 +248,7 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 }
 
 func (v *checker) netKey(net string, s yamlx.Scalar, nets map[string]bool, netNames []string, where string) {
-	if !nets[net] {
+	if !nets[net] && len(netNames) > 0 { // a role with no interfaces is reported
 		p := s.Pos
 		v.diags.Add(p, where, fmt.Sprintf("this role has no interface on network %q", net), fix(diag.DidYouMean(net, netNames), "the role's networks are: "+joinOr(netNames)))
 	}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
@@ -288,13 +290,9 @@ func (v *checker) roles() {
 				boots++
 			}
 		}
-		if len(r.Interfaces) == 0 {
-			at := r.KeyPos["interfaces"]
-			if at.IsZero() {
-				at = r.Pos
-			}
+		if at, written := r.KeyPos["interfaces"]; written && len(r.Interfaces) == 0 {
 			v.diags.Add(at, where, "the role has no interfaces: its nodes would have no address, no DHCP or DNS entry and no line in the hosts file",
-				fmt.Sprintf("add interfaces: with at least one network, e.g. - {nic: priv0, network: %s}", firstOr(netNames, "private")))
+				fmt.Sprintf("add interfaces: with at least one network, e.g. - {nic: priv0, network: %s}", v.provisioningNet(netNames)))
 		}
 		if boots > 1 {
 			v.diags.Add(r.KeyPos["interfaces"], where, "more than one interface is marked boot: true", "a machine network-boots from one NIC; mark only that one")
@@ -360,7 +358,21 @@ func (v *checker) params(m *defs.Module, ps []defs.ParamValue, where string) {
 			continue
 		}
 		t, err := ptype.Parse(p.Type.Value, p.Values)
-		if err != nil || ptype.HasRef(pv.Value) {
+		if err != nil {
+			continue
+		}
+		if ptype.HasRef(pv.Value) {
+			// A list with references is checked when they are resolved,
+			// but a list inside it would be flattened silently there.
+			if t.List && pv.Value.Kind == yaml.SequenceNode {
+				for _, c := range pv.Value.Content {
+					if c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+						v.diags.Add(diag.Pos{File: pv.File, Line: c.Line, Col: c.Column}, where+": "+m.Name+"."+pv.Key.Value,
+							fmt.Sprintf("expected a single %s value in this list, found %s", t.Base, yamlx.Kind(c)),
+							"write one flat list: [a, b, \"${…}\"] (a reference to a list, such as ${worker[*].fqdn}, is spliced in)")
+					}
+				}
+			}
 			continue
 		}
 		if _, prob := t.CheckNode(pv.Value); prob != nil {
@@ -457,11 +469,17 @@ func (v *checker) blame(cycle []string, closing diag.Pos, deps func(string) []ya
 	return closing
 }
 
-func firstOr(l []string, def string) string {
-	if len(l) == 0 {
-		return def
+// provisioningNet names the network nodes install over, for examples.
+func (v *checker) provisioningNet(netNames []string) string {
+	for _, n := range v.d.Design.Networks {
+		if n.Provisioning {
+			return n.Name.Value
+		}
 	}
-	return l[0]
+	if len(netNames) > 0 {
+		return netNames[0]
+	}
+	return "private"
 }
 
 var namingVar = regexp.MustCompile(`\{n(:0?[1-9])?\}`)

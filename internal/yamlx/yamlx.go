@@ -78,9 +78,8 @@ var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 // merge keys (<<) are reported and dropped: a definition is read as
 // written, key by key.
 func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
-	if line, col, what, ok := badChar(data); !ok {
-		diags.Add(diag.Pos{File: file, Line: line, Col: col}, "", "this file holds "+what+", which is not text a definition file may hold",
-			"definition files are UTF-8 text: retype the character, or save the file as UTF-8 (a byte such as 0xE9 is é in Latin-1)")
+	if line, col, what, fix, ok := badChar(data); !ok {
+		diags.Add(diag.Pos{File: file, Line: line, Col: col}, "", what+" here: a definition file is UTF-8 text", fix)
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -161,17 +160,20 @@ func secondDocument(data []byte, at int) int {
 // character, a byte that is not UTF-8) and says where, counting columns in
 // characters; ok is true when there is none. A byte order mark and tabs
 // are fine.
-func badChar(data []byte) (line, col int, what string, ok bool) {
+func badChar(data []byte) (line, col int, what, fix string, ok bool) {
 	line, col = 1, 1
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			return line, col, fmt.Sprintf("the byte 0x%02X, which is not UTF-8", data[i]), false
+			return line, col, fmt.Sprintf("the byte 0x%02X is not UTF-8", data[i]),
+				"save the file as UTF-8, or retype the character (in Latin-1, 0xE9 is é)", false
 		case r == 0:
-			return line, col, "a NUL byte (0x00)", false
+			return line, col, "a NUL byte (0x00)",
+				"remove it: was this file saved as UTF-16, or is it not text at all?", false
 		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f, r >= 0x80 && r < 0xa0 && r != 0x85, r == 0xfffe, r == 0xffff:
-			return line, col, fmt.Sprintf("the control character U+%04X", r), false
+			return line, col, fmt.Sprintf("the control character U+%04X, which YAML does not allow,", r),
+				"remove it (an editor may show it as ^" + string(rune('@'+r%0x40)) + " or not at all)", false
 		}
 		if r == '\n' {
 			line, col = line+1, 1
@@ -180,7 +182,7 @@ func badChar(data []byte) (line, col int, what string, ok bool) {
 		}
 		i += size
 	}
-	return 0, 0, "", true
+	return 0, 0, "", "", true
 }
 
 // dropMergeKeys reports and removes every merge key (<<) under n.
