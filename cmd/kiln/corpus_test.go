@@ -38,6 +38,7 @@ import (
 //	shadow PATH            copy the embedded design's PATH into the site
 //	rm PATH / mkdir PATH   remove a file, make a folder
 //	pad FILE BYTES         grow FILE with comment lines to BYTES bytes
+//	reject TEXT            no problem may say TEXT (a follow-on)
 //	valid                  the site must check and build
 //	maxmem MiB             bytes allocated by each run (default 256)
 //	maxtime SECONDS        wall time of each run (default 10)
@@ -72,6 +73,7 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 	copyExample(t, site)
 
 	var wants []corpusWant
+	var rejects []string
 	valid := false
 	maxMem, maxTime := 256.0, 10.0
 	unquote := map[string]bool{}
@@ -89,6 +91,8 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 				t.Fatalf("want needs FILE:LINE: %q", line)
 			}
 			wants = append(wants, corpusWant{at: args[0], words: args[1:]})
+		case "reject":
+			rejects = append(rejects, rest)
 		case "valid":
 			valid = true
 		case "maxmem":
@@ -214,6 +218,11 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 		for _, w := range wants {
 			if !hasProblem(text, w) {
 				t.Errorf("kiln %s: no problem at %s with %q in:\n%s", verb, w.at, w.words, text)
+			}
+		}
+		for _, r := range rejects {
+			if strings.Contains(strings.ToLower(text), strings.ToLower(r)) {
+				t.Errorf("kiln %s: a problem says %q, which only follows from the one the case is about:\n%s", verb, r, text)
 			}
 		}
 		if verb == "build" {
