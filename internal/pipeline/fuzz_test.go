@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"kiln.dev/kiln/internal/builtin"
 	"kiln.dev/kiln/internal/diag"
@@ -99,6 +100,14 @@ func FuzzSite(f *testing.F) {
 // checkSite runs the pipeline over fsys and checks the shape of its answer.
 func checkSite(t *testing.T, fsys fs.FS) {
 	t.Helper()
+	// A hang is a bug too: no input may keep the check busy this long
+	// (a clean site renders in well under a second).
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("the check took %v", d)
+		}
+	}()
 	d, diags := load.FS(fsys, "site/")
 	all := &diag.List{}
 	all.Append(diags)

@@ -33,6 +33,7 @@ type owner struct {
 
 func (r *resolver) nodes() {
 	var all []*planned
+	r.countTotal()
 	for _, role := range r.c.Roles {
 		dr := r.d.Roles[role.Name]
 		rn := r.d.Site.Nodes[role.Name]
@@ -204,6 +205,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 			fmt.Sprintf("set count: 1, or give the role a pattern with {n} in %s", dr.File))
 		return nil
 	}
+	if r.tooMany {
+		return nil // reported by countTotal
+	}
 	if c.Count > MaxCount {
 		// Expanding it would take minutes and gigabytes before any address
 		// check could say it does not fit.
@@ -249,9 +253,15 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	return out
 }
 
-// MaxCount bounds a role's count, as starter.MaxWorkers bounds kiln init's
-// workers: the private network of so many nodes is a /9.
-const MaxCount = 1 << 22
+// MaxCount bounds a role's count, and MaxNodes the nodes of a site, as
+// starter.MaxWorkers bounds kiln init's workers: twice the largest site
+// Kiln is measured on (docs/performance.md, 50,000 workers). Each node
+// costs kiln check about 13 KB, so this keeps a count that is a slip (or
+// a hostile site.yaml) from taking gigabytes and minutes.
+const (
+	MaxCount = 100_000
+	MaxNodes = 100_000
+)
 
 // room is how many addresses counted nodes can take at most: on each network
 // with a valid start address, the addresses from there to the network's end
@@ -633,4 +643,36 @@ func (r *resolver) nameLength(fqdn, node string, net *model.Network) {
 	r.long[at] = true
 	r.diags.Add(at, "network "+net.Name, fmt.Sprintf("node %s's name on %s, %s.…, is %d characters: more than the 253 DNS allows", node, net.Name, node, len(fqdn)),
 		fmt.Sprintf("use a domain of at most %d characters", 253-1-len(node)))
+}
+
+// countTotal checks, before any node is made, that the site's nodes in
+// all (each role's list, or its count up to MaxCount) stay within
+// MaxNodes; when they do not, it says so at the largest role and no
+// counted role is expanded.
+func (r *resolver) countTotal() {
+	total, biggest := 0, 0
+	var at diag.Pos
+	var role string
+	for _, name := range sortedKeys(r.d.Site.Nodes) {
+		rn := r.d.Site.Nodes[name]
+		n := 0
+		var pos diag.Pos
+		switch {
+		case rn == nil:
+			continue
+		case rn.List != nil:
+			n, pos = len(rn.List), rn.Pos
+		case rn.Count != nil && rn.Count.Count <= MaxCount:
+			n, pos = max0(rn.Count.Count), rn.Count.KeyPos["count"]
+		}
+		total += n
+		if n > biggest {
+			biggest, at, role = n, pos, name
+		}
+	}
+	if total > MaxNodes {
+		r.tooMany = true
+		r.diags.Add(at, "role "+role, fmt.Sprintf("the site has %d nodes in all, more than kiln builds for one site (at most %d)", total, MaxNodes),
+			"lower the counts: a count this large is usually a slip")
+	}
 }

@@ -43,6 +43,9 @@ type resolver struct {
 	// full marks the role/network pairs whose addresses ran out, to say so once.
 	full map[string]bool
 	long map[diag.Pos]bool // domains already reported as too long
+	// tooMany is set when the site has more than MaxNodes nodes: counted
+	// roles are then not expanded.
+	tooMany bool
 }
 
 func (r *resolver) run() *model.Cluster {

@@ -80,6 +80,9 @@ func (v *checker) catalog() {
 			if !regexp.MustCompile(`^[a-z][a-z0-9_]*$`).MatchString(pn) {
 				v.diags.Add(p.Pos, pw, fmt.Sprintf("%q is not a valid Puppet parameter name", pn), "use lower-case letters, digits and underscores, starting with a letter")
 			}
+			if p.Type.Value == "" && p.Type.Pos.IsZero() {
+				continue // type: is missing, which decoding reports
+			}
 			t, err := ptype.Parse(p.Type.Value, p.Values)
 			if err != nil {
 				v.diags.Add(p.Type.Pos, pw, err.Error(), "valid types: "+strings.Join(ptype.Bases, ", ")+", or list(T)")

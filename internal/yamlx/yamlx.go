@@ -104,7 +104,51 @@ func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
 	}
 	dropMergeKeys(file, doc.Content[0], diags)
+	if n, lit := expanded(doc.Content[0], map[*yaml.Node]int{}), count(doc.Content[0]); n > MaxExpanded && n > 10*lit {
+		diags.Add(diag.Pos{File: file, Line: 1}, "",
+			fmt.Sprintf("this file's aliases (*name) expand its %d values to more than %d, which kiln refuses to read (a \"billion laughs\")", lit, MaxExpanded),
+			"write the values out, or refer to each anchor (&name) from fewer places")
+		return nil
+	}
 	return doc.Content[0]
+}
+
+// MaxExpanded bounds how many values a file may hold once its aliases are
+// followed, when that is more than ten times what it holds as written:
+// decoding follows every alias, so a few lines of aliases of aliases
+// would otherwise take minutes and gigabytes.
+const MaxExpanded = 1 << 20
+
+// expanded counts the nodes of n with every alias followed, saturating
+// above MaxExpanded; memo holds each node's count (-1 while it is being
+// counted, so that an alias of its own ancestor counts once).
+func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if v, ok := memo[n]; ok {
+		return max(v, 1)
+	}
+	memo[n] = -1
+	total := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		total += expanded(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		total += expanded(c, memo)
+		if total > MaxExpanded {
+			total = MaxExpanded + 1
+			break
+		}
+	}
+	memo[n] = min(total, MaxExpanded+1)
+	return memo[n]
+}
+
+// count is the number of nodes of n as written.
+func count(n *yaml.Node) int {
+	total := 1
+	for _, c := range n.Content {
+		total += count(c)
+	}
+	return total
 }
 
 func syntaxError(file string, data []byte, err error, diags *diag.List) {
