@@ -127,7 +127,7 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	}
 	d.Sources = append(d.Sources, Layer{FS: siteFS, Display: display})
 
-	if f, ok, err := d.Sources.read("design.yaml"); err != nil {
+	if f, ok, err := d.Sources.read("design.yaml", nil); err != nil {
 		diags.Add(diag.Pos{File: f.Display}, "", "cannot read the design file: "+friendly(err), unreadableFix(err))
 	} else if ok {
 		d.Design = defs.ParseDesign(f.Display, f.Data, diags)
@@ -215,6 +215,11 @@ func baseLayer(s *defs.Site, siteFS fs.FS, siteDir, display string) (Layer, erro
 		return Layer{}, fmt.Errorf("the design folder %s does not exist", p)
 	}
 	hint := diag.DidYouMean(name, builtin.Designs())
+	if siteDir != "" {
+		if st, err := os.Stat(filepath.Join(siteDir, name)); err == nil && st.IsDir() {
+			hint = fmt.Sprintf("for the folder %s beside site.yaml write design: ./%s", name, name)
+		}
+	}
 	return Layer{}, fmt.Errorf("there is no embedded design called %q (%s)", name, hint)
 }
 
@@ -236,7 +241,11 @@ func unreadableFix(err error) string {
 // defines (named by name from its path) as unreadable.
 func (d *Definitions) unreadable(bad []FileError, diags *diag.List, what string, name func(rel string) string) {
 	for _, b := range bad {
-		diags.Add(diag.Pos{File: b.Display}, "", "cannot read this file: "+b.Why(), unreadableFix(b.Err))
+		what := "this file"
+		if b.Folder {
+			what = "this folder"
+		}
+		diags.Add(diag.Pos{File: b.Display}, "", "cannot read "+what+": "+b.Why(), unreadableFix(b.Err))
 		rel := b.Display
 		for _, l := range d.Sources {
 			if strings.HasPrefix(rel, l.Display) {

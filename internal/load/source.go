@@ -59,6 +59,7 @@ func ReadFile(fsys fs.FS, rel string) ([]byte, error) {
 type FileError struct {
 	Display string // the file as shown to the user
 	Err     error
+	Folder  bool // a folder that could not be listed
 }
 
 // Why says in words why the file cannot be read.
@@ -194,7 +195,16 @@ func isNotExist(err error) bool {
 func (s Sources) GlobEach(pattern string) ([]File, []FileError) {
 	seen := map[string]bool{}
 	var names []string
-	for _, l := range s {
+	var bad []FileError
+	top, _, _ := strings.Cut(pattern, "/")
+	skip := map[int][]string{}
+	for i, l := range s {
+		// fs.Glob skips a folder it cannot list: say so.
+		if _, err := fs.ReadDir(l.FS, top); err != nil && !isNotExist(err) {
+			bad = append(bad, FileError{Display: l.Display + top, Err: err, Folder: true})
+			skip[i] = []string{top + "/"}
+			continue
+		}
 		m, _ := fs.Glob(l.FS, pattern) // only a malformed pattern fails
 		for _, n := range m {
 			if !seen[n] {
@@ -204,7 +214,7 @@ func (s Sources) GlobEach(pattern string) ([]File, []FileError) {
 		}
 	}
 	sort.Strings(names)
-	return s.readEach(names, nil)
+	return s.readEach(names, bad, skip)
 }
 
 // WalkEach is Walk that reads on past a file or folder it cannot read, as
@@ -213,17 +223,31 @@ func (s Sources) WalkEach(dir string) ([]File, []FileError) {
 	seen := map[string]bool{}
 	var names []string
 	var bad []FileError
-	for _, l := range s {
+	skip := map[int][]string{}
+	for i, l := range s {
 		_ = fs.WalkDir(l.FS, dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if isNotExist(err) {
 					return nil
 				}
-				bad = append(bad, FileError{Display: l.Display + p, Err: err})
-				if d != nil && d.IsDir() {
+				folder := d == nil || d.IsDir()
+				bad = append(bad, FileError{Display: l.Display + p, Err: err, Folder: folder})
+				if folder {
+					skip[i] = append(skip[i], p+"/")
 					return fs.SkipDir
 				}
 				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				st, err := fs.Stat(l.FS, p)
+				switch {
+				case err != nil && !isNotExist(err):
+					bad = append(bad, FileError{Display: l.Display + p, Err: err})
+					skip[i] = append(skip[i], p+"/", p)
+					return nil
+				case err != nil || st.IsDir():
+					return nil
+				}
 			}
 			if (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) && !seen[p] && !strings.HasPrefix(path.Base(p), ".") {
 				seen[p] = true
@@ -233,13 +257,13 @@ func (s Sources) WalkEach(dir string) ([]File, []FileError) {
 		})
 	}
 	sort.Strings(names)
-	return s.readEach(names, bad)
+	return s.readEach(names, bad, skip)
 }
 
-func (s Sources) readEach(names []string, bad []FileError) ([]File, []FileError) {
+func (s Sources) readEach(names []string, bad []FileError, skip map[int][]string) ([]File, []FileError) {
 	out := make([]File, 0, len(names))
 	for _, n := range names {
-		f, ok, err := s.read(n)
+		f, ok, err := s.read(n, skip)
 		switch {
 		case err != nil:
 			bad = append(bad, FileError{Display: f.Display, Err: err})
@@ -251,8 +275,15 @@ func (s Sources) readEach(names []string, bad []FileError) ([]File, []FileError)
 }
 
 // read is Read, with the failing layer's name of the file on error.
-func (s Sources) read(rel string) (File, bool, error) {
+// skip names, per layer, the folders already reported as unreadable.
+func (s Sources) read(rel string, skip map[int][]string) (File, bool, error) {
+next:
 	for i := len(s) - 1; i >= 0; i-- {
+		for _, p := range skip[i] {
+			if rel == p || strings.HasPrefix(rel, p) && strings.HasSuffix(p, "/") {
+				continue next // reported
+			}
+		}
 		data, err := ReadFile(s[i].FS, rel)
 		if err == nil {
 			return File{Rel: rel, Display: s[i].Display + rel, Data: data, Layer: i}, true, nil

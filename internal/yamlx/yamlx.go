@@ -88,17 +88,23 @@ func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
 		syntaxError(file, data, err, diags)
 		return nil
 	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == io.EOF:
-	case err != nil:
-		syntaxError(file, data, err, diags)
-		return nil
-	default:
-		diags.Add(diag.Pos{File: file, Line: secondDocument(data, next.Line)}, "",
-			"a second YAML document starts here; kiln reads one document a file and would ignore this one",
-			"remove the --- line so that its keys belong to the first document, or move them to the file they belong in")
-		return nil
+	for {
+		// An empty document after the first (a trailing ---) is harmless.
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			syntaxError(file, data, err, diags)
+			return nil
+		}
+		if len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].Tag == "!!null") {
+			diags.Add(diag.Pos{File: file, Line: secondDocument(data, next.Content[0].Line)}, "",
+				"a second YAML document starts here; kiln reads one document a file and would ignore this one",
+				"remove the --- line so that its keys belong to the first document, or move them to the file they belong in")
+			return nil
+		}
 	}
 	if len(doc.Content) == 0 {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
