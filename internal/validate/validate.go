@@ -275,6 +275,9 @@ func (v *checker) roles() {
 		nics := map[string]bool{}
 		boots := 0
 		for _, i := range r.Interfaces {
+			if i.Network.Value == "" && i.Network.Pos.IsZero() {
+				continue // an empty item: its missing keys are reported
+			}
 			if !nets[i.Network.Value] {
 				v.diags.Add(i.Network.Pos, where, fmt.Sprintf("network %q is not one of the design's networks", i.Network.Value), fix(diag.DidYouMean(i.Network.Value, netNames), "declare it under networks: in design.yaml"))
 			}
