@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 //	symlink PATH TARGET    PATH becomes a symbolic link to TARGET
 //	shadow PATH            copy the embedded design's PATH into the site
 //	rm PATH / mkdir PATH   remove a file, make a folder
+//	mkfifo PATH            PATH becomes a named pipe
 //	pad FILE BYTES         grow FILE with comment lines to BYTES bytes
 //	reject TEXT            no problem may say TEXT (a follow-on)
 //	valid                  the site must check and build
@@ -152,6 +154,14 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 		case "mkdir":
 			after = append(after, func() {
 				if err := os.MkdirAll(filepath.Join(site, args[0]), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			})
+		case "mkfifo":
+			after = append(after, func() {
+				p := filepath.Join(site, args[0])
+				os.Remove(p)
+				if err := syscall.Mkfifo(p, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			})
