@@ -33,7 +33,9 @@ type owner struct {
 
 func (r *resolver) nodes() {
 	var all []*planned
-	r.countTotal()
+	if r.countTotal(); r.tooMany {
+		return
+	}
 	for _, role := range r.c.Roles {
 		dr := r.d.Roles[role.Name]
 		rn := r.d.Site.Nodes[role.Name]
@@ -204,9 +206,6 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("the role's name pattern %q has no {n}, so only one node can have it", pattern),
 			fmt.Sprintf("set count: 1, or give the role a pattern with {n} in %s", dr.File))
 		return nil
-	}
-	if r.tooMany {
-		return nil // reported by countTotal
 	}
 	if c.Count > MaxCount {
 		// Expanding it would take minutes and gigabytes before any address
@@ -647,8 +646,8 @@ func (r *resolver) nameLength(fqdn, node string, net *model.Network) {
 
 // countTotal checks, before any node is made, that the site's nodes in
 // all (each role's list, or its count up to MaxCount) stay within
-// MaxNodes; when they do not, it says so at the largest role and no
-// counted role is expanded.
+// MaxNodes; when they do not, it says so at the largest role and no node
+// is made.
 func (r *resolver) countTotal() {
 	total, biggest := 0, 0
 	var at diag.Pos

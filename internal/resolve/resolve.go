@@ -43,8 +43,8 @@ type resolver struct {
 	// full marks the role/network pairs whose addresses ran out, to say so once.
 	full map[string]bool
 	long map[diag.Pos]bool // domains already reported as too long
-	// tooMany is set when the site has more than MaxNodes nodes: counted
-	// roles are then not expanded.
+	// tooMany is set when the site has more than MaxNodes nodes: no node
+	// is then made.
 	tooMany bool
 }
 
@@ -62,6 +62,11 @@ func (r *resolver) run() *model.Cluster {
 	c.AdminKeys = scalars(s.AdminKeys)
 	r.roles()
 	r.nodes()
+	if r.tooMany {
+		// Reported; resolving nodes that will not be built would only
+		// spend minutes and gigabytes on a site that is refused.
+		return c
+	}
 	r.vmPlacement()
 	r.macDuplicates()
 	c.Index()
