@@ -1,6 +1,8 @@
 package defs
 
 import (
+	"strconv"
+
 	"go.yaml.in/yaml/v3"
 
 	"kiln.dev/kiln/internal/diag"
@@ -80,6 +82,10 @@ type CountedNodes struct {
 	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for every node of this role."`
 	Nodes      map[string]*NodeEntry   `yaml:"nodes" doc:"Per-node settings by name (MAC, parameters) for counted nodes."`
 
+	// CountRead is true when count: was read as a number (not when it
+	// is missing or is not a number, which is reported when decoding).
+	CountRead bool `yaml:"-"`
+
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
 }
@@ -107,6 +113,12 @@ func (rn *RoleNodes) DecodeYAML(d *yamlx.Decoder, n *yaml.Node) {
 	case yaml.MappingNode:
 		rn.Count = &CountedNodes{}
 		d.Decode(n, rn.Count)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if v := n.Content[i+1]; n.Content[i].Value == "count" && v.Kind == yaml.ScalarNode {
+				_, err := strconv.ParseInt(v.Value, 0, 64)
+				rn.Count.CountRead = err == nil
+			}
+		}
 	default:
 		d.Errorf(n, "write a list of nodes (- name: …) or a mapping with count: and start:",
 			"expected the nodes of this role, found %s", yamlx.Kind(n))

@@ -1,6 +1,9 @@
 package diag
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Suggest returns the candidate closest to word, or "" when none is close
 // enough to be a likely typo. It backs the "did you mean" hints.
@@ -33,8 +36,12 @@ func DidYouMean(word string, candidates []string) string {
 	if len(candidates) == 0 {
 		return ""
 	}
-	if len(candidates) > 12 {
-		return "see the documentation of this file for the valid choices"
+	// The choices themselves, rather than a pointer to documentation the
+	// reader would have to find: names are short, and a long list is cut
+	// with its size said.
+	const shown = 30
+	if len(candidates) > shown {
+		return fmt.Sprintf("valid choices include %s, … (%d in all)", strings.Join(candidates[:shown], ", "), len(candidates))
 	}
 	return "valid choices: " + strings.Join(candidates, ", ")
 }

@@ -12,6 +12,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"kiln.dev/kiln/internal/builtin"
 	"kiln.dev/kiln/internal/defs"
@@ -46,6 +48,12 @@ type Definitions struct {
 	// Display is how the site folder is named in messages, e.g. "demo/".
 	Display string
 	Sources Sources
+
+	// Unreadable names the roles, modules and templates whose file exists
+	// but could not be read or parsed ("role worker", "module squid",
+	// "template x.tmpl"): the problem is reported once, at the file, and a
+	// later check that misses the definition says nothing more of it.
+	Unreadable map[string]bool
 }
 
 // Template is an artifact template's text.
@@ -94,10 +102,13 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	diags := &diag.List{}
 	d := &Definitions{SiteFS: siteFS, SiteDir: siteDir, Display: display}
 
-	data, err := fs.ReadFile(siteFS, SiteFile)
+	data, err := ReadFile(siteFS, SiteFile)
 	if err != nil {
-		diags.Add(diag.Pos{File: display + SiteFile}, "", "cannot read the site file: "+friendly(err),
-			"create it with kiln init, or point -C at the folder that holds it")
+		fix := "create it with kiln init, or point -C at the folder that holds it"
+		if errors.Is(err, ErrTooLarge) {
+			fix = "a site.yaml is a few KiB: is this the right file?"
+		}
+		diags.Add(diag.Pos{File: display + SiteFile}, "", "cannot read the site file: "+friendly(err), fix)
 		return nil, diags
 	}
 	d.Site = defs.ParseSite(display+SiteFile, data, diags)
@@ -116,8 +127,8 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	}
 	d.Sources = append(d.Sources, Layer{FS: siteFS, Display: display})
 
-	if f, ok, err := d.Sources.Read("design.yaml"); err != nil {
-		diags.Add(diag.Pos{File: display + "design.yaml"}, "", "cannot read the design file: "+friendly(err), "")
+	if f, ok, err := d.Sources.read("design.yaml", nil); err != nil {
+		diags.Add(diag.Pos{File: f.Display}, "", "cannot read the design file: "+friendly(err), unreadableFix(err))
 	} else if ok {
 		d.Design = defs.ParseDesign(f.Display, f.Data, diags)
 	} else {
@@ -129,16 +140,16 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	}
 
 	d.Roles = map[string]*defs.Role{}
-	roles, err := d.Sources.Glob("roles/*.yaml")
-	if err != nil {
-		diags.Add(diag.Pos{File: display + "roles/*.yaml"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
-	}
+	d.Unreadable = map[string]bool{}
+	roles, bad := d.Sources.GlobEach("roles/*.yaml")
+	d.unreadable(bad, diags, "role", func(rel string) string { return strings.TrimSuffix(path.Base(rel), ".yaml") })
 	for _, f := range roles {
+		name := strings.TrimSuffix(path.Base(f.Rel), ".yaml")
 		r := defs.ParseRole(f.Display, f.Data, diags)
 		if r == nil {
+			d.Unreadable["role "+name] = true
 			continue
 		}
-		name := strings.TrimSuffix(path.Base(f.Rel), ".yaml")
 		if r.Name != "" && r.Name != name {
 			diags.Add(r.KeyPos["name"], "role "+name, fmt.Sprintf("the role says its name is %q but its file is %s", r.Name, path.Base(f.Rel)),
 				"make the two agree: a role's name is its file name")
@@ -148,16 +159,15 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	}
 
 	d.Modules = map[string]*defs.Module{}
-	mods, err := d.Sources.Glob("catalog/*/module.yaml")
-	if err != nil {
-		diags.Add(diag.Pos{File: display + "catalog/*/module.yaml"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
-	}
+	mods, bad := d.Sources.GlobEach("catalog/*/module.yaml")
+	d.unreadable(bad, diags, "module", func(rel string) string { return path.Base(path.Dir(rel)) })
 	for _, f := range mods {
+		name := path.Base(path.Dir(f.Rel))
 		m := defs.ParseModule(f.Display, f.Data, diags)
 		if m == nil {
+			d.Unreadable["module "+name] = true
 			continue
 		}
-		name := path.Base(path.Dir(f.Rel))
 		if m.Name != "" && m.Name != name {
 			diags.Add(m.KeyPos["name"], "module "+name, fmt.Sprintf("the module says its name is %q but its folder is catalog/%s", m.Name, name),
 				"make the two agree: a module's name is its folder name")
@@ -167,10 +177,8 @@ func load(siteFS fs.FS, siteDir, display string) (*Definitions, *diag.List) {
 	}
 
 	d.Templates = map[string]Template{}
-	tmpls, err := d.Sources.Walk("templates")
-	if err != nil {
-		diags.Add(diag.Pos{File: display + "templates"}, "", "cannot read the definition files: "+friendly(err), "check the folder's permissions")
-	}
+	tmpls, bad := d.Sources.WalkEach("templates")
+	d.unreadable(bad, diags, "template", func(rel string) string { return strings.TrimPrefix(rel, "templates/") })
 	for _, f := range tmpls {
 		name := strings.TrimPrefix(f.Rel, "templates/")
 		d.Templates[name] = Template{Name: name, Display: f.Display, Text: string(f.Data)}
@@ -207,23 +215,46 @@ func baseLayer(s *defs.Site, siteFS fs.FS, siteDir, display string) (Layer, erro
 		return Layer{}, fmt.Errorf("the design folder %s does not exist", p)
 	}
 	hint := diag.DidYouMean(name, builtin.Designs())
+	if siteDir != "" {
+		if st, err := os.Stat(filepath.Join(siteDir, name)); err == nil && st.IsDir() {
+			hint = fmt.Sprintf("for the folder %s beside site.yaml write design: ./%s", name, name)
+		}
+	}
 	return Layer{}, fmt.Errorf("there is no embedded design called %q (%s)", name, hint)
 }
 
-func friendly(err error) string {
-	var pe *fs.PathError
-	if ok := asPathError(err, &pe); ok {
-		return pe.Err.Error()
+func friendly(err error) string { return Friendly(err) }
+
+func unreadableFix(err error) string {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return "a definition file is a few KiB: replace it with the file you meant"
+	case errors.Is(err, syscall.ELOOP), errors.Is(err, fs.ErrNotExist):
+		return "point the link at a real file, or remove it"
+	case errors.Is(err, fs.ErrPermission):
+		return "make it readable by the user running kiln (chmod a+r)"
 	}
-	return err.Error()
+	return "remove it, or replace it with the definition file it should be"
 }
 
-func asPathError(err error, pe **fs.PathError) bool {
-	p, ok := err.(*fs.PathError)
-	if ok {
-		*pe = p
+// unreadable reports each file that could not be read, and marks what it
+// defines (named by name from its path) as unreadable.
+func (d *Definitions) unreadable(bad []FileError, diags *diag.List, what string, name func(rel string) string) {
+	for _, b := range bad {
+		what := "this file"
+		if b.Folder {
+			what = "this folder"
+		}
+		diags.Add(diag.Pos{File: b.Display}, "", "cannot read "+what+": "+b.Why(), unreadableFix(b.Err))
+		rel := b.Display
+		for _, l := range d.Sources {
+			if strings.HasPrefix(rel, l.Display) {
+				rel = strings.TrimPrefix(rel, l.Display)
+				break
+			}
+		}
+		d.Unreadable[what+" "+name(rel)] = true
 	}
-	return ok
 }
 
 func sortedKeys[V any](m map[string]V) []string {

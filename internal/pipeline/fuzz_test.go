@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"kiln.dev/kiln/internal/builtin"
 	"kiln.dev/kiln/internal/diag"
@@ -99,6 +100,14 @@ func FuzzSite(f *testing.F) {
 // checkSite runs the pipeline over fsys and checks the shape of its answer.
 func checkSite(t *testing.T, fsys fs.FS) {
 	t.Helper()
+	// A hang is a bug too: no input may keep the check busy this long
+	// (a clean site renders in well under a second).
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("the check took %v", d)
+		}
+	}()
 	d, diags := load.FS(fsys, "site/")
 	all := &diag.List{}
 	all.Append(diags)
@@ -131,4 +140,65 @@ func checkSite(t *testing.T, fsys fs.FS) {
 			t.Errorf("badly formatted diagnostic: %q", dg.String())
 		}
 	}
+}
+
+// FuzzRole feeds arbitrary bytes as the site's own copy of a role file
+// (roles/worker.yaml, shadowing the design's) through the whole check,
+// over the example site: nothing panics, every problem has a file.
+func FuzzRole(f *testing.F) {
+	fuzzShadow(f, "roles/worker.yaml", "roles/*.yaml", []string{
+		"interfaces: []\n",
+		"kind: vm\nhost: worker\ninterfaces: [{nic: eth0, network: private}]\n",
+		"count: {min: 5, max: 1}\ninterfaces: [{nic: priv0, network: private}]\nmodules: {nope: {}}\n",
+		"after: [worker]\ninterfaces: [{nic: priv0, network: private, boot: true}, {nic: priv0, network: public, boot: true}]\n",
+		"naming: \"{n}{n}\"\ninterfaces: [{nic: priv0, network: private}]\nmodules: {base: {ntp_servers: [[a]]}}\n",
+		"<<: {kind: physical}\n---\nkind: vm\n",
+		"description: \xff\n",
+	})
+}
+
+// FuzzModule does the same with the site's copy of a catalog module
+// (catalog/base/module.yaml).
+func FuzzModule(f *testing.F) {
+	fuzzShadow(f, "catalog/base/module.yaml", "catalog/*/module.yaml", []string{
+		"class: kiln_base\nrequires: [firewall]\n",
+		"class: Not::Valid\nparameters: {x: {type: list(list(int))}}\n",
+		"class: kiln_base\nparameters: {timezone: {type: text, required: true, default: UTC}}\n",
+		"class: kiln_base\nports: [{port: 70000, proto: sctp}]\nstate: [{dump: x}]\n",
+		"class: kiln_base\nartifacts: [{template: ../../etc/passwd, path: /etc/shadow}]\n",
+	})
+}
+
+// fuzzShadow fuzzes the site's copy of file rel, seeded with every file of
+// the embedded design matching pattern and the extra seeds.
+func fuzzShadow(f *testing.F, rel, pattern string, extra []string) {
+	ex, _ := builtin.Example("tier3")
+	design, _ := builtin.Design("tier3")
+	names, _ := fs.Glob(design, pattern)
+	for _, n := range names {
+		b, _ := fs.ReadFile(design, n)
+		f.Add(b)
+	}
+	for _, s := range extra {
+		f.Add([]byte(s))
+	}
+	site := fstest.MapFS{}
+	_ = fs.WalkDir(ex, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(ex, p)
+			site[p] = &fstest.MapFile{Data: b, Mode: 0o600}
+		}
+		return nil
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bigNumber.Match(data) {
+			t.Skip("a count this large is slow, not wrong")
+		}
+		fsys := fstest.MapFS{}
+		for k, v := range site {
+			fsys[k] = v
+		}
+		fsys[rel] = &fstest.MapFile{Data: data, Mode: 0o600}
+		checkSite(t, fsys)
+	})
 }

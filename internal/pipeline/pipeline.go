@@ -55,7 +55,7 @@ func Resolve(src Source) (*Site, error) {
 		// The design's own checks see the resolved cluster.
 		all.Append(render.Checks(d, c))
 	}
-	if err := all.Err(); err != nil {
+	if err := withoutFollowOns(all).Err(); err != nil {
 		return &Site{Defs: d, Cluster: c}, err
 	}
 	return &Site{Defs: d, Cluster: c}, nil

@@ -33,6 +33,9 @@ type owner struct {
 
 func (r *resolver) nodes() {
 	var all []*planned
+	if r.countTotal(); r.tooMany {
+		return
+	}
 	for _, role := range r.c.Roles {
 		dr := r.d.Roles[role.Name]
 		rn := r.d.Site.Nodes[role.Name]
@@ -104,6 +107,7 @@ func (r *resolver) nodes() {
 			}
 			i.Netmask, i.Prefix, i.DNS = net.Netmask, net.Prefix, net.DNS
 			i.Hostname = qualify(n.Name, net.Domain)
+			r.nameLength(i.Hostname, n.Name, net)
 			if !gwSet && net.Gateway != "" && net.Gateway != i.IP {
 				i.Gateway = net.Gateway
 				gwSet = true
@@ -148,6 +152,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 			return strconv.Itoa(min)
 		}
 		return fmt.Sprintf("%d to %d", min, max)
+	}
+	if max >= 0 && max < min {
+		min, max = 0, -1 // swapped bounds: reported by validate, once
 	}
 	if n < min {
 		if rn == nil {
@@ -213,6 +220,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	if room := r.room(dr, c); count > room+1 {
 		count = room + 1
 	}
+	if max >= 0 && count > max+1 {
+		count = max + 1 // already reported: more than the design allows
+	}
 	names := map[string]bool{}
 	for i := 1; i <= count; i++ {
 		name := nodeName(pattern, i)
@@ -242,23 +252,35 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	return out
 }
 
-// MaxCount bounds a role's count, as starter.MaxWorkers bounds kiln init's
-// workers: the private network of so many nodes is a /9.
-const MaxCount = 1 << 22
+// MaxCount bounds a role's count, and MaxNodes the nodes of a site, as
+// starter.MaxWorkers bounds kiln init's workers: twice the largest site
+// Kiln is measured on (docs/performance.md, 50,000 workers). Each node
+// costs kiln check about 13 KB, so this keeps a count that is a slip (or
+// a hostile site.yaml) from taking gigabytes and minutes.
+const (
+	MaxCount = 100_000
+	MaxNodes = 100_000
+)
 
 // room is how many addresses counted nodes can take at most: on each network
 // with a valid start address, the addresses from there to the network's end
-// (MaxCount when nothing bounds it).
+// (MaxCount when nothing bounds it). A network with no start, or one that
+// cannot be used (reported elsewhere), leaves only the nodes given an
+// address by name: expanding a count of millions there (a slip for 4) would
+// take minutes and gigabytes to say what one node says.
 func (r *resolver) room(dr *defs.Role, c *defs.CountedNodes) int {
 	room := MaxCount
 	for _, di := range dr.Interfaces {
-		start, err := netip.ParseAddr(c.Start[di.Network.Value].Value)
+		s, given := c.Start[di.Network.Value]
+		start, err := netip.ParseAddr(s.Value)
 		net := r.network(di.Network.Value)
-		if err != nil || net == nil || net.CIDR == "" {
+		if !given || err != nil || net == nil || net.CIDR == "" {
+			room = min(room, len(c.Nodes))
 			continue
 		}
 		p := netip.MustParsePrefix(net.CIDR)
 		if !p.Contains(start) || !start.Is4() {
+			room = min(room, len(c.Nodes))
 			continue
 		}
 		a, last := start.As4(), broadcast(p).As4()
@@ -511,12 +533,20 @@ func (r *resolver) duplicates() {
 	names := map[string]*model.Node{}
 	r.byName = map[string]*model.Node{}
 	for _, n := range r.c.Nodes {
-		if o, ok := names[n.Name]; ok {
+		// Host names are case-insensitive (DNS, DHCP, Puppet certnames
+		// lower-case them): Head and head are one name.
+		key := strings.ToLower(n.Name)
+		if o, ok := names[key]; ok {
+			if o.Name != n.Name {
+				r.diags.Add(n.Origin, "node "+n.Name, fmt.Sprintf("the name %s is node %s's of role %s (%s) but for case, and host names are not case-sensitive", n.Name, o.Name, o.Role, o.Origin),
+					"give each node its own name (lower case, as DNS writes it)")
+				continue
+			}
 			r.diags.Add(n.Origin, "node "+n.Name, fmt.Sprintf("the name %s is also used by a node of role %s (%s)", n.Name, o.Role, o.Origin),
 				"give each node its own name")
 			continue
 		}
-		names[n.Name] = n
+		names[key] = n
 		r.byName[n.Name] = n
 	}
 }
@@ -590,4 +620,58 @@ func max0(i int) int {
 		return 0
 	}
 	return i
+}
+
+// nameLength reports a host name longer than DNS allows (253 characters)
+// at the line that made it so: the network's domain, else the site's.
+// Once per domain; the node names are the design's or the site's own.
+func (r *resolver) nameLength(fqdn, node string, net *model.Network) {
+	if len(fqdn) <= 253 {
+		return
+	}
+	at := r.d.Site.Domain.Pos
+	if sn := r.d.Site.Networks[net.Name]; sn != nil && sn.Domain.Value != "" {
+		at = sn.Domain.Pos
+	}
+	if r.long == nil {
+		r.long = map[diag.Pos]bool{}
+	}
+	if r.long[at] {
+		return
+	}
+	r.long[at] = true
+	r.diags.Add(at, "network "+net.Name, fmt.Sprintf("node %s's name on %s, %s.…, is %d characters: more than the 253 DNS allows", node, net.Name, node, len(fqdn)),
+		fmt.Sprintf("use a domain of at most %d characters", 253-1-len(node)))
+}
+
+// countTotal checks, before any node is made, that the site's nodes in
+// all (each role's list, or its count up to MaxCount) stay within
+// MaxNodes; when they do not, it says so at the largest role and no node
+// is made.
+func (r *resolver) countTotal() {
+	total, biggest := 0, 0
+	var at diag.Pos
+	var role string
+	for _, name := range sortedKeys(r.d.Site.Nodes) {
+		rn := r.d.Site.Nodes[name]
+		n := 0
+		var pos diag.Pos
+		switch {
+		case rn == nil:
+			continue
+		case rn.List != nil:
+			n, pos = len(rn.List), rn.Pos
+		case rn.Count != nil && rn.Count.Count <= MaxCount:
+			n, pos = max0(rn.Count.Count), rn.Count.KeyPos["count"]
+		}
+		total += n
+		if n > biggest {
+			biggest, at, role = n, pos, name
+		}
+	}
+	if total > MaxNodes {
+		r.tooMany = true
+		r.diags.Add(at, "role "+role, fmt.Sprintf("the site has %d nodes in all, more than kiln builds for one site (at most %d)", total, MaxNodes),
+			"lower the counts: a count this large is usually a slip")
+	}
 }

@@ -42,6 +42,10 @@ type resolver struct {
 	byName map[string]*model.Node
 	// full marks the role/network pairs whose addresses ran out, to say so once.
 	full map[string]bool
+	long map[diag.Pos]bool // domains already reported as too long
+	// tooMany is set when the site has more than MaxNodes nodes: no node
+	// is then made.
+	tooMany bool
 }
 
 func (r *resolver) run() *model.Cluster {
@@ -58,6 +62,11 @@ func (r *resolver) run() *model.Cluster {
 	c.AdminKeys = scalars(s.AdminKeys)
 	r.roles()
 	r.nodes()
+	if r.tooMany {
+		// Reported; resolving nodes that will not be built would only
+		// spend minutes and gigabytes on a site that is refused.
+		return c
+	}
 	r.vmPlacement()
 	r.macDuplicates()
 	c.Index()
@@ -86,7 +95,7 @@ func (r *resolver) networks() {
 		if sn.Domain.Value != "" {
 			net.Domain = sn.Domain.Value
 		}
-		if p, err := netip.ParsePrefix(sn.CIDR.Value); err == nil && p.Masked() == p {
+		if p, err := netip.ParsePrefix(sn.CIDR.Value); err == nil && p.Masked() == p && p.Addr().Is4() {
 			net.CIDR = p.String()
 			net.Address = p.Addr().String()
 			net.Prefix = p.Bits()
@@ -107,6 +116,35 @@ func (r *resolver) networks() {
 			net.DNS = append(net.DNS, d.Value)
 		}
 		r.c.Networks = append(r.c.Networks, net)
+	}
+	r.unoverlap()
+}
+
+// unoverlap leaves out the range of a network that overlaps one written
+// before it (validate reports it, at the later one): every address
+// checked against it would only repeat that problem.
+func (r *resolver) unoverlap() {
+	type ranged struct {
+		net  *model.Network
+		p    netip.Prefix
+		line int
+	}
+	var all []ranged
+	for _, n := range r.c.Networks {
+		if p, err := netip.ParsePrefix(n.CIDR); err == nil && n.CIDR != "" {
+			all = append(all, ranged{n, p, r.d.Site.Networks[n.Name].CIDR.Pos.Line})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].line < all[j].line })
+	for j, b := range all {
+		for _, a := range all[:j] {
+			if a.net.CIDR != "" && a.p.Overlaps(b.p) {
+				n := b.net
+				n.CIDR, n.Address, n.Prefix, n.Netmask, n.Broadcast, n.ReverseZone = "", "", 0, "", "", ""
+				r.taken[n.Name] = map[netip.Addr]diag.Pos{}
+				break
+			}
+		}
 	}
 }
 

@@ -116,9 +116,9 @@ func TestResolveMistakes(t *testing.T) {
 		},
 	}, {
 		name: "count beyond a small network",
-		site: func(t *testing.T) string { return edit(t, "worker: {count: 3,", "worker: {count: 3000000,") },
+		site: func(t *testing.T) string { return edit(t, "worker: {count: 3,", "worker: {count: 30000,") },
 		want: []want{
-			{Pos: "site/site.yaml:14:12", Where: "role worker", What: []string{"count 3000000 needs 3000000 addresses", "only 154 are free"}},
+			{Pos: "site/site.yaml:14:12", Where: "role worker", What: []string{"count 30000 needs 30000 addresses", "only 154 are free"}},
 		},
 	}, {
 		name: "counted nodes step around explicit addresses",

@@ -38,8 +38,8 @@ type Result struct {
 	Kept    []string // existing secrets left alone
 }
 
-// MaxWorkers bounds --workers: the private network is at most a /9.
-const MaxWorkers = 1 << 22
+// MaxWorkers bounds --workers as resolve.MaxCount bounds a role's count.
+const MaxWorkers = 100_000
 
 // Write creates the site folder dir. It refuses a folder that already holds
 // a site.yaml unless Force is set, and never overwrites an existing secret.

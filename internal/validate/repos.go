@@ -138,6 +138,8 @@ func (v *checker) adminKeys() {
 		}
 		if !ok {
 			v.diags.Add(k.Pos, "site admin_keys", "this is not an OpenSSH public key", "paste one line of ~/.ssh/id_ed25519.pub (ssh-ed25519 AAAA… comment), without quotes or backslashes")
+		} else if why := sshKeyProblem(k.Value); why != "" {
+			v.diags.Add(k.Pos, "site admin_keys", why, "paste the whole line of ~/.ssh/id_ed25519.pub again: sshd would refuse this key, and root could not log in with it")
 		}
 	}
 }

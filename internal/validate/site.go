@@ -1,13 +1,19 @@
 package validate
 
 import (
-	"go.yaml.in/yaml/v3"
-
+	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
 	"path"
+	"sort"
+	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"kiln.dev/kiln/internal/load"
 
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/diag"
@@ -45,6 +51,11 @@ func (v *checker) site() {
 				fmt.Sprintf("add %s: {cidr: …} under networks:", n.Name.Value))
 		}
 	}
+	provisioning := map[string]bool{}
+	for _, n := range v.d.Design.Networks {
+		provisioning[n.Name.Value] = n.Provisioning
+	}
+	var nets []siteNet
 	for _, name := range sortedKeys(s.Networks) {
 		n := s.Networks[name]
 		nw := "network " + name
@@ -58,8 +69,20 @@ func (v *checker) site() {
 			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%q is not a network in CIDR form", n.CIDR.Value), "write it like 10.10.0.0/24")
 		case prefix.Masked() != prefix:
 			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%q has host bits set", n.CIDR.Value), fmt.Sprintf("did you mean %s?", prefix.Masked()))
-		case prefix.Addr().Is4() && prefix.Bits() > 30:
+		case !prefix.Addr().Is4():
+			// The design's templates write IPv4: netmasks, DHCPv4 ranges,
+			// in-addr.arpa zones, PXE. An IPv6 network would build files
+			// that look right and do not work.
+			also := ""
+			if provisioning[name] {
+				also = "; nodes install over this network with PXE and DHCPv4, which need IPv4"
+			}
+			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%s is an IPv6 network, and the design writes IPv4 addresses for it (netmasks, DHCP ranges, reverse zones)%s", n.CIDR.Value, also),
+				"give the network's IPv4 range, e.g. 10.10.0.0/24")
+		case prefix.Bits() > 30:
 			v.diags.Add(n.CIDR.Pos, nw, fmt.Sprintf("%s leaves no room for hosts", n.CIDR.Value), "use a /30 or larger network")
+		default:
+			nets = append(nets, siteNet{name, prefix, n.CIDR.Pos})
 		}
 		if n.Gateway.Value != "" {
 			gw, err := netip.ParseAddr(n.Gateway.Value)
@@ -68,8 +91,14 @@ func (v *checker) site() {
 				// A node's name: the node that routes this network, checked once nodes exist.
 			case err != nil:
 				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %q is not an IP address", n.Gateway.Value), "write the router's address, e.g. 10.10.0.1, or the name of the node that routes this network")
-			case prefix.IsValid() && !prefix.Contains(gw):
+			case !prefix.IsValid() || !prefix.Addr().Is4() || prefix.Masked() != prefix:
+				// the network is reported
+			case !prefix.Contains(gw):
 				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %s is outside the network %s", gw, prefix), "a gateway must be on the network it serves")
+			case gw == prefix.Addr():
+				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %s is the network's own address, which no host can have", gw), fmt.Sprintf("write the router's address, e.g. %s", prefix.Addr().Next()))
+			case gw == lastAddr(prefix):
+				v.diags.Add(n.Gateway.Pos, nw, fmt.Sprintf("gateway %s is the network's broadcast address, which no host can have", gw), fmt.Sprintf("write the router's address, e.g. %s", prefix.Addr().Next()))
 			}
 		}
 		for _, d := range n.DNS {
@@ -84,9 +113,14 @@ func (v *checker) site() {
 		}
 	}
 
+	v.overlaps(nets)
+
 	for _, role := range sortedKeys(s.Nodes) {
 		rn := s.Nodes[role]
 		r, ok := v.d.Roles[role]
+		if !ok && v.d.Unreadable["role "+role] {
+			continue // its file is reported
+		}
 		if !ok {
 			v.diags.Add(rn.Pos, "site nodes", fmt.Sprintf("unknown role %q", role), fix(diag.DidYouMean(role, v.d.RoleNames()), "the roles are the design's roles/ files"))
 			continue
@@ -133,9 +167,7 @@ func (v *checker) site() {
 			v.diags.Add(ref.File.Pos, "secret "+name, fmt.Sprintf("%q is not a path inside the site folder", ref.File.Value), "keep secrets in the site folder, e.g. secrets/"+name)
 			continue
 		}
-		if _, err := fs.Stat(v.d.SiteFS, p); err != nil {
-			v.diags.Add(ref.File.Pos, "secret "+name, fmt.Sprintf("the secret file %s does not exist", ref.File.Value), "create it (kiln init makes the ones the example needs), or correct the path")
-		}
+		v.secretFile(name, ref, p)
 	}
 }
 
@@ -198,7 +230,10 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 		}
 		// count 0 is also what a count that is not a number decodes to
 		// (reported): say nothing of the MACs then.
-		if len(c.MACs) > c.Count && c.Count > 0 {
+		switch {
+		case c.Count == 0 && len(c.MACs) > 0 && c.CountRead:
+			v.diags.Add(c.MACs[0].Pos, where, fmt.Sprintf("%d MACs are listed for a count of 0 nodes", len(c.MACs)), "raise count to the number of machines, or remove the MACs")
+		case len(c.MACs) > c.Count && c.Count > 0:
 			v.diags.Add(c.MACs[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(c.MACs), c.Count), "raise count, or remove the extra MACs")
 		}
 		v.roleParams(r, c.Parameters, where)
@@ -213,16 +248,39 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 }
 
 func (v *checker) netKey(net string, s yamlx.Scalar, nets map[string]bool, netNames []string, where string) {
-	if !nets[net] {
+	if !nets[net] && len(netNames) > 0 { // a role with no interfaces is reported
 		p := s.Pos
 		v.diags.Add(p, where, fmt.Sprintf("this role has no interface on network %q", net), fix(diag.DidYouMean(net, netNames), "the role's networks are: "+joinOr(netNames)))
 	}
 }
 
 func (v *checker) mac(s yamlx.Scalar, where string) {
-	if _, err := ptype.ParseMAC(s.Value); err != nil {
+	m, err := ptype.ParseMAC(s.Value)
+	if err != nil {
 		v.diags.Add(s.Pos, where, err.Error(), "write six pairs of hex digits separated by colons, e.g. 52:54:00:12:34:56")
+		return
 	}
+	if why := macProblem(m); why != "" {
+		v.diags.Add(s.Pos, where, fmt.Sprintf("%s is %s, which no network card has", s.Value, why),
+			"copy the NIC's own MAC from the machine's label or its firmware (ip link shows it as link/ether)")
+	}
+}
+
+// macProblem says why MAC m (as ptype.ParseMAC writes it) cannot be a
+// NIC's: the all-zero and broadcast addresses, and multicast ones (the
+// low bit of the first octet). Locally administered MACs (second bit)
+// are real NICs' (VMs, some firmware) and fine.
+func macProblem(m string) string {
+	switch {
+	case m == "00:00:00:00:00:00":
+		return "the all-zero MAC"
+	case m == "ff:ff:ff:ff:ff:ff":
+		return "the broadcast MAC"
+	}
+	if b, err := strconv.ParseUint(m[:2], 16, 8); err == nil && b&1 == 1 {
+		return "a multicast MAC (the first octet is odd)"
+	}
+	return ""
 }
 
 // roleParams checks parameter values given for nodes of role r.
@@ -271,4 +329,69 @@ func joinOr(l []string) string {
 		out += ", " + s
 	}
 	return out
+}
+
+type siteNet struct {
+	name   string
+	prefix netip.Prefix
+	pos    diag.Pos
+}
+
+// overlaps reports two networks of the site that share addresses: a node
+// would be on both at once, and routes and DHCP would pick either.
+func (v *checker) overlaps(nets []siteNet) {
+	sort.Slice(nets, func(i, j int) bool { return nets[i].pos.Line < nets[j].pos.Line })
+	for j, b := range nets {
+		for _, a := range nets[:j] {
+			switch {
+			case a.prefix == b.prefix:
+				v.diags.Add(b.pos, "network "+b.name, fmt.Sprintf("%s is the same network as %s's (%s)", b.prefix, a.name, a.pos),
+					"give each network its own address range")
+			case a.prefix.Overlaps(b.prefix):
+				v.diags.Add(b.pos, "network "+b.name, fmt.Sprintf("%s overlaps network %s's %s (%s)", b.prefix, a.name, a.prefix, a.pos),
+					"give each network its own address range, with no address in both")
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
+
+// lastAddr is an IPv4 network's broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= 0xffffffff >> p.Bits()
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// secretFile checks the file of secret name: a regular, non-empty file in
+// the site folder. An empty one would make, say, the root password the
+// hash of the empty string.
+func (v *checker) secretFile(name string, ref *defs.SecretRef, p string) {
+	where := "secret " + name
+	st, err := fs.Stat(v.d.SiteFS, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("the secret file %s does not exist", ref.File.Value), "create it (kiln init makes the ones the example needs), or correct the path")
+		return
+	case err != nil:
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("cannot read the secret file %s: %s", ref.File.Value, load.Friendly(err)), "make it a readable file (0600) holding the secret")
+		return
+	case st.IsDir():
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("the secret file %s is a folder", ref.File.Value), fmt.Sprintf("name the file inside it that holds the secret, e.g. %s/%s", ref.File.Value, name))
+		return
+	case !st.Mode().IsRegular():
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("the secret file %s is not a regular file", ref.File.Value), "keep the secret in a plain file (0600)")
+		return
+	}
+	data, err := load.ReadFile(v.d.SiteFS, p)
+	switch {
+	case err != nil:
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("cannot read the secret file %s: %s", ref.File.Value, load.Friendly(err)), "make it a readable file (0600) holding the secret")
+	case len(bytes.TrimSpace(data)) == 0:
+		v.diags.Add(ref.File.Pos, where, fmt.Sprintf("the secret file %s is empty", ref.File.Value),
+			"put the secret in it: kiln init writes random ones (e.g. head -c 24 /dev/urandom | base64 > "+ref.File.Value+")")
+	}
 }

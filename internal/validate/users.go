@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/ptype"
 	"kiln.dev/kiln/internal/yamlx"
@@ -86,6 +88,8 @@ func (v *checker) users() {
 				v.diags.Add(k.Pos, where, err.Error(), "paste the one line of the user's ~/.ssh/id_ed25519.pub, one key per item")
 			} else if f := strings.Fields(k.Value); len(f) < 2 || !strings.HasPrefix(f[0], "ssh-") && !strings.HasPrefix(f[0], "ecdsa-") && !strings.HasPrefix(f[0], "sk-") {
 				v.diags.Add(k.Pos, where, "this is not an SSH public key", "paste the one line of the user's ~/.ssh/id_ed25519.pub (it starts with ssh-ed25519)")
+			} else if why := sshKeyProblem(k.Value); why != "" {
+				v.diags.Add(k.Pos, where, why, "paste the whole line of the user's ~/.ssh/id_ed25519.pub again: sshd would refuse this key")
 			}
 		}
 	}
@@ -112,4 +116,21 @@ func (v *checker) posixID(s yamlx.Scalar, where, what string) (int, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// sshKeyProblem says why sshd would not accept key (one authorized_keys
+// line), as golang.org/x/crypto/ssh reads it: a truncated or mangled key
+// is refused here rather than on the node, where root's or a user's login
+// would fail. "" when the key parses.
+func sshKeyProblem(key string) string {
+	pub, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+	switch {
+	case err != nil:
+		return "this SSH public key does not parse (is it cut short, or a private key?)"
+	case len(strings.TrimSpace(string(rest))) > 0:
+		return "this holds more than one SSH key"
+	case pub == nil:
+		return "this is not an SSH public key"
+	}
+	return ""
 }

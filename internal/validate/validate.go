@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"kiln.dev/kiln/internal/defs"
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
@@ -77,6 +79,9 @@ func (v *checker) catalog() {
 			pw := where + " parameter " + pn
 			if !regexp.MustCompile(`^[a-z][a-z0-9_]*$`).MatchString(pn) {
 				v.diags.Add(p.Pos, pw, fmt.Sprintf("%q is not a valid Puppet parameter name", pn), "use lower-case letters, digits and underscores, starting with a letter")
+			}
+			if p.Type.Value == "" && p.Type.Pos.IsZero() {
+				continue // type: is missing, which decoding reports
 			}
 			t, err := ptype.Parse(p.Type.Value, p.Values)
 			if err != nil {
@@ -190,7 +195,7 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 	where += " artifact " + a.Template.Value + a.Copy.Value
 	v.artifactKind(a, where)
 	if a.Template.Value != "" {
-		if _, ok := v.d.Templates[a.Template.Value]; !ok {
+		if _, ok := v.d.Templates[a.Template.Value]; !ok && !v.d.Unreadable["template "+a.Template.Value] {
 			hint := ""
 			if s := diag.Suggest(a.Template.Value, sortedKeys(v.d.Templates)); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
@@ -270,6 +275,9 @@ func (v *checker) roles() {
 		nics := map[string]bool{}
 		boots := 0
 		for _, i := range r.Interfaces {
+			if i.Network.Value == "" && i.Network.Pos.IsZero() {
+				continue // an empty item: its missing keys are reported
+			}
 			if !nets[i.Network.Value] {
 				v.diags.Add(i.Network.Pos, where, fmt.Sprintf("network %q is not one of the design's networks", i.Network.Value), fix(diag.DidYouMean(i.Network.Value, netNames), "declare it under networks: in design.yaml"))
 			}
@@ -287,6 +295,10 @@ func (v *checker) roles() {
 			if i.Boot {
 				boots++
 			}
+		}
+		if at, written := r.KeyPos["interfaces"]; written && len(r.Interfaces) == 0 {
+			v.diags.Add(at, where, "the role has no interfaces: its nodes would have no address, no DHCP or DNS entry and no line in the hosts file",
+				fmt.Sprintf("add interfaces: with at least one network, e.g. - {nic: priv0, network: %s}", v.provisioningNet(netNames)))
 		}
 		if boots > 1 {
 			v.diags.Add(r.KeyPos["interfaces"], where, "more than one interface is marked boot: true", "a machine network-boots from one NIC; mark only that one")
@@ -352,7 +364,21 @@ func (v *checker) params(m *defs.Module, ps []defs.ParamValue, where string) {
 			continue
 		}
 		t, err := ptype.Parse(p.Type.Value, p.Values)
-		if err != nil || ptype.HasRef(pv.Value) {
+		if err != nil {
+			continue
+		}
+		if ptype.HasRef(pv.Value) {
+			// A list with references is checked when they are resolved,
+			// but a list inside it would be flattened silently there.
+			if t.List && pv.Value.Kind == yaml.SequenceNode {
+				for _, c := range pv.Value.Content {
+					if c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+						v.diags.Add(diag.Pos{File: pv.File, Line: c.Line, Col: c.Column}, where+": "+m.Name+"."+pv.Key.Value,
+							fmt.Sprintf("expected a single %s value in this list, found %s", t.Base, yamlx.Kind(c)),
+							"write one flat list: [a, b, \"${…}\"] (a reference to a list, such as ${worker[*].fqdn}, is spliced in)")
+					}
+				}
+			}
 			continue
 		}
 		if _, prob := t.CheckNode(pv.Value); prob != nil {
@@ -371,14 +397,14 @@ func (v *checker) problem(file string, p *ptype.Problem, where, doc string) {
 
 func (v *checker) moduleRef(s yamlx.Scalar, where string) *defs.Module {
 	m, ok := v.d.Modules[s.Value]
-	if !ok {
+	if !ok && !v.d.Unreadable["module "+s.Value] {
 		v.diags.Add(s.Pos, where, fmt.Sprintf("unknown module %q", s.Value), fix(diag.DidYouMean(s.Value, v.d.ModuleNames()), "add it to the catalog (catalog/"+s.Value+"/module.yaml)"))
 	}
 	return m
 }
 
 func (v *checker) roleRef(s yamlx.Scalar, where string) {
-	if _, ok := v.d.Roles[s.Value]; !ok {
+	if _, ok := v.d.Roles[s.Value]; !ok && !v.d.Unreadable["role "+s.Value] {
 		v.diags.Add(s.Pos, where, fmt.Sprintf("unknown role %q", s.Value), fix(diag.DidYouMean(s.Value, v.d.RoleNames()), "roles are the files in roles/"))
 	}
 }
@@ -418,7 +444,7 @@ func (v *checker) cycles(what string, names []string, deps func(string) []yamlx.
 			case grey:
 				i := indexOf(stack, d.Value)
 				cycle := append(append([]string(nil), stack[i:]...), d.Value)
-				v.diags.Add(d.Pos, "", fmt.Sprintf("%s form a cycle: %s", what, strings.Join(cycle, " → ")),
+				v.diags.Add(v.blame(cycle, d.Pos, deps), "", fmt.Sprintf("%s form a cycle: %s", what, strings.Join(cycle, " → ")),
 					"remove one of these dependencies so that something can come first")
 			}
 		}
@@ -430,6 +456,36 @@ func (v *checker) cycles(what string, names []string, deps func(string) []yamlx.
 			visit(n)
 		}
 	}
+}
+
+// blame picks the dependency of a cycle to report it at: one written in
+// the site folder, which the user can change (the embedded design's files
+// they cannot), else the one that closed the cycle.
+func (v *checker) blame(cycle []string, closing diag.Pos, deps func(string) []yamlx.Scalar) diag.Pos {
+	if strings.HasPrefix(closing.File, v.d.Display) && !strings.HasPrefix(closing.File, "(") {
+		return closing
+	}
+	for k := 0; k+1 < len(cycle); k++ {
+		for _, d := range deps(cycle[k]) {
+			if d.Value == cycle[k+1] && strings.HasPrefix(d.Pos.File, v.d.Display) && !strings.HasPrefix(d.Pos.File, "(") {
+				return d.Pos
+			}
+		}
+	}
+	return closing
+}
+
+// provisioningNet names the network nodes install over, for examples.
+func (v *checker) provisioningNet(netNames []string) string {
+	for _, n := range v.d.Design.Networks {
+		if n.Provisioning {
+			return n.Name.Value
+		}
+	}
+	if len(netNames) > 0 {
+		return netNames[0]
+	}
+	return "private"
 }
 
 var namingVar = regexp.MustCompile(`\{n(:0?[1-9])?\}`)

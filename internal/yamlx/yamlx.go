@@ -15,11 +15,13 @@ package yamlx
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -70,30 +72,188 @@ var (
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
 // Parse reads one YAML document. A syntax error becomes a diagnostic with
-// the line the parser names; the result is then nil.
+// the line the parser names; the result is then nil. So do a byte that is
+// not UTF-8 text (at its line and column, which the parser does not give)
+// and a second document, which would otherwise be silently ignored. YAML
+// merge keys (<<) are reported and dropped: a definition is read as
+// written, key by key.
 func Parse(file string, data []byte, diags *diag.List) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		pos := diag.Pos{File: file}
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			pos.Line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-			// yaml.v3 numbers the lines of its parser's errors ("did not
-			// find expected …", unlike the scanner's) from 0: without this,
-			// an unclosed [ is blamed on the line above it.
-			if pos.Line > 0 && strings.HasPrefix(msg, "did not find expected") {
-				pos.Line = min(pos.Line+1, max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
-			}
-		}
-		diags.Add(pos, "", "this is not valid YAML: "+msg,
-			"check the indentation and quoting near this line (a value that contains ': ' or starts with '{', '*' or '@' needs quotes)")
+	if line, col, what, fix, ok := badChar(data); !ok {
+		diags.Add(diag.Pos{File: file, Line: line, Col: col}, "", what+" here: a definition file is UTF-8 text", fix)
 		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		syntaxError(file, data, err, diags)
+		return nil
+	}
+	for {
+		// An empty document after the first (a trailing ---) is harmless.
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			syntaxError(file, data, err, diags)
+			return nil
+		}
+		if len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].Tag == "!!null") {
+			diags.Add(diag.Pos{File: file, Line: secondDocument(data, next.Content[0].Line)}, "",
+				"a second YAML document starts here; kiln reads one document a file and would ignore this one",
+				"remove the --- line so that its keys belong to the first document, or move them to the file they belong in")
+			return nil
+		}
 	}
 	if len(doc.Content) == 0 {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
 	}
+	dropMergeKeys(file, doc.Content[0], diags)
+	if n, lit := expanded(doc.Content[0], map[*yaml.Node]int{}), count(doc.Content[0]); n > MaxExpanded && n > 10*lit {
+		diags.Add(diag.Pos{File: file, Line: 1}, "",
+			fmt.Sprintf("this file's aliases (*name) expand its %d values to more than %d, which kiln refuses to read (a \"billion laughs\")", lit, MaxExpanded),
+			"write the values out, or refer to each anchor (&name) from fewer places")
+		return nil
+	}
 	return doc.Content[0]
+}
+
+// MaxExpanded bounds how many values a file may hold once its aliases are
+// followed, when that is more than ten times what it holds as written:
+// decoding follows every alias, so a few lines of aliases of aliases
+// would otherwise take minutes and gigabytes.
+const MaxExpanded = 1 << 20
+
+// expanded counts the nodes of n with every alias followed, saturating
+// above MaxExpanded; memo holds each node's count (-1 while it is being
+// counted, so that an alias of its own ancestor counts once).
+func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if v, ok := memo[n]; ok {
+		return max(v, 1)
+	}
+	memo[n] = -1
+	total := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		total += expanded(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		total += expanded(c, memo)
+		if total > MaxExpanded {
+			total = MaxExpanded + 1
+			break
+		}
+	}
+	memo[n] = min(total, MaxExpanded+1)
+	return memo[n]
+}
+
+// count is the number of nodes of n as written.
+func count(n *yaml.Node) int {
+	total := 1
+	for _, c := range n.Content {
+		total += count(c)
+	}
+	return total
+}
+
+func syntaxError(file string, data []byte, err error, diags *diag.List) {
+	msg := err.Error()
+	pos := diag.Pos{File: file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		// yaml.v3 numbers the lines of its parser's errors ("did not
+		// find expected …", unlike the scanner's) from 0: without this,
+		// an unclosed [ is blamed on the line above it.
+		if pos.Line > 0 && strings.HasPrefix(msg, "did not find expected") {
+			pos.Line = min(pos.Line+1, max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
+		}
+	}
+	diags.Add(pos, "", "this is not valid YAML: "+msg,
+		"check the indentation and quoting near this line (a value that contains ': ' or starts with '{', '*' or '@' needs quotes)")
+}
+
+// secondDocument finds the line of the --- that starts the document whose
+// first node is on line at (a leading --- before the first document does
+// not count).
+func secondDocument(data []byte, at int) int {
+	lines := strings.Split(string(data), "\n")
+	var starts []int
+	content := false
+	for i, l := range lines {
+		l = strings.TrimRight(l, "\r")
+		if l == "---" || strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "---\t") {
+			if content {
+				starts = append(starts, i+1)
+			}
+			content = true // a leading --- opens the first document
+			continue
+		}
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") && !strings.HasPrefix(t, "%") {
+			content = true
+		}
+	}
+	best := at
+	for _, s := range starts {
+		if s <= at || at == 0 {
+			best = s
+			if at == 0 {
+				break
+			}
+		}
+	}
+	return max(best, 1)
+}
+
+// badChar finds the first character YAML refuses (a NUL or other control
+// character, a byte that is not UTF-8) and says where, counting columns in
+// characters; ok is true when there is none. A byte order mark and tabs
+// are fine.
+func badChar(data []byte) (line, col int, what, fix string, ok bool) {
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("the byte 0x%02X is not UTF-8", data[i]),
+				"save the file as UTF-8, or retype the character (in Latin-1, 0xE9 is é)", false
+		case r == 0:
+			return line, col, "a NUL byte (0x00)",
+				"remove it: was this file saved as UTF-16, or is it not text at all?", false
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f, r >= 0x80 && r < 0xa0 && r != 0x85, r == 0xfffe, r == 0xffff:
+			return line, col, fmt.Sprintf("the control character U+%04X, which YAML does not allow,", r),
+				"remove it (an editor may show it as ^" + string(rune('@'+r%0x40)) + " or not at all)", false
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return 0, 0, "", "", true
+}
+
+// dropMergeKeys reports and removes every merge key (<<) under n.
+func dropMergeKeys(file string, n *yaml.Node, diags *diag.List) {
+	if n.Kind == yaml.MappingNode {
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				diags.Add(diag.Pos{File: file, Line: k.Line, Col: k.Column}, "",
+					"YAML merge keys (<<) are not supported: kiln reads every mapping as written",
+					"write the keys out in this mapping instead of merging them in from an anchor")
+				continue
+			}
+			kept = append(kept, n.Content[i], n.Content[i+1])
+		}
+		n.Content = kept
+	}
+	for _, c := range n.Content {
+		dropMergeKeys(file, c, diags)
+	}
 }
 
 // PosOf returns the position of n in the decoder's file.
