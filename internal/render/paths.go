@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"kiln.dev/kiln/internal/diag"
 )
@@ -17,7 +18,10 @@ func checkPaths(files []BuiltFile, diags *diag.List) {
 	said := map[pair]int{}
 	var order []pair
 	msg := map[pair][3]string{}
-	report := func(first, second *BuiltFile, what string) {
+	report := func(first, second *BuiltFile, same bool, what string) {
+		if same && second.decl.String() < first.decl.String() {
+			first, second = second, first // the same words whatever the order
+		}
 		k := pair{first.decl, second.decl}
 		if _, ok := said[k]; !ok {
 			order = append(order, k)
@@ -29,7 +33,7 @@ func checkPaths(files []BuiltFile, diags *diag.List) {
 	for i := range files {
 		f := &files[i]
 		if i > 0 && files[i-1].Path == f.Path {
-			report(&files[i-1], f, fmt.Sprintf("two artifacts write %s", f.Path))
+			report(&files[i-1], f, true, fmt.Sprintf("two artifacts write %s", f.Path))
 			continue
 		}
 		at[f.Path] = i
@@ -38,7 +42,7 @@ func checkPaths(files []BuiltFile, diags *diag.List) {
 		f := &files[i]
 		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
 			if j, ok := at[dir]; ok {
-				report(&files[j], f, fmt.Sprintf("%s is a file, but %s needs it to be a folder", dir, f.Path))
+				report(&files[j], f, false, fmt.Sprintf("%s is a file, but %s needs it to be a folder", dir, f.Path))
 				break
 			}
 		}
@@ -49,7 +53,13 @@ func checkPaths(files []BuiltFile, diags *diag.List) {
 		if n := said[k] - 1; n > 0 {
 			what += fmt.Sprintf(", and %d more paths the same two artifacts both write", n)
 		}
-		diags.Add(k.b, "artifact path", what, "give one of the artifacts a path of its own, e.g. one that includes {{.Node.Name}} or {{.Role.Name}}")
+		// At the declaration the user can edit: the site's, not the
+		// embedded design's, when one of the two is.
+		at := k.b
+		if strings.HasPrefix(at.File, "(") && !strings.HasPrefix(k.a.File, "(") {
+			at = k.a
+		}
+		diags.Add(at, "artifact path", what, "give one of the artifacts a path of its own, e.g. one that includes {{.Node.Name}} or {{.Role.Name}}")
 	}
 }
 
