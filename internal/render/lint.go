@@ -249,6 +249,7 @@ func (l *linter) add(at parse.Node, word, what string, candidates []string) {
 		if len(parts) >= 3 {
 			fmt.Sscan(parts[len(parts)-2], &pos.Line)
 			fmt.Sscan(parts[len(parts)-1], &pos.Col)
+			pos.Col++ // ErrorContext counts from 0
 		}
 	}
 	fix := "write a name the definitions have"

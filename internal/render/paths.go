@@ -51,7 +51,7 @@ func checkPaths(files []BuiltFile, diags *diag.List) {
 		m := msg[k]
 		what := fmt.Sprintf("%s: %s (declared at %s) and %s (declared at %s)", m[0], m[1], k.a, m[2], k.b)
 		if n := said[k] - 1; n > 0 {
-			what += fmt.Sprintf(", and %d more paths the same two artifacts both write", n)
+			what += fmt.Sprintf(", and %d more paths like it from the same two artifacts", n)
 		}
 		// At the declaration the user can edit: the site's, not the
 		// embedded design's, when one of the two is.
