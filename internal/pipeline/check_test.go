@@ -1,12 +1,12 @@
 package pipeline
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"io/fs"
 	"kiln.dev/kiln/internal/builtin"
 )
 
