@@ -119,3 +119,15 @@ func TestAutosignTemplateIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A module's parameter read through the module (.Param "name") is found
+// on the node too, when one module of the node has it.
+func TestOneNodesFailureNamesAModulesValue(t *testing.T) {
+	d, c := siteWith(t, "1", "  - {template: n.tmpl, path: 'n/{{.Node.Name}}', scope: node}\n",
+		map[string]string{"n.tmpl": "{{ $m := .Node.Module \"m\" }}\n{{ fail \"bad %v\" ($m.Param \"port\").Value }}"}, withModule)
+	err := Check(d, c).Err()
+	want := `site/templates/n.tmpl:2:3: template n.tmpl for box1: bad 80 (m.port is "80", set at site/catalog/m/module.yaml:3:`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}

@@ -32,8 +32,9 @@ func (r *renderer) execProblem(err error, j job, where string) *diag.Diagnostic 
 	return p
 }
 
-// paramCall finds NODE.Param "module" "name" in a template's line.
-var paramCall = regexp.MustCompile(`\bParam\s+"([^"]+)"\s+"([^"]+)"`)
+// paramCall finds NODE.Param "module" "name" in a template's line, and
+// MODULE.Param "name" (the module is then the node's one that has it).
+var paramCall = regexp.MustCompile(`\bParam\s+"([^"]+)"(?:\s+"([^"]+)")?`)
 
 // valuesOnLine says where the parameter values line (1-based) of src reads
 // on node n come from: "base.timezone is "X" from site.yaml:12:5".
@@ -45,16 +46,29 @@ func valuesOnLine(src string, line int, n *model.Node) string {
 	var out []string
 	seen := map[string]bool{}
 	for _, m := range paramCall.FindAllStringSubmatch(lines[line-1], -1) {
-		key := m[1] + "." + m[2]
-		if seen[key] {
+		module, name := m[1], m[2]
+		if name == "" {
+			module, name = "", m[1]
+			for _, mod := range n.Modules {
+				if mod.Param(name) != nil {
+					if module != "" {
+						module = "" // two modules have it: which is unknown
+						break
+					}
+					module = mod.Name
+				}
+			}
+		}
+		key := module + "." + name
+		if module == "" || seen[key] {
 			continue
 		}
 		seen[key] = true
-		mod := n.Module(m[1])
+		mod := n.Module(module)
 		if mod == nil {
 			continue
 		}
-		prm := mod.Param(m[2])
+		prm := mod.Param(name)
 		if prm == nil {
 			continue
 		}
