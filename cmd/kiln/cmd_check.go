@@ -10,9 +10,11 @@ var checkVerb = &verb{
 	args:    "",
 	summary: "Validate a site's definitions and report every problem at once",
 	help: `Loads the catalog, the design and site.yaml, and checks them together:
-types, references, addresses, MACs, names, counts and cycles. Each problem
-is printed as FILE:LINE:COL: where: what is wrong — how to fix it.
-Nothing is written.
+types, references, addresses, MACs, names, counts and cycles; then renders
+every artifact for every node as kiln build would (templates, the design's
+autosign setting, output paths and collisions) and throws the bytes away.
+Each problem is printed as FILE:LINE:COL: where: what is wrong — how to fix
+it. Nothing is written: a site kiln check passes builds.
 
 Example:
   kiln check -C mysite
@@ -27,6 +29,10 @@ Example:
 		}
 		s, ok := c.resolve()
 		if !ok {
+			return exitDefs
+		}
+		if err := s.Check(); err != nil {
+			c.report(err)
 			return exitDefs
 		}
 		cl := s.Cluster

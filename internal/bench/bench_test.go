@@ -173,13 +173,20 @@ func BenchmarkRender(b *testing.B) {
 	})
 }
 
-// BenchmarkCheck is kiln check: load, validate and resolve.
+// BenchmarkCheck is kiln check: load, validate and resolve, then every
+// artifact rendered as a build renders it, into a sink that keeps nothing.
 func BenchmarkCheck(b *testing.B) {
 	each(b, func(b *testing.B, n int) {
 		dir := site(b, n)
 		b.ReportAllocs()
 		for b.Loop() {
-			mustResolve(b, dir)
+			s, err := pipeline.Resolve(pipeline.Source{Dir: dir})
+			if err != nil {
+				b.Fatalf("resolve %s: %v", dir, err)
+			}
+			if err := s.Check(); err != nil {
+				b.Fatalf("check %s: %v", dir, err)
+			}
 		}
 	})
 }

@@ -558,21 +558,34 @@ func swap(tmp, dir string) error {
 }
 
 // lock keeps two builds of the same folder from running at once. The lock
-// is released by the kernel if the process dies.
+// is released by the kernel if the process dies, and its file (.DIR.kiln-lock
+// beside dir) is removed when the build ends, failed or not. A build that
+// opened the file just before another removed it finds, once it holds the
+// lock, that the path no longer names its file, and takes it again.
 func lock(dir string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
 	p := sibling(dir, "lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
+	for {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("another kiln build of %s is running; wait for it to finish", dir)
+		}
+		held, err1 := f.Stat()
+		named, err2 := os.Stat(p)
+		if err1 == nil && err2 == nil && os.SameFile(held, named) {
+			return func() {
+				os.Remove(p) // still holding the lock: no one else has this file
+				f.Close()
+			}, nil
+		}
+		f.Close() // removed by the build that held it: take the new one
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("another kiln build of %s is running; wait for it to finish", dir)
-	}
-	return func() { f.Close() }, nil
 }
 
 // sibling names a hidden working file beside dir, e.g. .build.kiln-new for

@@ -259,3 +259,64 @@ func TestAFullDiskLeavesThePreviousBuild(t *testing.T) {
 		t.Errorf("the failed build left %v", left)
 	}
 }
+
+// A build leaves no lock file beside the build folder, whether it is
+// committed, aborted or refused; a lock held by a build that just ended is
+// taken again by the next one.
+func TestBuildLeavesNoLockFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "build")
+	lockFile := filepath.Join(filepath.Dir(dir), ".build.kiln-lock")
+	gone := func(when string) {
+		t.Helper()
+		if _, err := os.Lstat(lockFile); err == nil {
+			t.Errorf("%s: %s was left behind", when, lockFile)
+		}
+	}
+	if _, err := Write(dir, files("a", 3)); err != nil {
+		t.Fatal(err)
+	}
+	gone("after a build")
+	tx, err := Begin(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(lockFile); err != nil {
+		t.Errorf("a build in progress holds no lock file: %v", err)
+	}
+	tx.Abort()
+	gone("after an aborted build")
+	other := filepath.Join(t.TempDir(), "mine")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "notes"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(other, files("a", 1)); err == nil {
+		t.Fatal("a folder that is not a build was written over")
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(other), ".mine.kiln-lock")); err == nil {
+		t.Error("a refused build left its lock file")
+	}
+	// Two builds one after the other, and one that opened the old file
+	// before it was removed: each gets the lock in turn.
+	unlock, err := lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.OpenFile(lockFile, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	unlock()
+	unlock2, err := lock(dir)
+	if err != nil {
+		t.Fatalf("the lock is not taken again after a build ended: %v", err)
+	}
+	if _, err := Write(dir, files("b", 1)); err == nil || !strings.Contains(err.Error(), "another kiln build") {
+		t.Errorf("a second build ran beside one holding the lock: %v", err)
+	}
+	unlock2()
+	gone("after the last build")
+}

@@ -61,6 +61,14 @@ func Resolve(src Source) (*Site, error) {
 	return &Site{Defs: d, Cluster: c}, nil
 }
 
+// Check runs every stage of a build short of writing: every artifact is
+// rendered for every node as kiln build renders it (render.Check), its path
+// checked, and the bytes thrown away. A site Check passes builds, but for
+// the disk.
+func (s *Site) Check() error {
+	return render.Check(s.Defs, s.Cluster).Err()
+}
+
 // Render renders every artifact of a resolved site.
 func (s *Site) Render() ([]render.File, error) {
 	files, diags := render.Build(s.Defs, s.Cluster)

@@ -26,6 +26,12 @@ func Checks(d *load.Definitions, c *model.Cluster) *diag.List {
 			diags.Add(ch.Node.Pos, "design "+name, "the check is not a valid template: "+templateMsg(err), "correct the template")
 			continue
 		}
+		if names := lint(t, ch.Node.Pos.File, d); len(names) > 0 {
+			for _, p := range names {
+				diags.Add(ch.Node.Pos, "design "+name, p.What, p.Fix) // the template is a value of design.yaml
+			}
+			continue
+		}
 		t = r.clone(t)
 		var order []string
 		nodes := map[string][]string{}

@@ -42,6 +42,7 @@ func copyTrees(d *load.Definitions, c *model.Cluster, arts []*artifact, diags *d
 				Origin: f.Rel,
 				Doc:    a.decl.Doc,
 				Copied: true,
+				decl:   a.decl.Path.Pos,
 			})
 		}
 	}

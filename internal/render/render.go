@@ -53,6 +53,12 @@ type File struct {
 	// out is where a file rendered straight into a StreamSink went; it
 	// has no Data, and committing it stands for Put.
 	out FileWriter
+	// decl is where the artifact that made the file is declared (its
+	// path: line), for messages about the file's path.
+	decl diag.Pos
+	// src is the job that rendered the file, so that a check, which keeps
+	// no bytes, can render it again when an after_build template reads it.
+	src *job
 }
 
 // Data is what a template sees.
@@ -78,6 +84,7 @@ type artifact struct {
 	module string
 	text   *template.Template
 	file   string // the template's file, for messages
+	src    string // the template's text, to quote its failing line
 	path   *template.Template
 	mode   fs.FileMode
 }
@@ -190,11 +197,16 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 			if err != nil {
 				diags.Add(templatePos(err, tmpl.Display), "template "+name, templateMsg(err), "fix the template syntax")
 				t = nil
+			} else {
+				for _, p := range lint(t, tmpl.Display, d) {
+					diags.Add(p.Pos, p.Where, p.What, p.Fix)
+				}
 			}
 			parsed[name] = t
 		}
 		a.text = t
 		a.file = d.Templates[name].Display
+		a.src = d.Templates[name].Text
 		pt, err := template.New("path").Option("missingkey=error").Funcs(funcs(nil)).Parse(a.decl.Path.Value)
 		if err != nil {
 			diags.Add(a.decl.Path.Pos, "artifact "+name, "the output path is not a valid template: "+templateMsg(err), "write it like kickstart-{{.Node.Name}}.cfg")
@@ -208,6 +220,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 			}
 		}
 	}
+	autosign(d, c, diags)
 	if diags.Len() > 0 {
 		return nil, diags
 	}
@@ -242,12 +255,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 		runtime.GC()
 	}
 	files = renderLate(late, c, files, secrets, sink, diags)
-	for i := 1; i < len(files); i++ {
-		if files[i].Path == files[i-1].Path {
-			diags.Add(diag.Pos{}, "build", fmt.Sprintf("two artifacts write %s: %s and %s", files[i].Path, files[i-1].origin, files[i].origin),
-				"give one of the artifacts a path that includes the node or role name")
-		}
-	}
+	checkPaths(files, diags)
 	if diags.Len() > 0 {
 		return nil, diags
 	}
@@ -376,6 +384,7 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 	var failed atomic.Bool // the sink failed: stop rendering
 	stream, _ := sink.(StreamSink)
 	put := func(i int, f File, problem *diag.Diagnostic) {
+		f.src = &jobs[i]
 		if problem == nil {
 			var err error
 			if f.out != nil {
@@ -526,7 +535,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		r.usedSecret = false
 		if err := r.clone(a.text).Execute(bw, j.data); err != nil {
 			w.Abort()
-			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+			return File{}, r.execProblem(err, j, where)
 		}
 		if err := bw.Flush(); err != nil {
 			w.Abort()
@@ -539,13 +548,13 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		r.usedSecret = false
 		r.buf.Reset()
 		if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
-			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+			return File{}, r.execProblem(err, j, where)
 		}
 		// The bytes are the renderer's buffer, valid until its next
 		// render: a Sink copies what it keeps.
 		data, usedSecret = r.buf.Bytes(), r.usedSecret
 	}
-	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out}
+	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out, decl: a.decl.Path.Pos}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}
@@ -575,9 +584,15 @@ func templatePos(err error, file string) diag.Pos {
 func templateMsg(err error) string {
 	s := err.Error()
 	if m := tmplErr.FindStringSubmatch(s); m != nil {
-		return m[3]
+		s = m[3]
+	} else {
+		s = strings.TrimPrefix(s, "template: ")
 	}
-	return strings.TrimPrefix(s, "template: ")
+	// The template's own words (fail "…") need no quote of the call.
+	if _, msg, ok := strings.Cut(s, "error calling fail: "); ok {
+		return msg
+	}
+	return s
 }
 
 func hasScalar(l []yamlScalar, s string) bool {

@@ -15,6 +15,12 @@ import (
 // and templates come from the caller.
 func site(t *testing.T, n string, artifacts string, templates map[string]string) (*load.Definitions, *model.Cluster) {
 	t.Helper()
+	return siteWith(t, n, artifacts, templates, nil)
+}
+
+// siteWith is site with more files (a catalog module, a role) given by path.
+func siteWith(t *testing.T, n string, artifacts string, templates map[string]string, files map[string]string) (*load.Definitions, *model.Cluster) {
+	t.Helper()
 	fsys := fstest.MapFS{
 		"site.yaml": {Data: []byte(`cluster: c1
 domain: example.org
@@ -34,6 +40,9 @@ secrets:
 	}
 	for name, text := range templates {
 		fsys["templates/"+name] = &fstest.MapFile{Data: []byte(text)}
+	}
+	for name, text := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(text)}
 	}
 	d, diags := load.FS(fsys, "site/")
 	diags.Append(validate.Definitions(d))

@@ -26,7 +26,7 @@ func NodeArtifact(d *load.Definitions, c *model.Cluster, decl *defs.Artifact, n 
 	if err != nil {
 		return File{}, fmt.Errorf("%s: the output path is not a valid template: %s", decl.Path.Pos, templateMsg(err))
 	}
-	a := &artifact{decl: decl, text: text, path: pt, mode: 0o644}
+	a := &artifact{decl: decl, text: text, path: pt, mode: 0o644, file: tmpl.Display, src: tmpl.Text}
 	r := newRenderer(newSecrets(d))
 	f, problem := r.render(job{a: a, data: Data{Cluster: c, Node: n, Role: c.Role(n.Role)}, subj: n.Name}, nil)
 	if problem != nil {

@@ -1,0 +1,77 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"kiln.dev/kiln/internal/diag"
+)
+
+// checkPaths reports the files of a build (sorted by path) that cannot all
+// be written: two artifacts writing the same path, or one writing a file
+// where another needs a folder (a/b beside a/b/c). Each message names both
+// artifacts' declarations, so the fix is at a line either way. The same
+// pair of declarations colliding for many nodes is said once.
+func checkPaths(files []BuiltFile, diags *diag.List) {
+	type pair struct{ a, b diag.Pos }
+	said := map[pair]int{}
+	var order []pair
+	msg := map[pair][3]string{}
+	report := func(first, second *BuiltFile, same bool, what string) {
+		if same && second.decl.String() < first.decl.String() {
+			first, second = second, first // the same words whatever the order
+		}
+		k := pair{first.decl, second.decl}
+		if _, ok := said[k]; !ok {
+			order = append(order, k)
+			msg[k] = [3]string{what, origin(first), origin(second)}
+		}
+		said[k]++
+	}
+	at := make(map[string]int, len(files))
+	for i := range files {
+		f := &files[i]
+		if i > 0 && files[i-1].Path == f.Path {
+			report(&files[i-1], f, true, fmt.Sprintf("two artifacts write %s", f.Path))
+			continue
+		}
+		at[f.Path] = i
+	}
+	for i := range files {
+		f := &files[i]
+		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+			if j, ok := at[dir]; ok {
+				report(&files[j], f, false, fmt.Sprintf("%s is a file, but %s needs it to be a folder", dir, f.Path))
+				break
+			}
+		}
+	}
+	for _, k := range order {
+		m := msg[k]
+		what := fmt.Sprintf("%s: %s (declared at %s) and %s (declared at %s)", m[0], m[1], k.a, m[2], k.b)
+		if n := said[k] - 1; n > 0 {
+			what += fmt.Sprintf(", and %d more paths like it from the same two artifacts", n)
+		}
+		// At the declaration the user can edit: the site's, not the
+		// embedded design's, when one of the two is.
+		at := k.b
+		if strings.HasPrefix(at.File, "(") && !strings.HasPrefix(k.a.File, "(") {
+			at = k.a
+		}
+		diags.Add(at, "artifact path", what, "give one of the artifacts a path of its own, e.g. one that includes {{.Node.Name}} or {{.Role.Name}}")
+	}
+}
+
+// origin names what made a file: "kickstart.cfg.tmpl for wn1", or the
+// copied file.
+func origin(f *BuiltFile) string {
+	tmpl, subj, ok := cutAt(f.origin)
+	if ok {
+		return tmpl + " for " + subj
+	}
+	if f.copied {
+		return "the copied file " + tmpl
+	}
+	return tmpl
+}
