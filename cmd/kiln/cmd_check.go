@@ -1,15 +1,22 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"kiln.dev/kiln/internal/diag"
+)
 
 var checkVerb = &verb{
 	name:    "check",
-	args:    "[-C DIR | --example NAME] [--json]",
+	args:    "[-C DIR | --example NAME] [--json] [--strict]",
 	summary: "Validate a site's definitions and report every problem at once",
 	help: `Loads the catalog, the design and site.yaml, and checks them together:
 types, references, addresses, MACs, names, counts and cycles. Each problem
 is printed as FILE:LINE:COL: where: what is wrong — how to fix it.
-Nothing is written.
+Warnings (FILE:LINE:COL: warning: …) are what builds but is probably not
+meant: a list of MACs shorter than count, a start address on a gateway,
+an unknown time zone, nodes without SSH host keys. They leave the exit
+status 0; --strict counts them as problems. Nothing is written.
 
 Example:
   kiln check -C mysite
@@ -24,10 +31,14 @@ Example:
 		}
 		cl := s.Cluster
 		if c.json {
-			c.printJSON(map[string]any{"ok": true, "problems": []any{}, "nodes": len(cl.Nodes), "roles": len(cl.Roles)})
+			c.printJSON(map[string]any{"ok": true, "problems": []any{}, "warnings": append([]diag.Diagnostic{}, s.Warnings...), "nodes": len(cl.Nodes), "roles": len(cl.Roles)})
 			return exitOK
 		}
-		fmt.Fprintf(c.stdout, "%s: %d nodes in %d roles, no problems found.\n", cl.Name, len(cl.Nodes), len(cl.Roles))
+		also := ""
+		if len(s.Warnings) > 0 {
+			also = " (" + plural(len(s.Warnings), "warning") + " above; --strict makes them problems)"
+		}
+		fmt.Fprintf(c.stdout, "%s: %d nodes in %d roles, no problems found%s.\n", cl.Name, len(cl.Nodes), len(cl.Roles), also)
 		return exitOK
 	},
 }

@@ -30,6 +30,9 @@ type Source struct {
 type Site struct {
 	Defs    *load.Definitions
 	Cluster *model.Cluster
+	// Warnings are what the stages found that does not stop a build but
+	// is probably not what was meant (kiln check prints them).
+	Warnings []diag.Diagnostic
 }
 
 // Resolve loads, validates and resolves a site. Every stage runs even when
@@ -55,10 +58,11 @@ func Resolve(src Source) (*Site, error) {
 		// The design's own checks see the resolved cluster.
 		all.Append(render.Checks(d, c))
 	}
+	s := &Site{Defs: d, Cluster: c, Warnings: all.Warnings()}
 	if err := all.Err(); err != nil {
-		return &Site{Defs: d, Cluster: c}, err
+		return s, err
 	}
-	return &Site{Defs: d, Cluster: c}, nil
+	return s, nil
 }
 
 // Render renders every artifact of a resolved site.

@@ -182,7 +182,7 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 				continue
 			}
 			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
-			r.macs(p.node, e.MAC, nil)
+			r.macs(p.node, e.MAC)
 			out = append(out, p)
 		}
 		return out
@@ -218,17 +218,9 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		name := nodeName(pattern, i)
 		names[name] = true
 		p := &planned{node: mk(name, i, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
-		var listed *yamlx.Scalar
-		if i-1 < len(c.MACs) {
-			listed = &c.MACs[i-1]
-		}
-		var explicit map[string]yamlx.Scalar
-		if p.entry != nil {
-			explicit = p.entry.MAC
-		}
-		r.macs(p.node, explicit, listed)
 		out = append(out, p)
 	}
+	r.countedMACs(role.Name, dr, c, bootNet, out, count == c.Count)
 	var known []string
 	for n := range names {
 		known = append(known, n)
@@ -269,25 +261,216 @@ func (r *resolver) room(dr *defs.Role, c *defs.CountedNodes) int {
 	return room
 }
 
-// macs sets the MACs of a node's interfaces from its explicit settings and,
-// for the boot interface, from the role's list of MACs.
-func (r *resolver) macs(n *model.Node, explicit map[string]yamlx.Scalar, listed *yamlx.Scalar) {
+// macs sets the MACs of a node's interfaces from its explicit settings.
+func (r *resolver) macs(n *model.Node, explicit map[string]yamlx.Scalar) {
 	for _, i := range n.Interfaces {
-		var s *yamlx.Scalar
-		layer := "node"
-		if e, ok := explicit[i.Network]; ok {
-			s = &e
-		} else if i.Boot && listed != nil {
-			s, layer = listed, "site role"
-		}
-		if s == nil {
-			continue
-		}
-		if m, err := ptype.ParseMAC(s.Value); err == nil {
-			i.MAC = m
-			i.MACFrom = model.Origin{Layer: layer, Pos: s.Pos}
+		if s, ok := explicit[i.Network]; ok {
+			setMAC(i, s, "node")
 		}
 	}
+}
+
+func setMAC(i *model.Interface, s yamlx.Scalar, layer string) {
+	if m, err := ptype.ParseMAC(s.Value); err == nil {
+		i.MAC = m
+		i.MACFrom = model.Origin{Layer: layer, Pos: s.Pos}
+	}
+}
+
+// macSource is one place that gives a node's NIC its MAC.
+type macSource struct {
+	s     yamlx.Scalar
+	layer string
+}
+
+// countedMACs sets the MACs of a counted role's nodes from its macs: (a
+// list in node order, a map by node name, or either per interface) and
+// from each node's own mac:. A NIC given its MAC in two places is an
+// error naming both; a positional list shorter than the nodes is a
+// warning naming those without one, since a forgotten MAC in the middle
+// shifts every later machine. complete is false when the nodes were cut
+// short (a count that does not fit, reported elsewhere): names beyond the
+// cut are not reported as unknown then.
+func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes, bootNet string, nodes []*planned, complete bool) {
+	where := "role " + role
+	m := &c.MACs
+	byName := map[string]*planned{}
+	var known []string
+	for _, p := range nodes {
+		byName[p.node.Name] = p
+		known = append(known, p.node.Name)
+	}
+	ifaces := map[string]string{} // network or NIC name → network
+	var ifNames []string
+	for _, di := range dr.Interfaces {
+		ifaces[di.Network.Value] = di.Network.Value
+		ifaces[di.NIC.Value] = di.Network.Value
+		ifNames = append(ifNames, di.Network.Value)
+	}
+	sources := map[string]map[string][]macSource{} // node → network → sources
+	add := func(node, net string, s yamlx.Scalar, layer string) {
+		if sources[node] == nil {
+			sources[node] = map[string][]macSource{}
+		}
+		sources[node][net] = append(sources[node][net], macSource{s, layer})
+	}
+	type listUse struct {
+		list []yamlx.Scalar
+		net  string
+		pos  diag.Pos
+	}
+	var lists []listUse
+	positional := func(list []yamlx.Scalar, net string, pos diag.Pos) {
+		if len(list) == 0 {
+			return
+		}
+		if len(list) > c.Count && c.Count > 0 {
+			r.diags.Add(list[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(list), c.Count), "raise count, or remove the extra MACs")
+		}
+		for i, s := range list {
+			if i >= len(nodes) {
+				break
+			}
+			if s.Value != "" { // ~ or "" is a gap: that node has no MAC here
+				add(nodes[i].node.Name, net, s, "site role")
+			}
+		}
+		lists = append(lists, listUse{list, net, pos})
+	}
+	named := func(sub *defs.MACs, net string) {
+		for _, k := range sub.Keys {
+			s, ok := sub.ByName[k.Value]
+			if !ok {
+				continue
+			}
+			if byName[k.Value] != nil {
+				add(k.Value, net, s, "site role")
+				continue
+			}
+			if !complete {
+				continue
+			}
+			what := fmt.Sprintf("there is no node %q among this role's %d nodes", k.Value, c.Count)
+			if _, isIface := ifaces[k.Value]; isIface {
+				what = fmt.Sprintf("%q is an interface of the role: its MACs are a list or node: MAC lines, not one MAC", k.Value)
+			}
+			hint := "the names run from " + nodes[0].node.Name + " to " + nodes[len(nodes)-1].node.Name
+			dym := diag.DidYouMean(k.Value, known)
+			if s := diag.Suggest(k.Value, known); s != "" && strings.TrimRight(s, "0123456789") == strings.TrimRight(k.Value, "0123456789") {
+				dym = "" // wn5 for wn1 is no typo: the number is past the count
+			}
+			r.diags.Add(k.Pos, where, what, fix(dym, hint))
+		}
+	}
+	if (len(m.List) > 0 || len(m.ByName) > 0) && bootNet == "" && len(nodes) > 0 && r.knownNetworks(dr) {
+		r.diags.Add(m.Pos, where, "the role has no boot interface, so a MAC without an interface has no NIC to go to",
+			fmt.Sprintf("give the MACs per interface: macs: {%s: {%s: …}}", joinNames(ifNames), nodes[0].node.Name))
+	} else if len(nodes) > 0 && bootNet != "" {
+		positional(m.List, bootNet, m.Pos)
+		named(m, bootNet)
+	}
+	for _, k := range m.Keys {
+		sub := m.ByIface[k.Value]
+		if sub == nil {
+			continue
+		}
+		net, ok := ifaces[k.Value]
+		if !ok {
+			what := fmt.Sprintf("this role has no interface %q", k.Value)
+			if byName[k.Value] != nil {
+				what = fmt.Sprintf("node %s has one MAC per interface; write it as %s: MAC, or under the interface (%s: {%s: MAC})", k.Value, k.Value, joinNames(ifNames), k.Value)
+			}
+			dym := ""
+			if s := diag.Suggest(k.Value, ifNames); s != "" {
+				dym = `did you mean "` + s + `"?`
+			}
+			r.diags.Add(k.Pos, where, what, fix(dym, "the role's interfaces are on: "+joinNames(ifNames)))
+			continue
+		}
+		positional(sub.List, net, sub.Pos)
+		named(sub, net)
+	}
+	for _, p := range nodes {
+		if p.entry == nil {
+			continue
+		}
+		for _, net := range sortedKeys(p.entry.MAC) {
+			add(p.node.Name, net, p.entry.MAC[net], "node")
+		}
+	}
+	for _, p := range nodes {
+		for _, i := range p.node.Interfaces {
+			src := sources[p.node.Name][i.Network]
+			if len(src) == 0 {
+				continue
+			}
+			if len(src) > 1 {
+				r.diags.Add(src[1].s.Pos, "node "+p.node.Name, fmt.Sprintf("the MAC of %s's NIC on %s is given twice: %s at %s and %s here", p.node.Name, i.Network, src[0].s.Value, src[0].s.Pos, src[1].s.Value),
+					"keep one of the two (a node: MAC line under macs:, or the node's own mac:)")
+			}
+			setMAC(i, src[0].s, src[0].layer)
+		}
+	}
+	if !complete {
+		return
+	}
+	for _, l := range lists {
+		var missing []string
+		for _, p := range nodes {
+			if len(sources[p.node.Name][l.net]) == 0 {
+				missing = append(missing, p.node.Name)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		given := 0
+		for _, s := range l.list {
+			if s.Value != "" {
+				given++
+			}
+		}
+		r.diags.Warn(l.pos, where, fmt.Sprintf("the list of MACs on %s gives %d for %d nodes, so %s %s no MAC (the list is in node order: a forgotten MAC gives every later machine the next one's)",
+			l.net, given, len(nodes), nameList(missing), hasHave(len(missing))),
+			fmt.Sprintf("add the missing MACs, or write them by name so no machine can take another's: macs: {%s: …}", missing[0]))
+	}
+}
+
+// knownNetworks reports whether every interface of the role is on a
+// network of the design (one that is not is reported by validate).
+func (r *resolver) knownNetworks(dr *defs.Role) bool {
+	for _, di := range dr.Interfaces {
+		if r.network(di.Network.Value) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// nameList names nodes for a message: all of them up to eight, else the
+// first six and how many more.
+func nameList(names []string) string {
+	if len(names) <= 8 {
+		return joinNames(names)
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:6], ", "), len(names)-6)
+}
+
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func hasHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
 }
 
 // claim gives node n the explicit address s on interface i.

@@ -193,14 +193,12 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 				v.diags.Add(s.Pos, where, fmt.Sprintf("start address %q is not an IP address", s.Value), "write it like 10.10.0.101")
 			}
 		}
-		for _, m := range c.MACs {
+		for _, m := range c.MACs.All() {
 			v.mac(m, where)
 		}
-		// count 0 is also what a count that is not a number decodes to
-		// (reported): say nothing of the MACs then.
-		if len(c.MACs) > c.Count && c.Count > 0 {
-			v.diags.Add(c.MACs[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(c.MACs), c.Count), "raise count, or remove the extra MACs")
-		}
+		// A list longer than count, and map keys that are no node or
+		// interface of the role, are reported when resolving, which knows
+		// the names.
 		v.roleParams(r, c.Parameters, where)
 		for _, name := range sortedKeys(c.Nodes) {
 			e := c.Nodes[name]
