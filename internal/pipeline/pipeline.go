@@ -54,6 +54,7 @@ func Resolve(src Source) (*Site, error) {
 	all.Append(validate.Definitions(d))
 	c, rd := resolve.Cluster(d)
 	all.Append(rd)
+	all.Append(hostKeyWarnings(d, c))
 	if all.Err() == nil {
 		// The design's own checks see the resolved cluster.
 		all.Append(render.Checks(d, c))

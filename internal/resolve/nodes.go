@@ -534,6 +534,10 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 			cursors[key] = netip.Addr{}
 			return
 		}
+		if o, taken := owners[i.Network][a]; taken && o.role != role {
+			r.diags.Warn(start.Pos, where, fmt.Sprintf("start address %s on %s is already %s (%s), so %s takes the next free address instead", a, i.Network, o.what, o.pos, p.node.Name),
+				"start the role at a free address, so that the first node's address is the one written here")
+		}
 		cur = a
 	}
 	if !cur.IsValid() {

@@ -235,6 +235,7 @@ func (r *resolver) unsetParam(u *unsetParam) {
 func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shared map[*yaml.Node]any, reported map[string]bool, what string) any {
 	if !ptype.HasRef(lv.node) {
 		if v, ok := plain[lv.node]; ok {
+			r.unknownZone(t, v, lv, reported, what)
 			return v
 		}
 		v, prob := t.CheckNode(lv.node)
@@ -242,6 +243,7 @@ func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shar
 			return nil // reported by validate
 		}
 		plain[lv.node] = v
+		r.unknownZone(t, v, lv, reported, what)
 		return v
 	}
 	if v, ok := shared[lv.node]; ok {
@@ -276,10 +278,76 @@ func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shar
 			}
 		}
 	}
+	r.unknownZone(t, v, lv, reported, what)
 	if !mentionsSelf(lv.node) {
 		shared[lv.node] = v
 	}
 	return v
+}
+
+// unknownZone warns, once per place, of a timezone value the tz database
+// does not know: the installer and timedatectl would refuse it on the node.
+func (r *resolver) unknownZone(t ptype.Type, v any, lv layerValue, reported map[string]bool, what string) {
+	if t.Base != "timezone" {
+		return
+	}
+	zones, _ := v.([]any)
+	if !t.List {
+		zones = []any{v}
+	}
+	for _, z := range zones {
+		s, _ := z.(string)
+		key := "tz:" + s + "@" + lv.origin.Pos.String()
+		if reported[key] {
+			continue
+		}
+		reported[key] = true // checked once per place, known or not
+		if ptype.KnownZone(s) {
+			continue
+		}
+		hint := ""
+		if g := zoneGuess(s); g != "" {
+			hint = `did you mean "` + g + `"?`
+		}
+		r.diags.Warn(lv.origin.Pos, what, fmt.Sprintf("the tz database does not know the time zone %q: the installer and timedatectl would refuse it on every node", s),
+			fix(hint, "use a name timedatectl list-timezones shows, e.g. Europe/Zurich or America/Chicago"))
+	}
+}
+
+// zoneGuess tries the usual slips in a zone name (LosAngeles or
+// los angeles for Los_Angeles) and returns the first the tz database
+// knows, or "".
+func zoneGuess(s string) string {
+	title := func(w string) string {
+		parts := strings.Split(w, "_")
+		for i, p := range parts {
+			if p != "" {
+				parts[i] = strings.ToUpper(p[:1]) + strings.ToLower(p[1:])
+			}
+		}
+		return strings.Join(parts, "_")
+	}
+	camel := func(w string) string {
+		var b strings.Builder
+		for i, c := range w {
+			if i > 0 && c >= 'A' && c <= 'Z' && w[i-1] >= 'a' && w[i-1] <= 'z' {
+				b.WriteByte('_')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	areas := strings.Split(strings.ReplaceAll(s, " ", "_"), "/")
+	for _, f := range []func(string) string{func(w string) string { return w }, camel, title, func(w string) string { return title(camel(w)) }} {
+		g := make([]string, len(areas))
+		for i, a := range areas {
+			g[i] = f(a)
+		}
+		if z := strings.Join(g, "/"); z != s && ptype.KnownZone(z) {
+			return z
+		}
+	}
+	return ""
 }
 
 // mentionsSelf reports whether a value's text (any of its items) contains
