@@ -72,6 +72,13 @@ func (c *cmdContext) node(cl *model.Cluster, name string) *model.Node {
 func showTable(c *cmdContext, cl *model.Cluster) {
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	head := []string{"NODE", "ROLE", "KIND"}
+	groups := false // a GROUP column only for a site that names groups
+	for _, n := range cl.Nodes {
+		groups = groups || n.Group != ""
+	}
+	if groups {
+		head = append(head, "GROUP")
+	}
 	for _, n := range cl.Networks {
 		head = append(head, strings.ToUpper(n.Name))
 	}
@@ -79,6 +86,9 @@ func showTable(c *cmdContext, cl *model.Cluster) {
 	fmt.Fprintln(w, strings.Join(head, "\t"))
 	for _, n := range cl.Nodes {
 		row := []string{n.Name, n.Role, n.Kind}
+		if groups {
+			row = append(row, dash(n.Group))
+		}
 		for _, net := range cl.Networks {
 			row = append(row, dash(n.IP(net.Name)))
 		}
@@ -94,6 +104,9 @@ func showTable(c *cmdContext, cl *model.Cluster) {
 
 func showNode(c *cmdContext, n *model.Node) {
 	fmt.Fprintf(c.stdout, "%s (%s), role %s, %s", n.Name, n.FQDN, n.Role, n.Kind)
+	if n.Group != "" {
+		fmt.Fprintf(c.stdout, ", group %s", n.Group)
+	}
 	if n.Host != "" {
 		fmt.Fprintf(c.stdout, " on %s", n.Host)
 	}

@@ -93,7 +93,8 @@ type Node struct {
 	FQDN       string       `json:"fqdn"`
 	Role       string       `json:"role"`
 	Kind       string       `json:"kind"`
-	Index      int          `json:"index"` // 1-based, within its role
+	Index      int          `json:"index"`           // 1-based, within its role
+	Group      string       `json:"group,omitempty"` // site.yaml's group: label (a rack), if any
 	Host       string       `json:"host,omitempty"`
 	VM         *VMSize      `json:"vm,omitempty"`
 	Interfaces []*Interface `json:"interfaces"`

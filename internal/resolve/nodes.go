@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -133,11 +134,12 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	sitePos := r.d.Site.KeyPos["nodes"].OrFile(r.d.Site.File)
 	if rn != nil {
 		sitePos = rn.Pos
-		switch {
-		case rn.List != nil:
-			n = len(rn.List)
-		case rn.Count != nil:
-			n = max0(rn.Count.Count)
+		n = len(rn.List)
+		for _, b := range rn.Blocks {
+			n += max0(b.Count)
+		}
+		if rn.Count != nil {
+			n += max0(rn.Count.Count)
 		}
 	}
 	bounds := func() string {
@@ -176,36 +178,87 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		role.Nodes = append(role.Nodes, name)
 		return node
 	}
-	if rn.List != nil {
-		for i, e := range rn.List {
-			if e.Name.Value == "" {
-				continue
-			}
-			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
-			r.macs(p.node, e.MAC)
-			out = append(out, p)
-		}
-		return out
+	// The role's items in file order: named nodes and count blocks, whose
+	// numbers continue from one block to the next (wn1–wn12, wn13–wn24).
+	type item struct {
+		entry *defs.NodeEntry
+		block *defs.CountedNodes
+		pos   diag.Pos
 	}
-	c := rn.Count
-	if c == nil {
-		return nil // neither a list nor a count: reported when decoding
+	var items []item
+	for _, e := range rn.List {
+		items = append(items, item{entry: e, pos: e.Pos})
 	}
+	for _, b := range rn.Blocks {
+		items = append(items, item{block: b, pos: b.Pos})
+	}
+	if rn.Count != nil {
+		items = append(items, item{block: rn.Count, pos: rn.Count.Pos})
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].pos, items[j].pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
 	pattern := dr.Naming.Value
 	if pattern == "" {
 		pattern = role.Name + "{n}"
 	}
-	if c.Count > 1 && !namePlaceholder.MatchString(pattern) {
+	next := 1 // the number of the next counted node
+	for i, it := range items {
+		if e := it.entry; e != nil {
+			if e.Name.Value == "" {
+				continue
+			}
+			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
+			p.node.Group = e.Group.Value
+			r.macs(p.node, e.MAC)
+			r.entryOf(p.node.Name, e, nil)
+			out = append(out, p)
+			continue
+		}
+		block, ok := r.expandBlock(role, dr, it.block, pattern, next, bootNet, mk)
+		out = append(out, block...)
+		if !ok {
+			break
+		}
+		next += max0(it.block.Count)
+	}
+	return out
+}
+
+// entryOf records a node's site entry and the count block it is in, for
+// the parameters (siteEntry).
+func (r *resolver) entryOf(name string, e *defs.NodeEntry, c *defs.CountedNodes) {
+	if r.entries == nil {
+		r.entries = map[string]siteEntry{}
+	}
+	if _, dup := r.entries[name]; !dup { // a second node of that name is reported
+		r.entries[name] = siteEntry{e, c}
+	}
+}
+
+type siteEntry struct {
+	entry *defs.NodeEntry
+	block *defs.CountedNodes
+}
+
+// expandBlock makes the nodes of one count block, numbered from first. It
+// returns false when the block cannot be expanded (a count past what kiln
+// builds, a pattern without {n}): the role's later blocks are then not
+// expanded either, since their names would depend on it.
+func (r *resolver) expandBlock(role *model.Role, dr *defs.Role, c *defs.CountedNodes, pattern string, first int, bootNet string,
+	mk func(name string, idx int, pos diag.Pos) *model.Node) ([]*planned, bool) {
+	if (c.Count > 1 || first > 1) && !namePlaceholder.MatchString(pattern) {
 		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("the role's name pattern %q has no {n}, so only one node can have it", pattern),
 			fmt.Sprintf("set count: 1, or give the role a pattern with {n} in %s", dr.File))
-		return nil
+		return nil, false
 	}
-	if c.Count > MaxCount {
+	if c.Count > MaxCount || first-1+c.Count > MaxCount {
 		// Expanding it would take minutes and gigabytes before any address
 		// check could say it does not fit.
 		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("count %d is more nodes than kiln builds for one role (at most %d)", c.Count, MaxCount),
 			"lower count")
-		return nil
+		return nil, false
 	}
 	// A count larger than its networks can hold is reported by allocate;
 	// expand only one node more than fits, which is enough for that.
@@ -213,11 +266,15 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	if room := r.room(dr, c); count > room+1 {
 		count = room + 1
 	}
+	var out []*planned
 	names := map[string]bool{}
 	for i := 1; i <= count; i++ {
-		name := nodeName(pattern, i)
+		num := first + i - 1
+		name := nodeName(pattern, num)
 		names[name] = true
-		p := &planned{node: mk(name, i, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
+		p := &planned{node: mk(name, num, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
+		p.node.Group = c.Group.Value
+		r.entryOf(name, p.entry, c)
 		out = append(out, p)
 	}
 	r.countedMACs(role.Name, dr, c, bootNet, out, count == c.Count)
@@ -225,13 +282,14 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	for n := range names {
 		known = append(known, n)
 	}
+	sort.Strings(known)
 	for _, name := range sortedKeys(c.Nodes) {
 		if !names[name] && count == c.Count {
 			r.diags.Add(c.Nodes[name].Pos, "role "+role.Name, fmt.Sprintf("there is no node %q among this role's %d counted nodes", name, c.Count),
-				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, 1)+" to "+nodeName(pattern, max0(c.Count))))
+				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, first)+" to "+nodeName(pattern, first+max0(c.Count)-1)))
 		}
 	}
-	return out
+	return out, true
 }
 
 // MaxCount bounds a role's count, as starter.MaxWorkers bounds kiln init's
@@ -523,7 +581,10 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 		}
 		return
 	}
-	key := role + "/" + i.Network
+	// One cursor per count block and network; owner.role is the block's
+	// key too, so that a block's own addresses count as free for it.
+	block := fmt.Sprintf("%s@%s", role, p.count.Pos)
+	key := block + "/" + i.Network
 	if mn := r.network(i.Network); mn == nil || mn.CIDR == "" {
 		return
 	}
@@ -534,7 +595,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 			cursors[key] = netip.Addr{}
 			return
 		}
-		if o, taken := owners[i.Network][a]; taken && o.role != role {
+		if o, taken := owners[i.Network][a]; taken && o.role != block {
 			r.diags.Warn(start.Pos, where, fmt.Sprintf("start address %s on %s is already %s (%s), so %s takes the next free address instead", a, i.Network, o.what, o.pos, p.node.Name),
 				"start the role at a free address, so that the first node's address is the one written here")
 		}
@@ -551,7 +612,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 	for {
 		if !net.Contains(cur) {
 			if !r.reported(key) {
-				free := freeFrom(owners[i.Network], net, start.Value, role)
+				free := freeFrom(owners[i.Network], net, start.Value, block)
 				r.diags.Add(p.count.KeyPos["count"], where,
 					fmt.Sprintf("count %d needs %d addresses on %s from %s, but only %d are free up to the end of %s", p.count.Count, p.count.Count, i.Network, start.Value, free, net),
 					"lower count, move start to an earlier address, or widen the network")
@@ -564,7 +625,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 		}
 		cur = cur.Next()
 	}
-	owners[i.Network][cur] = owner{what: "node " + p.node.Name + "'s", pos: start.Pos, role: role}
+	owners[i.Network][cur] = owner{what: "node " + p.node.Name + "'s", pos: start.Pos, role: block}
 	i.IP = cur.String()
 	i.IPOrigin = model.Origin{Layer: "computed", Pos: start.Pos}
 	cursors[key] = cur.Next()

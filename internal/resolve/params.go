@@ -47,7 +47,10 @@ func (r *resolver) params() {
 	// once per role and shared by its nodes, as are the role's packages:
 	// this keeps the model of 50,000 workers at tens of MB instead of
 	// hundreds. The model is read-only once resolved.
-	type roleModule struct{ role, module string }
+	type roleModule struct {
+		role, module string
+		block        *defs.CountedNodes // a role's count blocks each have their parameters
+	}
 	roleMods := map[roleModule]*model.Module{}
 	rolePkgs := map[string][]string{}
 	var hist []layerValue // reused for every parameter
@@ -68,7 +71,7 @@ func (r *resolver) params() {
 		}
 		n.Modules = make([]*model.Module, 0, len(role.Modules))
 		for _, name := range role.Modules {
-			rm := roleModule{n.Role, name}
+			rm := roleModule{n.Role, name, counted}
 			if mod := roleMods[rm]; mod != nil && entry == nil {
 				n.Modules = append(n.Modules, mod)
 				continue
@@ -389,17 +392,8 @@ func display(n *yaml.Node, plain map[*yaml.Node]any, t ptype.Type) any {
 // siteEntry finds the site's entry for a node: its list entry or its
 // per-node settings, and the counted block it belongs to.
 func (r *resolver) siteEntry(n *model.Node) (*defs.NodeEntry, *defs.CountedNodes) {
-	rn := r.d.Site.Nodes[n.Role]
-	if rn == nil {
-		return nil, nil
-	}
-	if rn.Count != nil {
-		return rn.Count.Nodes[n.Name], rn.Count
-	}
-	if n.Index-1 < len(rn.List) {
-		return rn.List[n.Index-1], nil
-	}
-	return nil, nil
+	e := r.entries[n.Name]
+	return e.entry, e.block
 }
 
 func find(mps defs.ModuleParams, module string) []defs.ParamValue {

@@ -42,6 +42,8 @@ type resolver struct {
 	byName map[string]*model.Node
 	// full marks the role/network pairs whose addresses ran out, to say so once.
 	full map[string]bool
+	// entries finds a node's site entry and count block (siteEntry).
+	entries map[string]siteEntry
 }
 
 func (r *resolver) run() *model.Cluster {

@@ -78,7 +78,7 @@ func of(t reflect.Type) map[string]any {
 		}}}
 	case roleNodes:
 		return map[string]any{"oneOf": []any{
-			map[string]any{"type": "array", "items": of(reflect.TypeOf(defs.NodeEntry{}))},
+			map[string]any{"type": "array", "items": map[string]any{"oneOf": []any{of(reflect.TypeOf(defs.NodeEntry{})), of(reflect.TypeOf(defs.CountedNodes{}))}}},
 			of(reflect.TypeOf(defs.CountedNodes{})),
 		}}
 	}

@@ -166,6 +166,7 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			v.netKey(net, mac, nets, netNames, w)
 			v.mac(mac, w)
 		}
+		v.group(e.Group, w)
 		if e.Host.Value != "" && r.Kind.Value != "vm" {
 			v.diags.Add(e.Host.Pos, w, "only a vm has a host", "remove host:")
 		}
@@ -182,10 +183,15 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			entry(e, w)
 		}
 	}
-	if c := rn.Count; c != nil {
+	blocks := rn.Blocks
+	if rn.Count != nil {
+		blocks = append(blocks, rn.Count)
+	}
+	for _, c := range blocks {
 		if c.Count < 0 {
 			v.diags.Add(c.KeyPos["count"], where, "count cannot be negative", "use 0 or more")
 		}
+		v.group(c.Group, where)
 		for _, net := range sortedKeys(c.Start) {
 			s := c.Start[net]
 			v.netKey(net, s, nets, netNames, where)
@@ -207,6 +213,16 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			}
 			entry(e, "node "+name)
 		}
+	}
+}
+
+// group checks a group: label (a rack), which selectors name (group:rack2).
+func (v *checker) group(g yamlx.Scalar, where string) {
+	if g.Value == "" {
+		return
+	}
+	if err := ptype.CheckLabel(g.Value); err != nil {
+		v.diags.Add(g.Pos, where, "bad group name: "+err.Error(), "use letters, digits and hyphens, e.g. rack2")
 	}
 }
 
