@@ -90,11 +90,15 @@ func (s *Site) Write(dir string) (int, *output.Result, error) {
 		tx.Abort()
 		return 0, nil, err
 	}
+	if err := tx.Put(s.NodesSummary()); err != nil {
+		tx.Abort()
+		return 0, nil, err
+	}
 	res, err := tx.Commit()
 	if err != nil {
 		return 0, nil, err
 	}
-	return len(files), res, nil
+	return len(files) + 1, res, nil // and NodesFile
 }
 
 // manifestKey is the key a build's MANIFEST lists secret-bearing files by
