@@ -22,6 +22,9 @@ type planned struct {
 	role  *defs.Role
 	count *defs.CountedNodes
 	index int
+	// block names a counted node's count block (role@position), for the
+	// address cursors and owners.
+	block string
 }
 
 // owner says who holds an address, for the message about a clash.
@@ -212,7 +215,7 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
 			p.node.Group = e.Group.Value
 			r.macs(p.node, e.MAC)
-			r.entryOf(p.node.Name, e, nil)
+			r.entryOf(p.node.Name, e)
 			out = append(out, p)
 			continue
 		}
@@ -226,20 +229,21 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	return out
 }
 
-// entryOf records a node's site entry and the count block it is in, for
-// the parameters (siteEntry).
-func (r *resolver) entryOf(name string, e *defs.NodeEntry, c *defs.CountedNodes) {
+// entryOf records a named node's site entry, for the parameters
+// (siteEntry).
+func (r *resolver) entryOf(name string, e *defs.NodeEntry) {
 	if r.entries == nil {
-		r.entries = map[string]siteEntry{}
+		r.entries = map[string]*defs.NodeEntry{}
 	}
 	if _, dup := r.entries[name]; !dup { // a second node of that name is reported
-		r.entries[name] = siteEntry{e, c}
+		r.entries[name] = e
 	}
 }
 
-type siteEntry struct {
-	entry *defs.NodeEntry
-	block *defs.CountedNodes
+// blockRange is a count block and the numbers of its nodes.
+type blockRange struct {
+	first, last int
+	block       *defs.CountedNodes
 }
 
 // expandBlock makes the nodes of one count block, numbered from first. It
@@ -267,24 +271,30 @@ func (r *resolver) expandBlock(role *model.Role, dr *defs.Role, c *defs.CountedN
 		count = room + 1
 	}
 	var out []*planned
-	names := map[string]bool{}
+	block := role.Name + "@" + c.Pos.String()
 	for i := 1; i <= count; i++ {
 		num := first + i - 1
 		name := nodeName(pattern, num)
-		names[name] = true
-		p := &planned{node: mk(name, num, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
+		p := &planned{node: mk(name, num, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i, block: block}
 		p.node.Group = c.Group.Value
-		r.entryOf(name, p.entry, c)
 		out = append(out, p)
 	}
-	r.countedMACs(role.Name, dr, c, bootNet, out, count == c.Count)
-	var known []string
-	for n := range names {
-		known = append(known, n)
+	if r.blocks == nil {
+		r.blocks = map[string][]blockRange{}
 	}
-	sort.Strings(known)
+	r.blocks[role.Name] = append(r.blocks[role.Name], blockRange{first, first + count - 1, c})
+	r.countedMACs(role.Name, dr, c, bootNet, out, count == c.Count)
+	if len(c.Nodes) == 0 || count != c.Count {
+		return out, true
+	}
+	names := make(map[string]bool, len(out))
+	known := make([]string, len(out))
+	for i, p := range out {
+		names[p.node.Name] = true
+		known[i] = p.node.Name
+	}
 	for _, name := range sortedKeys(c.Nodes) {
-		if !names[name] && count == c.Count {
+		if !names[name] {
 			r.diags.Add(c.Nodes[name].Pos, "role "+role.Name, fmt.Sprintf("there is no node %q among this role's %d counted nodes", name, c.Count),
 				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, first)+" to "+nodeName(pattern, first+max0(c.Count)-1)))
 		}
@@ -352,11 +362,19 @@ type macSource struct {
 func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes, bootNet string, nodes []*planned, complete bool) {
 	where := "role " + role
 	m := &c.MACs
-	byName := map[string]*planned{}
+	if m.Empty() && !hasNodeMACs(nodes) {
+		return
+	}
+	// Names are looked up only when MACs are given by name.
+	var byName map[string]*planned
 	var known []string
-	for _, p := range nodes {
-		byName[p.node.Name] = p
-		known = append(known, p.node.Name)
+	if len(m.Keys) > 0 {
+		byName = make(map[string]*planned, len(nodes))
+		known = make([]string, len(nodes))
+		for i, p := range nodes {
+			byName[p.node.Name] = p
+			known[i] = p.node.Name
+		}
 	}
 	ifaces := map[string]string{} // network or NIC name → network
 	var ifNames []string
@@ -365,12 +383,25 @@ func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes,
 		ifaces[di.NIC.Value] = di.Network.Value
 		ifNames = append(ifNames, di.Network.Value)
 	}
-	sources := map[string]map[string][]macSource{} // node → network → sources
+	// node and network → the first two places that give the MAC (a
+	// second one is an error), kept by value: one map for the block.
+	type macKey struct{ node, net string }
+	type macPair struct {
+		first, second macSource
+		n             int
+	}
+	sources := make(map[macKey]macPair, len(nodes))
 	add := func(node, net string, s yamlx.Scalar, layer string) {
-		if sources[node] == nil {
-			sources[node] = map[string][]macSource{}
+		k := macKey{node, net}
+		mp := sources[k]
+		switch mp.n {
+		case 0:
+			mp.first = macSource{s, layer}
+		case 1:
+			mp.second = macSource{s, layer}
 		}
-		sources[node][net] = append(sources[node][net], macSource{s, layer})
+		mp.n++
+		sources[k] = mp
 	}
 	type listUse struct {
 		list []yamlx.Scalar
@@ -458,15 +489,15 @@ func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes,
 	}
 	for _, p := range nodes {
 		for _, i := range p.node.Interfaces {
-			src := sources[p.node.Name][i.Network]
-			if len(src) == 0 {
+			src := sources[macKey{p.node.Name, i.Network}]
+			if src.n == 0 {
 				continue
 			}
-			if len(src) > 1 {
-				r.diags.Add(src[1].s.Pos, "node "+p.node.Name, fmt.Sprintf("the MAC of %s's NIC on %s is given twice: %s at %s and %s here", p.node.Name, i.Network, src[0].s.Value, src[0].s.Pos, src[1].s.Value),
+			if src.n > 1 {
+				r.diags.Add(src.second.s.Pos, "node "+p.node.Name, fmt.Sprintf("the MAC of %s's NIC on %s is given twice: %s at %s and %s here", p.node.Name, i.Network, src.first.s.Value, src.first.s.Pos, src.second.s.Value),
 					"keep one of the two (a node: MAC line under macs:, or the node's own mac:)")
 			}
-			setMAC(i, src[0].s, src[0].layer)
+			setMAC(i, src.first.s, src.first.layer)
 		}
 	}
 	if !complete {
@@ -475,7 +506,7 @@ func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes,
 	for _, l := range lists {
 		var missing []string
 		for _, p := range nodes {
-			if len(sources[p.node.Name][l.net]) == 0 {
+			if sources[macKey{p.node.Name, l.net}].n == 0 {
 				missing = append(missing, p.node.Name)
 			}
 		}
@@ -503,6 +534,16 @@ func (r *resolver) knownNetworks(dr *defs.Role) bool {
 		}
 	}
 	return true
+}
+
+// hasNodeMACs reports whether a node of a count block has a mac: of its own.
+func hasNodeMACs(nodes []*planned) bool {
+	for _, p := range nodes {
+		if p.entry != nil && len(p.entry.MAC) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // nameList names nodes for a message: all of them up to eight, else the
@@ -583,8 +624,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 	}
 	// One cursor per count block and network; owner.role is the block's
 	// key too, so that a block's own addresses count as free for it.
-	block := fmt.Sprintf("%s@%s", role, p.count.Pos)
-	key := block + "/" + i.Network
+	block, key := p.block, p.block+"/"+i.Network
 	if mn := r.network(i.Network); mn == nil || mn.CIDR == "" {
 		return
 	}

@@ -392,8 +392,12 @@ func display(n *yaml.Node, plain map[*yaml.Node]any, t ptype.Type) any {
 // siteEntry finds the site's entry for a node: its list entry or its
 // per-node settings, and the counted block it belongs to.
 func (r *resolver) siteEntry(n *model.Node) (*defs.NodeEntry, *defs.CountedNodes) {
-	e := r.entries[n.Name]
-	return e.entry, e.block
+	for _, b := range r.blocks[n.Role] {
+		if n.Index >= b.first && n.Index <= b.last && n.Origin == b.block.Pos {
+			return b.block.Nodes[n.Name], b.block
+		}
+	}
+	return r.entries[n.Name], nil
 }
 
 func find(mps defs.ModuleParams, module string) []defs.ParamValue {

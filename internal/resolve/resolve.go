@@ -42,8 +42,10 @@ type resolver struct {
 	byName map[string]*model.Node
 	// full marks the role/network pairs whose addresses ran out, to say so once.
 	full map[string]bool
-	// entries finds a node's site entry and count block (siteEntry).
-	entries map[string]siteEntry
+	// entries finds a named node's site entry, blocks a counted node's
+	// count block by its number (siteEntry).
+	entries map[string]*defs.NodeEntry
+	blocks  map[string][]blockRange
 }
 
 func (r *resolver) run() *model.Cluster {
