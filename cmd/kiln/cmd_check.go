@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+
+	"kiln.dev/kiln/internal/diag"
 )
 
 var checkVerb = &verb{
@@ -14,7 +16,11 @@ types, references, addresses, MACs, names, counts and cycles; then renders
 every artifact for every node as kiln build would (templates, the design's
 autosign setting, output paths and collisions) and throws the bytes away.
 Each problem is printed as FILE:LINE:COL: where: what is wrong — how to fix
-it. Nothing is written: a site kiln check passes builds.
+it. Warnings (FILE:LINE:COL: warning: …) are what builds but is probably
+not meant: a list of MACs shorter than count, a start address on a gateway,
+an unknown time zone, nodes without SSH host keys. They leave the exit
+status 0; --strict counts them as problems. Nothing is written: a site
+kiln check passes builds.
 
 Example:
   kiln check -C mysite
@@ -22,6 +28,7 @@ Example:
 	flags: func(c *cmdContext, fs *flag.FlagSet) {
 		c.siteFlags(fs)
 		c.jsonFlag(fs)
+		fs.BoolVar(&c.strict, "strict", false, "count warnings as problems (exit status 1)")
 	},
 	run: func(c *cmdContext) int {
 		if _, ok := c.parse(0, 0); !ok {
@@ -37,10 +44,14 @@ Example:
 		}
 		cl := s.Cluster
 		if c.json {
-			c.printJSON(map[string]any{"ok": true, "problems": []any{}, "nodes": len(cl.Nodes), "roles": len(cl.Roles)})
+			c.printJSON(map[string]any{"ok": true, "problems": []any{}, "warnings": append([]diag.Diagnostic{}, s.Warnings...), "nodes": len(cl.Nodes), "roles": len(cl.Roles)})
 			return exitOK
 		}
-		fmt.Fprintf(c.stdout, "%s: %d nodes in %d roles, no problems found.\n", cl.Name, len(cl.Nodes), len(cl.Roles))
+		also := ""
+		if len(s.Warnings) > 0 {
+			also = " (" + plural(len(s.Warnings), "warning") + " above; --strict makes them problems)"
+		}
+		fmt.Fprintf(c.stdout, "%s: %d nodes in %d roles, no problems found%s.\n", cl.Name, len(cl.Nodes), len(cl.Roles), also)
 		return exitOK
 	},
 }

@@ -62,6 +62,7 @@ Examples:
 		if created {
 			fmt.Fprintf(c.stdout, "made the site key %s/%s: keep a copy off this machine (without it the kept keys and the backups' secrets cannot be read)\n", c.dir, identity.KeyFile)
 		}
+		c.warnInstalledWithoutKeys(s.Cluster.NodeNames())
 		made, err := identity.Ensure(c.dir, s.Cluster.OS, s.Cluster.NodeNames())
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)

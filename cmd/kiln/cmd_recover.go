@@ -41,9 +41,12 @@ output shown here. KILN_SSH replaces the ssh command (default
 
 With --head, the disaster case: the machine that installs the others is
 gone. It checks what a rebuild needs (the newest backup archive reads
-whole, the site key is there, the build has the USB key's kickstart) and
-prints the steps: a new machine from the USB key, the site restored from
-the archive, the bootstrap, the VMs. Exit 1 when a check fails.
+whole, the site key is there, the build has the USB key's kickstart),
+warns when the site changed after the newest archive was made (a rebuild
+would bring back the older site), and prints the steps in an order that
+works with the head gone: restore and build on another computer first,
+the USB key from that build, then the new head, the bootstrap, the VMs.
+Exit 1 when a check fails.
 
 Examples:
   kiln recover wn3 --mac 52:54:00:b0:01:33 -C mysite
@@ -277,13 +280,17 @@ func recoverHead(c *cmdContext) int {
 		return exitDefs
 	}
 	fmt.Fprintf(c.stdout, "Disaster recovery of %s (%s): a new machine from the USB key and the latest backup.\n\nChecks:\n", head.Name, head.FQDN)
-	failed := false
+	failed, stale := false, false
 	check := func(ok bool, format string, a ...any) {
 		mark := "ok  "
 		if !ok {
 			mark, failed = "FAIL", true
 		}
 		fmt.Fprintf(c.stdout, "  %s %s\n", mark, fmt.Sprintf(format, a...))
+	}
+	warn := func(format string, a ...any) {
+		stale = true
+		fmt.Fprintf(c.stdout, "  WARN %s\n", fmt.Sprintf(format, a...))
 	}
 	archive, err := backup.Latest(c.dir)
 	if err != nil {
@@ -304,6 +311,21 @@ func recoverHead(c *cmdContext) int {
 					check(true, "%s reads whole: %d members, every checksum right, made with this site's key; keep a copy OFF %s", archive, len(members), head.Name)
 				} else if err == nil {
 					check(true, "%s reads whole: %d members, every checksum right; keep a copy OFF %s", archive, len(members), head.Name)
+				}
+				if err == nil {
+					// The archive is what a rebuild gets back: say so when
+					// the site has moved on since it was made.
+					if changed, cerr := backup.Changed(c.dir, members); cerr != nil {
+						warn("cannot compare the site with %s: %v", archive, cerr)
+					} else if len(changed) > 0 {
+						list := strings.Join(changed, ", ")
+						if len(changed) > 6 {
+							list = fmt.Sprintf("%s and %d more", strings.Join(changed[:5], ", "), len(changed)-5)
+						}
+						warn("the site changed after %s was made (%s): a rebuild from it brings back the older site; run kiln backup -C %s now", archive, list, c.dir)
+					} else {
+						check(true, "%s holds the site as it is now (every definition file the same; secrets and the state database not compared)", archive)
+					}
 				}
 			}
 		}
@@ -334,14 +356,17 @@ func recoverHead(c *cmdContext) int {
 		step++
 		fmt.Fprintf(c.stdout, "%2d. %s\n", step, fmt.Sprintf(format, a...))
 	}
-	say("Cable the new machine as the old one (kiln show -C %s %s lists its NICs and networks); if its MACs differ, put them in site.yaml.", c.dir, head.Name)
+	// The head is gone, and with it the build: everything starts on
+	// another computer, from the archive and the site key kept off the head.
+	say("On another computer with kiln (a laptop): copy the newest archive and your copy of the site key there, and restore the site: kiln restore ARCHIVE site --key age.key")
+	say("Build it there: kiln build -C site (the archive holds the definitions, not the build; this makes it again, byte for byte)")
+	say("Cable the new machine as the old one (kiln show -C site %s lists its NICs and networks); if its MACs differ, put them in site/site.yaml (kiln recover %s --mac NEW -C site) and build again.", head.Name, head.Name)
 	if built["usb/README.txt"] {
-		say("Make the USB key from the build's usb/ folder and boot the machine from it with the line for %s in usb/README.txt.", head.Name)
+		say("Make the USB key from site/build/usb/ (the build you just made) and boot the machine from it with the line for %s in site/build/usb/README.txt.", head.Name)
 	} else {
-		say("Install it from the OS media with %s as its kickstart.", usbKS)
+		say("Install it from the OS media with site/build/%s as its kickstart.", usbKS)
 	}
-	say("Copy kiln, the newest archive and your copy of the site key to it; restore the site: kiln restore ARCHIVE /etc/kiln/site --key age.key")
-	say("Build there: kiln build -C /etc/kiln/site")
+	say("On the new %s: copy kiln, the archive and the site key to it, restore the site again: kiln restore ARCHIVE /etc/kiln/site --key age.key, and build: kiln build -C /etc/kiln/site", head.Name)
 	if r := cl.Role(head.Role); r != nil && len(r.Bootstrap) > 0 && built[head.Name+"-init.pp"] {
 		say("Configure it before the Puppet server exists: cd /etc/kiln/site/build && sh apply-puppet.sh %s-init.pp", head.Name)
 	}
@@ -357,6 +382,9 @@ func recoverHead(c *cmdContext) int {
 	if failed {
 		fmt.Fprintln(c.stderr, "kiln recover: a check failed (above): fix it now, while the head still works")
 		return exitDefs
+	}
+	if stale {
+		fmt.Fprintf(c.stderr, "kiln recover: warning: the newest archive is not the site as it is (above): run kiln backup -C %s while the head still works\n", c.dir)
 	}
 	return exitOK
 }

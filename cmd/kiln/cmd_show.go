@@ -135,6 +135,9 @@ func showTable(c *cmdContext, cl *model.Cluster, nodes []*model.Node) {
 
 func showNode(c *cmdContext, n *model.Node) {
 	fmt.Fprintf(c.stdout, "%s (%s), role %s, %s", n.Name, n.FQDN, n.Role, n.Kind)
+	if n.Group != "" {
+		fmt.Fprintf(c.stdout, ", group %s", n.Group)
+	}
 	if n.Host != "" {
 		fmt.Fprintf(c.stdout, " on %s", n.Host)
 	}

@@ -29,6 +29,7 @@ type cmdContext struct {
 	workers int
 	macs    bool
 	force   bool
+	strict  bool        // --strict: warnings are problems (warnings.go)
 	bk      backupFlags // the backup and recovery verbs' (cmd_backup.go)
 	sv      serveFlags  // serve, status, events, reinstall (cmd_serve.go)
 	pp      puppetFlags // modules export (cmd_modules.go)
@@ -233,7 +234,7 @@ func (c *cmdContext) resolve() (*pipeline.Site, bool) {
 		c.report(err)
 		return nil, false
 	}
-	return s, true
+	return s, c.warned(s)
 }
 
 // report prints an error: every diagnostic on its own line, or the error.
@@ -247,12 +248,12 @@ func (c *cmdContext) report(err error) {
 		for _, d := range de.Diagnostics {
 			fmt.Fprintln(c.stderr, d.String())
 		}
-		n := len(de.Diagnostics)
-		plural := "s"
-		if n == 1 {
-			plural = ""
+		n := de.Errors()
+		also := ""
+		if w := len(de.Diagnostics) - n; w > 0 {
+			also = " (and " + plural(w, "warning") + ")"
 		}
-		fmt.Fprintf(c.stderr, "kiln %s: %d problem%s found; nothing was written.\n", c.verb.name, n, plural)
+		fmt.Fprintf(c.stderr, "kiln %s: %s found%s; nothing was written.\n", c.verb.name, plural(n, "problem"), also)
 		return
 	}
 	c.fail(exitDefs, "%v", err)

@@ -41,10 +41,16 @@ type DrillResult struct {
 	Checked     []string // repositories restic check passed
 	Failed      []string // repositories restic check failed, with why
 	NotChecked  []string // repositories out of reach from here
+	// Repositories is how many node repositories the site has.
+	Repositories int
 }
 
-// OK reports whether the drill found nothing wrong.
+// OK reports whether the drill found nothing wrong in what it checked;
+// Complete says whether it checked every node repository.
 func (r *DrillResult) OK() bool { return len(r.Differences) == 0 && len(r.Failed) == 0 }
+
+// Complete reports whether every node repository was checked.
+func (r *DrillResult) Complete() bool { return len(r.NotChecked) == 0 }
 
 // Drill restores the archive into a scratch folder, builds both the live
 // site and the restored one, and compares the builds file by file; then it
@@ -88,17 +94,31 @@ func Drill(siteDir, archive string, key *identity.Key, log io.Writer) (*DrillRes
 			continue
 		}
 		seen[r.Where] = true
+		res.Repositories++
+		remote := strings.HasPrefix(r.Where, "sftp:") || strings.HasPrefix(r.Where, "rest:")
 		dir := LocalRepository(r.Where)
-		if dir == "" {
-			res.NotChecked = append(res.NotChecked, fmt.Sprintf("%s (%s: run kiln-backup check there)", r.Where, r.Node))
+		if dir == "" && !remote {
+			res.NotChecked = append(res.NotChecked, fmt.Sprintf("%s (%s: a kind of repository kiln drill does not open; run kiln-backup check on the node)", r.Where, r.Node))
 			continue
 		}
-		if _, err := os.Stat(dir); err != nil {
-			res.NotChecked = append(res.NotChecked, fmt.Sprintf("%s (%s: not a folder here)", r.Where, r.Node))
-			continue
+		if dir != "" {
+			if _, err := os.Stat(dir); err != nil {
+				res.NotChecked = append(res.NotChecked, fmt.Sprintf("%s (%s: not a folder on this machine; run kiln-backup check on the node)", r.Where, r.Node))
+				continue
+			}
+		}
+		module, pwParam := s.Defs.Design.Backup.Module.Value, s.Defs.Design.Backup.Password.Value
+		if remote {
+			// Reachable at all? Opening the repository (its config) says;
+			// only a repository opened and then not checking out is a
+			// failure, one out of reach is not checked.
+			if err := restic(module, pwParam, restored, r, s, "cat", "config"); err != nil {
+				res.NotChecked = append(res.NotChecked, fmt.Sprintf("%s (%s: cannot open it from here: %v; run kiln-backup check on the node)", r.Where, r.Node, err))
+				continue
+			}
 		}
 		fmt.Fprintf(log, "restic check %s\n", r.Where)
-		if err := resticCheck(s.Defs.Design.Backup.Module.Value, s.Defs.Design.Backup.Password.Value, restored, r, s); err != nil {
+		if err := restic(module, pwParam, restored, r, s, "check"); err != nil {
 			res.Failed = append(res.Failed, fmt.Sprintf("%s: %v", r.Where, err))
 		} else {
 			res.Checked = append(res.Checked, r.Where)
@@ -141,9 +161,11 @@ func compare(a, b output.Manifest) []string {
 	return out
 }
 
-// resticCheck runs restic check on a node's repository with the password
-// the restored site holds for it.
-func resticCheck(module, param, site string, r Row, s *pipeline.Site) error {
+// restic runs restic (check, or cat config) on a node's repository with
+// the password the restored site holds for it. An sftp: repository is
+// reached with ssh in batch mode (the keys of whoever runs the drill) and
+// a short connect timeout, so that an unreachable one fails fast.
+func restic(module, param, site string, r Row, s *pipeline.Site, args ...string) error {
 	prog, err := exec.LookPath("restic")
 	if err != nil {
 		return errors.New("the restic program is not installed here")
@@ -163,13 +185,30 @@ func resticCheck(module, param, site string, r Row, s *pipeline.Site) error {
 		return err
 	}
 	defer os.Remove(pwFile)
-	cmd := exec.Command(prog, "--no-cache", "-r", r.Where, "check")
+	argv := []string{"--no-cache", "-r", r.Where}
+	if host, ok := sftpHost(r.Where); ok {
+		argv = append(argv, "-o", "sftp.command=ssh -o BatchMode=yes -o ConnectTimeout=10 "+host+" -s sftp")
+	}
+	cmd := exec.Command(prog, append(argv, args...)...)
 	cmd.Env = append(os.Environ(), "RESTIC_PASSWORD_FILE="+pwFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%v: %s", err, lastLines(string(out), 3))
 	}
 	return nil
+}
+
+// sftpHost is the user@host of an sftp:user@host:/path repository.
+func sftpHost(repo string) (string, bool) {
+	rest, ok := strings.CutPrefix(repo, "sftp:")
+	if !ok || strings.HasPrefix(rest, "//") {
+		return "", false
+	}
+	host, _, ok := strings.Cut(rest, ":")
+	if !ok || host == "" || strings.HasPrefix(host, "-") {
+		return "", false
+	}
+	return host, true
 }
 
 func lastLines(s string, n int) string {

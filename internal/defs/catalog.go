@@ -27,7 +27,7 @@ type Module struct {
 
 // Param declares one class parameter.
 type Param struct {
-	Type     yamlx.Scalar `yaml:"type,required" doc:"string, text, int, bool, ip, cidr, hostname, ifname, path, url, dn, nftrule, port, secret, enum, or list(T) of one of these. Every type but text is one line (no newline or other control character); text may span lines. path, url, ifname and dn also refuse characters that would need quoting where they land (spaces, quotes, $)."`
+	Type     yamlx.Scalar `yaml:"type,required" doc:"string, text, int, bool, ip, cidr, hostname, ifname, path, url, dn, nftrule, port, secret, timezone (a tz database name; one kiln's tz database does not know is a warning), enum, or list(T) of one of these. Every type but text is one line (no newline or other control character); text may span lines. path, url, ifname and dn also refuse characters that would need quoting where they land (spaces, quotes, $)."`
 	Values   []string     `yaml:"values" doc:"For type enum: the allowed values."`
 	Default  *yaml.Node   `yaml:"default" doc:"The value used when no role, site or node sets one. May refer to the cluster, e.g. ${nfs.private.ip}."`
 	Required bool         `yaml:"required" doc:"The site must set this parameter (it has no sensible default)."`

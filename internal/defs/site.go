@@ -66,10 +66,18 @@ type SecretRef struct {
 //	worker:                    # a count with start addresses
 //	  count: 40
 //	  start: {private: 10.10.0.101}
-//	  macs: [52:54:00:00:00:01, ...]
+//	  macs: {wn1: 52:54:00:00:00:01, ...}
+//
+// The list may also hold blocks, items with a count: of their own (a rack
+// each, say), whose nodes' numbers continue from one block to the next:
+//
+//	worker:
+//	  - {count: 12, start: {private: 10.10.1.1}, group: rack1}
+//	  - {count: 12, start: {private: 10.10.2.1}, group: rack2}
 type RoleNodes struct {
-	List  []*NodeEntry
-	Count *CountedNodes
+	List   []*NodeEntry    // the named nodes of the list form
+	Blocks []*CountedNodes // the list form's items with a count:
+	Count  *CountedNodes
 
 	Pos diag.Pos
 }
@@ -78,9 +86,11 @@ type RoleNodes struct {
 type CountedNodes struct {
 	Count      int                     `yaml:"count,required" doc:"How many nodes; names follow the role's naming pattern."`
 	Start      map[string]yamlx.Scalar `yaml:"start" doc:"The first address on each network; later nodes take the next free ones."`
-	MACs       []yamlx.Scalar          `yaml:"macs" doc:"MAC addresses of the boot NIC, in node order; may be shorter than count."`
+	MACs       MACs                    `yaml:"macs" doc:"MAC addresses: a list for the boot NIC in node order ([52:54:00:…, …]; one shorter than count is a warning), a map from node name to the boot NIC's MAC ({wn1: 52:54:00:…}), or a map from interface (network or NIC name) to either ({private: {wn1: …}, public: [...]})."`
 	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for every node of this role."`
 	Nodes      map[string]*NodeEntry   `yaml:"nodes" doc:"Per-node settings by name (MAC, parameters) for counted nodes."`
+	Group      yamlx.Scalar            `yaml:"group" doc:"A label for these nodes, e.g. the rack they are in (rack2): kiln show and the model (.Node.Group) carry it."`
+	// A block's own bmc: {start: …} (the power helper's) goes next to start:.
 
 	// CountRead is true when count: was read as a number (not when it
 	// is missing or is not a number, which is reported when decoding).
@@ -97,6 +107,7 @@ type NodeEntry struct {
 	IP         map[string]yamlx.Scalar `yaml:"ip" doc:"The node's address on each network."`
 	MAC        map[string]yamlx.Scalar `yaml:"mac" doc:"The MAC address of the NIC on each network, where known."`
 	Host       yamlx.Scalar            `yaml:"host" doc:"For a vm: the host node that runs it (default: spread over the host role's nodes)."`
+	Group      yamlx.Scalar            `yaml:"group" doc:"A label for the node, e.g. the rack it is in (rack1)."`
 	Asset      yamlx.Scalar            `yaml:"asset" doc:"The machine's asset tag or serial number as its firmware reports it (iPXE's ${asset} or ${serial}, dmidecode -s chassis-asset-tag or system-serial-number): when set, kiln serve hands the node's boot script only to a machine that reports it, as Warewulf's asset key does. Not written into the build."`
 	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for this node only."`
 
@@ -109,7 +120,24 @@ func (rn *RoleNodes) DecodeYAML(d *yamlx.Decoder, n *yaml.Node) {
 	rn.Pos = d.PosOf(n)
 	switch n.Kind {
 	case yaml.SequenceNode:
-		d.Decode(n, &rn.List)
+		// Items with a count: are blocks, the others named nodes.
+		var named []*yaml.Node
+		for _, item := range n.Content {
+			if isBlock(item) {
+				b := &CountedNodes{}
+				d.Decode(item, b)
+				rn.Blocks = append(rn.Blocks, b)
+			} else {
+				named = append(named, item)
+			}
+		}
+		if len(rn.Blocks) == 0 {
+			d.Decode(n, &rn.List)
+			break
+		}
+		if len(named) > 0 {
+			d.Decode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: n.Line, Column: n.Column, Content: named}, &rn.List)
+		}
 	case yaml.MappingNode:
 		rn.Count = &CountedNodes{}
 		d.Decode(n, rn.Count)

@@ -34,19 +34,30 @@ func (p Pos) String() string {
 // IsZero reports whether p points nowhere.
 func (p Pos) IsZero() bool { return p.File == "" }
 
+// Warning is the Severity of a diagnostic that does not stop a build: the
+// definitions are usable, but probably not what was meant (kiln check
+// --strict counts warnings as errors).
+const Warning = "warning"
+
 // Diagnostic is one problem found in the definitions.
 type Diagnostic struct {
-	Pos   Pos    `json:"pos"`
-	Where string `json:"where,omitempty"` // node, role or module concerned, e.g. "role worker"
-	What  string `json:"what"`            // what is wrong
-	Fix   string `json:"fix,omitempty"`   // how to fix it
+	Pos      Pos    `json:"pos"`
+	Severity string `json:"severity,omitempty"` // Warning, or "" for an error
+	Where    string `json:"where,omitempty"`    // node, role or module concerned, e.g. "role worker"
+	What     string `json:"what"`               // what is wrong
+	Fix      string `json:"fix,omitempty"`      // how to fix it
 }
 
-// String formats the diagnostic as FILE:LINE:COL: where: what — fix.
+// String formats the diagnostic as FILE:LINE:COL: where: what — fix, or
+// FILE:LINE:COL: warning: where: what — fix.
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(d.Pos.String())
 	b.WriteString(": ")
+	if d.Severity != "" {
+		b.WriteString(d.Severity)
+		b.WriteString(": ")
+	}
 	if d.Where != "" {
 		b.WriteString(d.Where)
 		b.WriteString(": ")
@@ -69,6 +80,17 @@ func (l *List) Add(pos Pos, where, what, fix string) {
 	l.items = append(l.items, Diagnostic{Pos: pos, Where: where, What: what, Fix: fix})
 }
 
+// Keep records a diagnostic as it is, error or warning.
+func (l *List) Keep(d Diagnostic) {
+	l.items = append(l.items, d)
+}
+
+// Warn records a warning: something that does not stop a build but is
+// probably not what was meant.
+func (l *List) Warn(pos Pos, where, what, fix string) {
+	l.items = append(l.items, Diagnostic{Pos: pos, Severity: Warning, Where: where, What: what, Fix: fix})
+}
+
 // Addf records a problem whose text needs formatting; fix is taken as is.
 func (l *List) Addf(pos Pos, where, fix, format string, args ...any) {
 	l.Add(pos, where, fmt.Sprintf(format, args...), fix)
@@ -81,10 +103,36 @@ func (l *List) Append(other *List) {
 	}
 }
 
-// Len is the number of problems recorded.
-func (l *List) Len() int { return len(l.items) }
+// Len is the number of errors recorded (warnings are not counted).
+func (l *List) Len() int {
+	n := 0
+	for _, d := range l.items {
+		if d.Severity == "" {
+			n++
+		}
+	}
+	return n
+}
 
-// Items returns the problems sorted by file, line and column, with exact
+// Warnings returns the warnings, sorted as Items sorts.
+func (l *List) Warnings() []Diagnostic {
+	var out []Diagnostic
+	for _, d := range l.Items() {
+		if d.Severity == Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Strict makes every warning recorded so far an error.
+func (l *List) Strict() {
+	for i := range l.items {
+		l.items[i].Severity = ""
+	}
+}
+
+// Items returns the errors and warnings sorted by file, line and column, with exact
 // duplicates removed (two stages may notice the same thing).
 func (l *List) Items() []Diagnostic {
 	out := append([]Diagnostic(nil), l.items...)
@@ -111,7 +159,8 @@ func (l *List) Items() []Diagnostic {
 	return dedup
 }
 
-// Err returns nil when the list is empty and an *Error holding it otherwise.
+// Err returns nil when the list holds no error (warnings alone are no
+// error), and otherwise an *Error holding every error and warning.
 func (l *List) Err() error {
 	if l.Len() == 0 {
 		return nil
@@ -120,9 +169,21 @@ func (l *List) Err() error {
 }
 
 // Error is the error value of a failed stage: definition errors, which the
-// command line reports one per line and answers with exit status 1.
+// command line reports one per line and answers with exit status 1. Its
+// Diagnostics may include warnings found on the way (Severity Warning).
 type Error struct {
 	Diagnostics []Diagnostic
+}
+
+// Errors is how many of e's diagnostics are errors.
+func (e *Error) Errors() int {
+	n := 0
+	for _, d := range e.Diagnostics {
+		if d.Severity == "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *Error) Error() string {

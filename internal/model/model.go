@@ -94,7 +94,7 @@ type Node struct {
 	Role       string       `json:"role"`
 	Kind       string       `json:"kind"`
 	Index      int          `json:"index"`           // 1-based, within its role
-	Group      string       `json:"group,omitempty"` // the block's group: label (a rack), if any
+	Group      string       `json:"group,omitempty"` // site.yaml's group: label (a rack), if any
 	Host       string       `json:"host,omitempty"`
 	VM         *VMSize      `json:"vm,omitempty"`
 	Interfaces []*Interface `json:"interfaces"`

@@ -22,7 +22,7 @@ func withoutFollowOns(l *diag.List) *diag.List {
 	items := l.Items()
 	own := false
 	for _, d := range items {
-		if !strings.HasPrefix(d.Pos.File, embeddedPrefix) {
+		if d.Severity == "" && !strings.HasPrefix(d.Pos.File, embeddedPrefix) {
 			own = true
 			break
 		}
@@ -33,7 +33,7 @@ func withoutFollowOns(l *diag.List) *diag.List {
 	out := &diag.List{}
 	for _, d := range items {
 		if !strings.HasPrefix(d.Pos.File, embeddedPrefix) {
-			out.Add(d.Pos, d.Where, d.What, d.Fix)
+			out.Keep(d)
 		}
 	}
 	return out

@@ -30,6 +30,9 @@ type Source struct {
 type Site struct {
 	Defs    *load.Definitions
 	Cluster *model.Cluster
+	// Warnings are what the stages found that does not stop a build but
+	// is probably not what was meant (kiln check prints them).
+	Warnings []diag.Diagnostic
 }
 
 // Resolve loads, validates and resolves a site. Every stage runs even when
@@ -51,14 +54,17 @@ func Resolve(src Source) (*Site, error) {
 	all.Append(validate.Definitions(d))
 	c, rd := resolve.Cluster(d)
 	all.Append(rd)
+	all.Append(hostKeyWarnings(d, c))
 	if all.Err() == nil {
 		// The design's own checks see the resolved cluster.
 		all.Append(render.Checks(d, c))
 	}
-	if err := withoutFollowOns(all).Err(); err != nil {
-		return &Site{Defs: d, Cluster: c}, err
+	all = withoutFollowOns(all)
+	s := &Site{Defs: d, Cluster: c, Warnings: all.Warnings()}
+	if err := all.Err(); err != nil {
+		return s, err
 	}
-	return &Site{Defs: d, Cluster: c}, nil
+	return s, nil
 }
 
 // Check runs every stage of a build short of writing: every artifact is
@@ -93,11 +99,15 @@ func (s *Site) Write(dir string) (int, *output.Result, error) {
 		tx.Abort()
 		return 0, nil, err
 	}
+	if err := tx.Put(s.NodesSummary()); err != nil {
+		tx.Abort()
+		return 0, nil, err
+	}
 	res, err := tx.Commit()
 	if err != nil {
 		return 0, nil, err
 	}
-	return len(files), res, nil
+	return len(files) + 1, res, nil // and NodesFile
 }
 
 // manifestKey is the key a build's MANIFEST lists secret-bearing files by

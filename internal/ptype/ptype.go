@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // time zone names are checked the same on any machine
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -40,7 +42,12 @@ import (
 // environment, a keyboard layout, a locale);
 // an nftrule is one nftables rule that stays inside the chain it is put
 // in (no ;, braces and quotes balanced).
-var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "url", "username", "word"}
+//
+// A timezone is a tz database name (Europe/Zurich, America/Chicago, UTC):
+// letters, digits and / _ - + only. A name the tz database kiln carries
+// does not know is a warning (KnownZone), not an error: the nodes' tzdata
+// may be newer than kiln's.
+var Bases = []string{"bool", "cidr", "dn", "enum", "hostname", "ifname", "int", "ip", "nftrule", "path", "port", "secret", "string", "text", "timezone", "url", "username", "word"}
 
 // Type is a parameter type.
 type Type struct {
@@ -249,6 +256,10 @@ func (t Type) CheckValue(v any) *Problem {
 			return &Problem{What: fmt.Sprintf("%s is not a network interface name", Quote(s)),
 				Fix: "use the name the kernel gives the NIC or bridge: up to 15 letters, digits, '.', '_' and '-', e.g. eth0, enp1s0 or br0"}
 		}
+	case "timezone":
+		if !zoneName.MatchString(s) {
+			return &Problem{What: fmt.Sprintf("%s is not a time zone name", Quote(s)), Fix: "use a name of the tz database, e.g. Europe/Zurich, America/Chicago or UTC (timedatectl list-timezones lists them)"}
+		}
 	case "word":
 		if !word.MatchString(s) {
 			return &Problem{What: fmt.Sprintf("%s is not one word", Quote(s)), Fix: "use letters, digits and _ . - + only, starting with a letter or digit, e.g. production or en_US.UTF-8"}
@@ -421,6 +432,18 @@ var systemUsers = map[string]bool{"root": true, "bin": true, "daemon": true, "ad
 	"sync": true, "shutdown": true, "halt": true, "mail": true, "operator": true, "games": true,
 	"ftp": true, "nobody": true, "sshd": true, "chrony": true, "condor": true, "ldap": true,
 	"squid": true, "xrootd": true, "cvmfs": true, "puppet": true, "sssd": true, "dnsmasq": true, "qemu": true}
+
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$`)
+
+// KnownZone reports whether the tz database (the system's, or the copy
+// built into kiln by time/tzdata) knows the time zone name s.
+func KnownZone(s string) bool {
+	if s == "" || s == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(s)
+	return err == nil
+}
 
 var word = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
 

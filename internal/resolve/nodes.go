@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,9 @@ type planned struct {
 	role  *defs.Role
 	count *defs.CountedNodes
 	index int
+	// block names a counted node's count block (role@position), for the
+	// address cursors and owners.
+	block string
 }
 
 // owner says who holds an address, for the message about a clash.
@@ -137,11 +141,12 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	sitePos := r.d.Site.KeyPos["nodes"].OrFile(r.d.Site.File)
 	if rn != nil {
 		sitePos = rn.Pos
-		switch {
-		case rn.List != nil:
-			n = len(rn.List)
-		case rn.Count != nil:
-			n = max0(rn.Count.Count)
+		n = len(rn.List)
+		for _, b := range rn.Blocks {
+			n += max0(b.Count)
+		}
+		if rn.Count != nil {
+			n += max0(rn.Count.Count)
 		}
 	}
 	bounds := func() string {
@@ -183,36 +188,88 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		role.Nodes = append(role.Nodes, name)
 		return node
 	}
-	if rn.List != nil {
-		for i, e := range rn.List {
-			if e.Name.Value == "" {
-				continue
-			}
-			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
-			r.macs(p.node, e.MAC, nil)
-			out = append(out, p)
-		}
-		return out
+	// The role's items in file order: named nodes and count blocks, whose
+	// numbers continue from one block to the next (wn1–wn12, wn13–wn24).
+	type item struct {
+		entry *defs.NodeEntry
+		block *defs.CountedNodes
+		pos   diag.Pos
 	}
-	c := rn.Count
-	if c == nil {
-		return nil // neither a list nor a count: reported when decoding
+	var items []item
+	for _, e := range rn.List {
+		items = append(items, item{entry: e, pos: e.Pos})
 	}
+	for _, b := range rn.Blocks {
+		items = append(items, item{block: b, pos: b.Pos})
+	}
+	if rn.Count != nil {
+		items = append(items, item{block: rn.Count, pos: rn.Count.Pos})
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].pos, items[j].pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
 	pattern := dr.Naming.Value
 	if pattern == "" {
 		pattern = role.Name + "{n}"
 	}
-	if c.Count > 1 && !namePlaceholder.MatchString(pattern) {
+	next := 1 // the number of the next counted node
+	for i, it := range items {
+		if e := it.entry; e != nil {
+			if e.Name.Value == "" {
+				continue
+			}
+			p := &planned{node: mk(e.Name.Value, i+1, e.Pos), entry: e, role: dr, index: i + 1}
+			p.node.Group = e.Group.Value
+			r.macs(p.node, e.MAC)
+			r.entryOf(p.node.Name, e)
+			out = append(out, p)
+			continue
+		}
+		block, ok := r.expandBlock(role, dr, it.block, pattern, next, max, bootNet, mk)
+		out = append(out, block...)
+		if !ok {
+			break
+		}
+		next += max0(it.block.Count)
+	}
+	return out
+}
+
+// entryOf records a named node's site entry, for the parameters
+// (siteEntry).
+func (r *resolver) entryOf(name string, e *defs.NodeEntry) {
+	if r.entries == nil {
+		r.entries = map[string]*defs.NodeEntry{}
+	}
+	if _, dup := r.entries[name]; !dup { // a second node of that name is reported
+		r.entries[name] = e
+	}
+}
+
+// blockRange is a count block and the numbers of its nodes.
+type blockRange struct {
+	first, last int
+	block       *defs.CountedNodes
+}
+
+// expandBlock makes the nodes of one count block, numbered from first. It
+// returns false when the block cannot be expanded (a count past what kiln
+// builds, a pattern without {n}): the role's later blocks are then not
+// expanded either, since their names would depend on it.
+func (r *resolver) expandBlock(role *model.Role, dr *defs.Role, c *defs.CountedNodes, pattern string, first, max int, bootNet string,
+	mk func(name string, idx int, pos diag.Pos) *model.Node) ([]*planned, bool) {
+	if (c.Count > 1 || first > 1) && !namePlaceholder.MatchString(pattern) {
 		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("the role's name pattern %q has no {n}, so only one node can have it", pattern),
 			fmt.Sprintf("set count: 1, or give the role a pattern with {n} in %s", dr.File))
-		return nil
+		return nil, false
 	}
-	if c.Count > MaxCount {
+	if c.Count > MaxCount || first-1+c.Count > MaxCount {
 		// Expanding it would take minutes and gigabytes before any address
 		// check could say it does not fit.
 		r.diags.Add(c.KeyPos["count"], "role "+role.Name, fmt.Sprintf("count %d is more nodes than kiln builds for one role (at most %d)", c.Count, MaxCount),
 			"lower count")
-		return nil
+		return nil, false
 	}
 	// A count larger than its networks can hold is reported by allocate;
 	// expand only one node more than fits, which is enough for that.
@@ -220,36 +277,39 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 	if room := r.room(dr, c); count > room+1 {
 		count = room + 1
 	}
-	if max >= 0 && count > max+1 {
-		count = max + 1 // already reported: more than the design allows
+	if max >= 0 && first-1+count > max+1 {
+		count = max0(max + 1 - (first - 1)) // already reported: more than the design allows
 	}
-	names := map[string]bool{}
+	var out []*planned
+	block := role.Name + "@" + c.Pos.String()
 	for i := 1; i <= count; i++ {
-		name := nodeName(pattern, i)
-		names[name] = true
-		p := &planned{node: mk(name, i, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i}
-		var listed *yamlx.Scalar
-		if i-1 < len(c.MACs) {
-			listed = &c.MACs[i-1]
-		}
-		var explicit map[string]yamlx.Scalar
-		if p.entry != nil {
-			explicit = p.entry.MAC
-		}
-		r.macs(p.node, explicit, listed)
+		num := first + i - 1
+		name := nodeName(pattern, num)
+		p := &planned{node: mk(name, num, c.Pos), entry: c.Nodes[name], role: dr, count: c, index: i, block: block}
+		p.node.Group = c.Group.Value
 		out = append(out, p)
 	}
-	var known []string
-	for n := range names {
-		known = append(known, n)
+	if r.blocks == nil {
+		r.blocks = map[string][]blockRange{}
+	}
+	r.blocks[role.Name] = append(r.blocks[role.Name], blockRange{first, first + count - 1, c})
+	r.countedMACs(role.Name, dr, c, bootNet, out, count == c.Count)
+	if len(c.Nodes) == 0 || count != c.Count {
+		return out, true
+	}
+	names := make(map[string]bool, len(out))
+	known := make([]string, len(out))
+	for i, p := range out {
+		names[p.node.Name] = true
+		known[i] = p.node.Name
 	}
 	for _, name := range sortedKeys(c.Nodes) {
-		if !names[name] && count == c.Count {
+		if !names[name] {
 			r.diags.Add(c.Nodes[name].Pos, "role "+role.Name, fmt.Sprintf("there is no node %q among this role's %d counted nodes", name, c.Count),
-				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, 1)+" to "+nodeName(pattern, max0(c.Count))))
+				fix(diag.DidYouMean(name, known), "the names run from "+nodeName(pattern, first)+" to "+nodeName(pattern, first+max0(c.Count)-1)))
 		}
 	}
-	return out
+	return out, true
 }
 
 // MaxCount bounds a role's count, and MaxNodes the nodes of a site, as
@@ -291,25 +351,247 @@ func (r *resolver) room(dr *defs.Role, c *defs.CountedNodes) int {
 	return room
 }
 
-// macs sets the MACs of a node's interfaces from its explicit settings and,
-// for the boot interface, from the role's list of MACs.
-func (r *resolver) macs(n *model.Node, explicit map[string]yamlx.Scalar, listed *yamlx.Scalar) {
+// macs sets the MACs of a node's interfaces from its explicit settings.
+func (r *resolver) macs(n *model.Node, explicit map[string]yamlx.Scalar) {
 	for _, i := range n.Interfaces {
-		var s *yamlx.Scalar
-		layer := "node"
-		if e, ok := explicit[i.Network]; ok {
-			s = &e
-		} else if i.Boot && listed != nil {
-			s, layer = listed, "site role"
-		}
-		if s == nil {
-			continue
-		}
-		if m, err := ptype.ParseMAC(s.Value); err == nil {
-			i.MAC = m
-			i.MACFrom = model.Origin{Layer: layer, Pos: s.Pos}
+		if s, ok := explicit[i.Network]; ok {
+			setMAC(i, s, "node")
 		}
 	}
+}
+
+func setMAC(i *model.Interface, s yamlx.Scalar, layer string) {
+	if m, err := ptype.ParseMAC(s.Value); err == nil {
+		i.MAC = m
+		i.MACFrom = model.Origin{Layer: layer, Pos: s.Pos}
+	}
+}
+
+// macSource is one place that gives a node's NIC its MAC.
+type macSource struct {
+	s     yamlx.Scalar
+	layer string
+}
+
+// countedMACs sets the MACs of a counted role's nodes from its macs: (a
+// list in node order, a map by node name, or either per interface) and
+// from each node's own mac:. A NIC given its MAC in two places is an
+// error naming both; a positional list shorter than the nodes is a
+// warning naming those without one, since a forgotten MAC in the middle
+// shifts every later machine. complete is false when the nodes were cut
+// short (a count that does not fit, reported elsewhere): names beyond the
+// cut are not reported as unknown then.
+func (r *resolver) countedMACs(role string, dr *defs.Role, c *defs.CountedNodes, bootNet string, nodes []*planned, complete bool) {
+	where := "role " + role
+	m := &c.MACs
+	if m.Empty() && !hasNodeMACs(nodes) {
+		return
+	}
+	// Names are looked up only when MACs are given by name.
+	var byName map[string]*planned
+	var known []string
+	if len(m.Keys) > 0 {
+		byName = make(map[string]*planned, len(nodes))
+		known = make([]string, len(nodes))
+		for i, p := range nodes {
+			byName[p.node.Name] = p
+			known[i] = p.node.Name
+		}
+	}
+	ifaces := map[string]string{} // network or NIC name → network
+	var ifNames []string
+	for _, di := range dr.Interfaces {
+		ifaces[di.Network.Value] = di.Network.Value
+		ifaces[di.NIC.Value] = di.Network.Value
+		ifNames = append(ifNames, di.Network.Value)
+	}
+	// node and network → the first two places that give the MAC (a
+	// second one is an error), kept by value: one map for the block.
+	type macKey struct{ node, net string }
+	type macPair struct {
+		first, second macSource
+		n             int
+	}
+	sources := make(map[macKey]macPair, len(nodes))
+	add := func(node, net string, s yamlx.Scalar, layer string) {
+		k := macKey{node, net}
+		mp := sources[k]
+		switch mp.n {
+		case 0:
+			mp.first = macSource{s, layer}
+		case 1:
+			mp.second = macSource{s, layer}
+		}
+		mp.n++
+		sources[k] = mp
+	}
+	type listUse struct {
+		list []yamlx.Scalar
+		net  string
+		pos  diag.Pos
+	}
+	var lists []listUse
+	positional := func(list []yamlx.Scalar, net string, pos diag.Pos) {
+		if len(list) == 0 {
+			return
+		}
+		if len(list) > c.Count && c.Count > 0 {
+			r.diags.Add(list[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(list), c.Count), "raise count, or remove the extra MACs")
+		}
+		for i, s := range list {
+			if i >= len(nodes) {
+				break
+			}
+			if s.Value != "" { // ~ or "" is a gap: that node has no MAC here
+				add(nodes[i].node.Name, net, s, "site role")
+			}
+		}
+		lists = append(lists, listUse{list, net, pos})
+	}
+	named := func(sub *defs.MACs, net string) {
+		for _, k := range sub.Keys {
+			s, ok := sub.ByName[k.Value]
+			if !ok {
+				continue
+			}
+			if byName[k.Value] != nil {
+				add(k.Value, net, s, "site role")
+				continue
+			}
+			if !complete {
+				continue
+			}
+			what := fmt.Sprintf("there is no node %q among this role's %d nodes", k.Value, c.Count)
+			if _, isIface := ifaces[k.Value]; isIface {
+				what = fmt.Sprintf("%q is an interface of the role: its MACs are a list or node: MAC lines, not one MAC", k.Value)
+			}
+			hint := "the names run from " + nodes[0].node.Name + " to " + nodes[len(nodes)-1].node.Name
+			dym := diag.DidYouMean(k.Value, known)
+			if s := diag.Suggest(k.Value, known); s != "" && strings.TrimRight(s, "0123456789") == strings.TrimRight(k.Value, "0123456789") {
+				dym = "" // wn5 for wn1 is no typo: the number is past the count
+			}
+			r.diags.Add(k.Pos, where, what, fix(dym, hint))
+		}
+	}
+	if (len(m.List) > 0 || len(m.ByName) > 0) && bootNet == "" && len(nodes) > 0 && r.knownNetworks(dr) {
+		r.diags.Add(m.Pos, where, "the role has no boot interface, so a MAC without an interface has no NIC to go to",
+			fmt.Sprintf("give the MACs per interface: macs: {%s: {%s: …}}", joinNames(ifNames), nodes[0].node.Name))
+	} else if len(nodes) > 0 && bootNet != "" {
+		positional(m.List, bootNet, m.Pos)
+		named(m, bootNet)
+	}
+	for _, k := range m.Keys {
+		sub := m.ByIface[k.Value]
+		if sub == nil {
+			continue
+		}
+		net, ok := ifaces[k.Value]
+		if !ok {
+			what := fmt.Sprintf("this role has no interface %q", k.Value)
+			if byName[k.Value] != nil {
+				what = fmt.Sprintf("node %s has one MAC per interface; write it as %s: MAC, or under the interface (%s: {%s: MAC})", k.Value, k.Value, joinNames(ifNames), k.Value)
+			}
+			dym := ""
+			if s := diag.Suggest(k.Value, ifNames); s != "" {
+				dym = `did you mean "` + s + `"?`
+			}
+			r.diags.Add(k.Pos, where, what, fix(dym, "the role's interfaces are on: "+joinNames(ifNames)))
+			continue
+		}
+		positional(sub.List, net, sub.Pos)
+		named(sub, net)
+	}
+	for _, p := range nodes {
+		if p.entry == nil {
+			continue
+		}
+		for _, net := range sortedKeys(p.entry.MAC) {
+			add(p.node.Name, net, p.entry.MAC[net], "node")
+		}
+	}
+	for _, p := range nodes {
+		for _, i := range p.node.Interfaces {
+			src := sources[macKey{p.node.Name, i.Network}]
+			if src.n == 0 {
+				continue
+			}
+			if src.n > 1 {
+				r.diags.Add(src.second.s.Pos, "node "+p.node.Name, fmt.Sprintf("the MAC of %s's NIC on %s is given twice: %s at %s and %s here", p.node.Name, i.Network, src.first.s.Value, src.first.s.Pos, src.second.s.Value),
+					"keep one of the two (a node: MAC line under macs:, or the node's own mac:)")
+			}
+			setMAC(i, src.first.s, src.first.layer)
+		}
+	}
+	if !complete {
+		return
+	}
+	for _, l := range lists {
+		var missing []string
+		for _, p := range nodes {
+			if sources[macKey{p.node.Name, l.net}].n == 0 {
+				missing = append(missing, p.node.Name)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		given := 0
+		for _, s := range l.list {
+			if s.Value != "" {
+				given++
+			}
+		}
+		r.diags.Warn(l.pos, where, fmt.Sprintf("the list of MACs on %s gives %d for %d nodes, so %s %s no MAC (the list is in node order: a forgotten MAC gives every later machine the next one's)",
+			l.net, given, len(nodes), nameList(missing), hasHave(len(missing))),
+			fmt.Sprintf("add the missing MACs, or write them by name so no machine can take another's: macs: {%s: …}", missing[0]))
+	}
+}
+
+// knownNetworks reports whether every interface of the role is on a
+// network of the design (one that is not is reported by validate).
+func (r *resolver) knownNetworks(dr *defs.Role) bool {
+	for _, di := range dr.Interfaces {
+		if r.network(di.Network.Value) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNodeMACs reports whether a node of a count block has a mac: of its own.
+func hasNodeMACs(nodes []*planned) bool {
+	for _, p := range nodes {
+		if p.entry != nil && len(p.entry.MAC) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// nameList names nodes for a message: all of them up to eight, else the
+// first six and how many more.
+func nameList(names []string) string {
+	if len(names) <= 8 {
+		return joinNames(names)
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:6], ", "), len(names)-6)
+}
+
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func hasHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
 }
 
 // claim gives node n the explicit address s on interface i.
@@ -362,7 +644,9 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 		}
 		return
 	}
-	key := role + "/" + i.Network
+	// One cursor per count block and network; owner.role is the block's
+	// key too, so that a block's own addresses count as free for it.
+	block, key := p.block, p.block+"/"+i.Network
 	if mn := r.network(i.Network); mn == nil || mn.CIDR == "" {
 		return
 	}
@@ -372,6 +656,10 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 		if err != nil || !r.inNetwork(i.Network, a, start.Pos, where) {
 			cursors[key] = netip.Addr{}
 			return
+		}
+		if o, taken := owners[i.Network][a]; taken && o.role != block {
+			r.diags.Warn(start.Pos, where, fmt.Sprintf("start address %s on %s is already %s (%s), so %s takes the next free address instead", a, i.Network, o.what, o.pos, p.node.Name),
+				"start the role at a free address, so that the first node's address is the one written here")
 		}
 		cur = a
 	}
@@ -386,7 +674,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 	for {
 		if !net.Contains(cur) {
 			if !r.reported(key) {
-				free := freeFrom(owners[i.Network], net, start.Value, role)
+				free := freeFrom(owners[i.Network], net, start.Value, block)
 				r.diags.Add(p.count.KeyPos["count"], where,
 					fmt.Sprintf("count %d needs %d addresses on %s from %s, but only %d are free up to the end of %s", p.count.Count, p.count.Count, i.Network, start.Value, free, net),
 					"lower count, move start to an earlier address, or widen the network")
@@ -399,7 +687,7 @@ func (r *resolver) allocate(owners map[string]map[netip.Addr]owner, cursors map[
 		}
 		cur = cur.Next()
 	}
-	owners[i.Network][cur] = owner{what: "node " + p.node.Name + "'s", pos: start.Pos, role: role}
+	owners[i.Network][cur] = owner{what: "node " + p.node.Name + "'s", pos: start.Pos, role: block}
 	i.IP = cur.String()
 	i.IPOrigin = model.Origin{Layer: "computed", Pos: start.Pos}
 	cursors[key] = cur.Next()
@@ -656,13 +944,19 @@ func (r *resolver) countTotal() {
 		rn := r.d.Site.Nodes[name]
 		n := 0
 		var pos diag.Pos
-		switch {
-		case rn == nil:
+		if rn == nil {
 			continue
-		case rn.List != nil:
-			n, pos = len(rn.List), rn.Pos
-		case rn.Count != nil && rn.Count.Count <= MaxCount:
-			n, pos = max0(rn.Count.Count), rn.Count.KeyPos["count"]
+		}
+		n, pos = len(rn.List), rn.Pos
+		blocks := rn.Blocks
+		if rn.Count != nil {
+			blocks = append(blocks[:len(blocks):len(blocks)], rn.Count)
+		}
+		for _, b := range blocks {
+			if b.Count <= MaxCount { // a larger count is reported at its block
+				n += max0(b.Count)
+				pos = b.KeyPos["count"]
+			}
 		}
 		total += n
 		if n > biggest {

@@ -47,7 +47,10 @@ func (r *resolver) params() {
 	// once per role and shared by its nodes, as are the role's packages:
 	// this keeps the model of 50,000 workers at tens of MB instead of
 	// hundreds. The model is read-only once resolved.
-	type roleModule struct{ role, module string }
+	type roleModule struct {
+		role, module string
+		block        *defs.CountedNodes // a role's count blocks each have their parameters
+	}
 	roleMods := map[roleModule]*model.Module{}
 	rolePkgs := map[string][]string{}
 	var hist []layerValue // reused for every parameter
@@ -68,7 +71,7 @@ func (r *resolver) params() {
 		}
 		n.Modules = make([]*model.Module, 0, len(role.Modules))
 		for _, name := range role.Modules {
-			rm := roleModule{n.Role, name}
+			rm := roleModule{n.Role, name, counted}
 			if mod := roleMods[rm]; mod != nil && entry == nil {
 				n.Modules = append(n.Modules, mod)
 				continue
@@ -235,6 +238,7 @@ func (r *resolver) unsetParam(u *unsetParam) {
 func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shared map[*yaml.Node]any, reported map[string]bool, what string) any {
 	if !ptype.HasRef(lv.node) {
 		if v, ok := plain[lv.node]; ok {
+			r.unknownZone(t, v, lv, reported, what)
 			return v
 		}
 		v, prob := t.CheckNode(lv.node)
@@ -242,6 +246,7 @@ func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shar
 			return nil // reported by validate
 		}
 		plain[lv.node] = v
+		r.unknownZone(t, v, lv, reported, what)
 		return v
 	}
 	if v, ok := shared[lv.node]; ok {
@@ -276,10 +281,76 @@ func (r *resolver) value(n *model.Node, lv layerValue, t ptype.Type, plain, shar
 			}
 		}
 	}
+	r.unknownZone(t, v, lv, reported, what)
 	if !mentionsSelf(lv.node) {
 		shared[lv.node] = v
 	}
 	return v
+}
+
+// unknownZone warns, once per place, of a timezone value the tz database
+// does not know: the installer and timedatectl would refuse it on the node.
+func (r *resolver) unknownZone(t ptype.Type, v any, lv layerValue, reported map[string]bool, what string) {
+	if t.Base != "timezone" {
+		return
+	}
+	zones, _ := v.([]any)
+	if !t.List {
+		zones = []any{v}
+	}
+	for _, z := range zones {
+		s, _ := z.(string)
+		key := "tz:" + s + "@" + lv.origin.Pos.String()
+		if reported[key] {
+			continue
+		}
+		reported[key] = true // checked once per place, known or not
+		if ptype.KnownZone(s) {
+			continue
+		}
+		hint := ""
+		if g := zoneGuess(s); g != "" {
+			hint = `did you mean "` + g + `"?`
+		}
+		r.diags.Warn(lv.origin.Pos, what, fmt.Sprintf("the tz database does not know the time zone %q: the installer and timedatectl would refuse it on every node", s),
+			fix(hint, "use a name timedatectl list-timezones shows, e.g. Europe/Zurich or America/Chicago"))
+	}
+}
+
+// zoneGuess tries the usual slips in a zone name (LosAngeles or
+// los angeles for Los_Angeles) and returns the first the tz database
+// knows, or "".
+func zoneGuess(s string) string {
+	title := func(w string) string {
+		parts := strings.Split(w, "_")
+		for i, p := range parts {
+			if p != "" {
+				parts[i] = strings.ToUpper(p[:1]) + strings.ToLower(p[1:])
+			}
+		}
+		return strings.Join(parts, "_")
+	}
+	camel := func(w string) string {
+		var b strings.Builder
+		for i, c := range w {
+			if i > 0 && c >= 'A' && c <= 'Z' && w[i-1] >= 'a' && w[i-1] <= 'z' {
+				b.WriteByte('_')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	areas := strings.Split(strings.ReplaceAll(s, " ", "_"), "/")
+	for _, f := range []func(string) string{func(w string) string { return w }, camel, title, func(w string) string { return title(camel(w)) }} {
+		g := make([]string, len(areas))
+		for i, a := range areas {
+			g[i] = f(a)
+		}
+		if z := strings.Join(g, "/"); z != s && ptype.KnownZone(z) {
+			return z
+		}
+	}
+	return ""
 }
 
 // mentionsSelf reports whether a value's text (any of its items) contains
@@ -321,17 +392,12 @@ func display(n *yaml.Node, plain map[*yaml.Node]any, t ptype.Type) any {
 // siteEntry finds the site's entry for a node: its list entry or its
 // per-node settings, and the counted block it belongs to.
 func (r *resolver) siteEntry(n *model.Node) (*defs.NodeEntry, *defs.CountedNodes) {
-	rn := r.d.Site.Nodes[n.Role]
-	if rn == nil {
-		return nil, nil
+	for _, b := range r.blocks[n.Role] {
+		if n.Index >= b.first && n.Index <= b.last && n.Origin == b.block.Pos {
+			return b.block.Nodes[n.Name], b.block
+		}
 	}
-	if rn.Count != nil {
-		return rn.Count.Nodes[n.Name], rn.Count
-	}
-	if n.Index-1 < len(rn.List) {
-		return rn.List[n.Index-1], nil
-	}
-	return nil, nil
+	return r.entries[n.Name], nil
 }
 
 func find(mps defs.ModuleParams, module string) []defs.ParamValue {

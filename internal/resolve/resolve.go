@@ -46,6 +46,10 @@ type resolver struct {
 	// tooMany is set when the site has more than MaxNodes nodes: no node
 	// is then made.
 	tooMany bool
+	// entries finds a named node's site entry, blocks a counted node's
+	// count block by its number (siteEntry).
+	entries map[string]*defs.NodeEntry
+	blocks  map[string][]blockRange
 }
 
 func (r *resolver) run() *model.Cluster {

@@ -54,6 +54,7 @@ var (
 	nodePtrType = reflect.TypeOf((*yaml.Node)(nil))
 	modParams   = reflect.TypeOf(defs.ModuleParams{})
 	roleNodes   = reflect.TypeOf(defs.RoleNodes{})
+	macsType    = reflect.TypeOf(defs.MACs{})
 )
 
 func of(t reflect.Type) map[string]any {
@@ -68,9 +69,16 @@ func of(t reflect.Type) map[string]any {
 			"description":          "Parameter values by module, then by parameter name.",
 			"additionalProperties": map[string]any{"type": []string{"object", "null"}},
 		}
+	case macsType:
+		list := map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+		byName := map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
+		return map[string]any{"oneOf": []any{list, map[string]any{
+			"type":                 "object",
+			"additionalProperties": map[string]any{"oneOf": []any{map[string]any{"type": "string"}, list, byName}},
+		}}}
 	case roleNodes:
 		return map[string]any{"oneOf": []any{
-			map[string]any{"type": "array", "items": of(reflect.TypeOf(defs.NodeEntry{}))},
+			map[string]any{"type": "array", "items": map[string]any{"oneOf": []any{of(reflect.TypeOf(defs.NodeEntry{})), of(reflect.TypeOf(defs.CountedNodes{}))}}},
 			of(reflect.TypeOf(defs.CountedNodes{})),
 		}}
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing/fstest"
 
@@ -193,10 +194,62 @@ func writeAtomic(p string, data []byte) error {
 	return os.Rename(tmp.Name(), p)
 }
 
+// addCounted writes a counted node's MAC into its count block rv, where
+// the node is number idx: as a node: MAC line of macs: (a new macs: by
+// name if there is none), into the interface's own list or map when macs:
+// is per interface, or at the end of a list in node order when the list
+// reaches just before it.
+func addCounted(data []byte, lines [][]byte, role string, rv *yaml.Node, node *model.Node, idx int, network, quoted string) ([]byte, error) {
+	countKey, _ := mapEntry(rv, "count")
+	macsKey, macs := mapEntry(rv, "macs")
+	if macs == nil {
+		if countKey == nil {
+			return nil, fmt.Errorf("nodes: %s: has no count:", role)
+		}
+		return insertLine(lines, countKey.Line, strings.Repeat(" ", countKey.Column-1)+"macs: {"+node.Name+": "+quoted+"}"), nil
+	}
+	if macs.Kind == yaml.MappingNode {
+		if k, sub := mapEntry(macs, network); sub != nil && (sub.Kind == yaml.MappingNode || sub.Kind == yaml.SequenceNode) {
+			macsKey, macs = k, sub // per interface
+		} else {
+			for _, i := range node.Interfaces {
+				if k, sub := mapEntry(macs, i.NIC); i.Network == network && sub != nil && (sub.Kind == yaml.MappingNode || sub.Kind == yaml.SequenceNode) {
+					macsKey, macs = k, sub
+				}
+			}
+		}
+	}
+	switch macs.Kind {
+	case yaml.MappingNode:
+		if _, v := mapEntry(macs, node.Name); v != nil {
+			return nil, fmt.Errorf("%s already has a MAC in macs: of %s", node.Name, role)
+		}
+		entry := node.Name + ": " + quoted
+		if macs.Style&yaml.FlowStyle != 0 || len(macs.Content) == 0 {
+			if len(macs.Content) > 0 {
+				entry = ", " + entry
+			}
+			return insertFlowRaw(data, lines, macs, entry, '}')
+		}
+		lastKey := macs.Content[len(macs.Content)-2]
+		return insertLine(lines, macs.Content[len(macs.Content)-1].Line, strings.Repeat(" ", lastKey.Column-1)+entry), nil
+	case yaml.SequenceNode:
+		if len(macs.Content) != idx-1 {
+			return nil, fmt.Errorf("%s is node %d of its block of %s, but the macs: list has %d entries; place the MAC by hand, or write macs: by node name", node.Name, idx, role, len(macs.Content))
+		}
+		if macs.Style&yaml.FlowStyle != 0 || len(macs.Content) == 0 && macs.Line == macsKey.Line {
+			return insertFlow(data, lines, macs, quoted, ']')
+		}
+		last := macs.Content[len(macs.Content)-1]
+		return insertLine(lines, last.Line, strings.Repeat(" ", max(0, last.Column-3))+"- "+quoted), nil
+	}
+	return nil, fmt.Errorf("nodes: %s: macs: is neither a list nor a mapping", role)
+}
+
 // addMAC writes mac for node (of role, on network) into site.yaml's text,
-// touching nothing else: in the count form it goes at the end of macs:
-// (or a new macs: line under count:), in the list form into the node's
-// mac: mapping (or a new mac: line under its name:).
+// touching nothing else: in the count form (and a count block of the list
+// form) into macs: (addCounted), in the list form into the node's mac:
+// mapping (or a new mac: line under its name:).
 func addMAC(data []byte, role string, node *model.Node, network, mac string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -217,28 +270,7 @@ func addMAC(data []byte, role string, node *model.Node, network, mac string) ([]
 	quoted := `"` + mac + `"`
 	switch rv.Kind {
 	case yaml.MappingNode:
-		countKey, _ := mapEntry(rv, "count")
-		macsKey, macs := mapEntry(rv, "macs")
-		if macs == nil {
-			if countKey == nil {
-				return nil, fmt.Errorf("nodes: %s: has no count:", role)
-			}
-			if node.Index != 1 {
-				return nil, fmt.Errorf("%s is node %d of %s, but %s lists no MACs before it; add them by hand", node.Name, node.Index, role, role)
-			}
-			return insertLine(lines, countKey.Line, strings.Repeat(" ", countKey.Column-1)+"macs: ["+quoted+"]"), nil
-		}
-		if macs.Kind != yaml.SequenceNode {
-			return nil, fmt.Errorf("nodes: %s: macs: is not a list", role)
-		}
-		if len(macs.Content) != node.Index-1 {
-			return nil, fmt.Errorf("%s is node %d of %s, but its macs: list has %d entries; place the MAC by hand", node.Name, node.Index, role, len(macs.Content))
-		}
-		if macs.Style&yaml.FlowStyle != 0 || len(macs.Content) == 0 && macs.Line == macsKey.Line {
-			return insertFlow(data, lines, macs, quoted, ']')
-		}
-		last := macs.Content[len(macs.Content)-1]
-		return insertLine(lines, last.Line, strings.Repeat(" ", max(0, last.Column-3))+"- "+quoted), nil
+		return addCounted(data, lines, role, rv, node, node.Index, network, quoted)
 	case yaml.SequenceNode:
 		for _, e := range rv.Content {
 			nameKey, name := mapEntry(e, "name")
@@ -261,6 +293,20 @@ func addMAC(data []byte, role string, node *model.Node, network, mac string) ([]
 			}
 			lastKey := m.Content[len(m.Content)-2]
 			return insertLine(lines, m.Content[len(m.Content)-1].Line, strings.Repeat(" ", lastKey.Column-1)+entry), nil
+		}
+		// A count block of the list: numbers continue from block to block.
+		first := 1
+		for _, e := range rv.Content {
+			if _, c := mapEntry(e, "count"); c != nil {
+				n, err := strconv.Atoi(c.Value)
+				if err != nil {
+					return nil, fmt.Errorf("nodes: %s: a count is not a number", role)
+				}
+				if node.Index >= first && node.Index < first+n {
+					return addCounted(data, lines, role, e, node, node.Index-first+1, network, quoted)
+				}
+				first += n
+			}
 		}
 		return nil, fmt.Errorf("nodes: %s: has no node named %s", role, node.Name)
 	}

@@ -741,7 +741,15 @@ func TestAddMACForms(t *testing.T) {
 		{"block list", "nodes:\n  worker:\n    count: 3\n    macs:\n      - \"aa:aa:aa:aa:aa:01\"  # first\n    start: {p: 10.0.0.1}\n",
 			"nodes:\n  worker:\n    count: 3\n    macs:\n      - \"aa:aa:aa:aa:aa:01\"  # first\n      - \"52:54:00:00:00:99\"\n    start: {p: 10.0.0.1}\n"},
 		{"no macs", "nodes:\n  worker:\n    count: 3   # three\n    start: {p: 10.0.0.1}\n",
-			"nodes:\n  worker:\n    count: 3   # three\n    macs: [\"52:54:00:00:00:99\"]\n    start: {p: 10.0.0.1}\n"},
+			"nodes:\n  worker:\n    count: 3   # three\n    macs: {wn1: \"52:54:00:00:00:99\"}\n    start: {p: 10.0.0.1}\n"},
+		{"by name", "nodes:\n  worker:\n    count: 3\n    macs:\n      wn3: \"aa:aa:aa:aa:aa:03\"  # third\n    start: {p: 10.0.0.1}\n",
+			"nodes:\n  worker:\n    count: 3\n    macs:\n      wn3: \"aa:aa:aa:aa:aa:03\"  # third\n      wn1: \"52:54:00:00:00:99\"\n    start: {p: 10.0.0.1}\n"},
+		{"by name, flow", "nodes:\n  worker:\n    count: 3\n    macs: {wn3: \"aa:aa:aa:aa:aa:03\"}\n",
+			"nodes:\n  worker:\n    count: 3\n    macs: {wn3: \"aa:aa:aa:aa:aa:03\", wn1: \"52:54:00:00:00:99\"}\n"},
+		{"per interface", "nodes:\n  worker:\n    count: 3\n    macs: {q: [\"x\"], p: {wn2: \"y\"}}\n",
+			"nodes:\n  worker:\n    count: 3\n    macs: {q: [\"x\"], p: {wn2: \"y\", wn1: \"52:54:00:00:00:99\"}}\n"},
+		{"second block", "nodes:\n  worker:\n    - {name: gpu, ip: {p: 10.0.0.9}}\n    - {count: 1, start: {p: 10.0.0.1}}\n    - count: 2\n      start: {p: 10.0.1.1}\n",
+			"nodes:\n  worker:\n    - {name: gpu, ip: {p: 10.0.0.9}}\n    - {count: 1, start: {p: 10.0.0.1}}\n    - count: 2\n      macs: {wn1: \"52:54:00:00:00:99\"}\n      start: {p: 10.0.1.1}\n"},
 		{"named, no mac", "nodes:\n  worker:\n    - name: wn1\n      ip: {p: 10.0.0.1}\n",
 			"nodes:\n  worker:\n    - name: wn1\n      mac: {p: \"52:54:00:00:00:99\"}\n      ip: {p: 10.0.0.1}\n"},
 		{"named, flow mac", "nodes:\n  worker:\n    - name: wn1\n      mac: {q: \"x\"}  # {\n",
@@ -749,7 +757,8 @@ func TestAddMACForms(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			idx := 1
-			if c.name == "block list" {
+			switch c.name {
+			case "block list", "second block":
 				idx = 2
 			}
 			got, err := addMAC([]byte(c.in), "worker", &model.Node{Name: "wn1", Index: idx}, "p", "52:54:00:00:00:99")

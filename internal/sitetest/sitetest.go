@@ -78,9 +78,27 @@ func Edit(t *testing.T, old, new string) string {
 	return strings.Replace(BaseSite, old, new, 1)
 }
 
-// Problems loads, validates and resolves a site as kiln check does.
+// Problems loads, validates and resolves a site as kiln check does, and
+// returns its errors (Warnings returns its warnings).
 func Problems(t *testing.T, fsys fstest.MapFS) []diag.Diagnostic {
 	t.Helper()
+	var out []diag.Diagnostic
+	for _, d := range check(fsys).Items() {
+		if d.Severity == "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Warnings loads, validates and resolves a site as kiln check does, and
+// returns its warnings.
+func Warnings(t *testing.T, fsys fstest.MapFS) []diag.Diagnostic {
+	t.Helper()
+	return check(fsys).Warnings()
+}
+
+func check(fsys fstest.MapFS) *diag.List {
 	d, diags := load.FS(fsys, "site/")
 	all := &diag.List{}
 	all.Append(diags)
@@ -89,7 +107,7 @@ func Problems(t *testing.T, fsys fstest.MapFS) []diag.Diagnostic {
 		_, rd := resolve.Cluster(d)
 		all.Append(rd)
 	}
-	return all.Items()
+	return all
 }
 
 // Want is one expected problem: its exact place and "where", and words

