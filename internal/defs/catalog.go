@@ -41,7 +41,7 @@ type Param struct {
 type Port struct {
 	Proto yamlx.Scalar `yaml:"proto,required" doc:"tcp or udp."`
 	Port  int          `yaml:"port,required" doc:"The port number."`
-	Zone  yamlx.Scalar `yaml:"zone" doc:"public or private: which networks may reach it. Give zone or from."`
+	Zone  yamlx.Scalar `yaml:"zone" doc:"The network of the design whose machines may reach it (e.g. public or private in the tier3 design). Give zone or from."`
 	From  yamlx.Scalar `yaml:"from" doc:"Instead of a zone, the module parameter (a list(cidr)) naming the networks that may reach it, e.g. a monitoring service's; an empty list opens the port to none."`
 	Doc   string       `yaml:"doc" doc:"What the port is for."`
 

@@ -14,11 +14,15 @@ import (
 
 // Cluster is a resolved site.
 type Cluster struct {
-	Name     string     `json:"name"`
-	Domain   string     `json:"domain"`
-	OS       string     `json:"os"`
-	Design   string     `json:"design"`
-	Networks []*Network `json:"networks"`
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+	OS     string `json:"os"`
+	Design string `json:"design"`
+	// DesignName and DesignDoc are the design's own name and description
+	// (design.yaml name:, description:); Design is how the site names it.
+	DesignName string     `json:"design_name,omitempty"`
+	DesignDoc  string     `json:"design_doc,omitempty"`
+	Networks   []*Network `json:"networks"`
 	// Roles in install order: a role comes after every role it must wait for.
 	Roles []*Role `json:"roles"`
 	// Nodes in install order: by role, then by index within the role.
@@ -258,9 +262,12 @@ func (o Origin) String() string {
 type Port struct {
 	Proto string `json:"proto"`
 	Port  int    `json:"port"`
-	Zone  string `json:"zone,omitempty"`
+	Zone  string `json:"zone,omitempty"` // the network of the design whose machines may reach it
 	From  string `json:"from,omitempty"` // instead of Zone: the module parameter listing the networks allowed
 	Doc   string `json:"doc,omitempty"`
+	// ZoneOrder is the zone's place among the design's networks, so
+	// firewall rules come in the design's order.
+	ZoneOrder int `json:"-"`
 }
 
 // State is state on disk to back up.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,10 @@ func puppetFuncs(r *renderer) template.FuncMap {
 		// has an interface on network inner but none on outer: the gateway
 		// forwards them from its own outer address.
 		"publishedPorts": publishedPorts,
+		// portsOn NODE NETWORK: the node's ports open to one network's
+		// machines; networkPorts CLUSTER NETWORK: every node's.
+		"portsOn":      portsOn,
+		"networkPorts": networkPorts,
 		// ipv4Only and ipv6Only keep the addresses or networks of one family
 		// from a list: nftables sets and iptables take one family each.
 		"ipv4Only": func(l any) []string { return byFamily(l, false) },
@@ -363,20 +368,17 @@ func yamlValue(v any) (string, error) {
 	return strings.TrimRight(buf.String(), "\n"), nil
 }
 
-// PortGroup is the ports a node opens for one zone and protocol, or for
-// the networks a module parameter lists (Sources, with Zone empty).
+// PortGroup is the ports a node opens for one zone (a network of the
+// design) and protocol, or for the networks a module parameter lists
+// (Sources, with Zone empty).
 type PortGroup struct {
 	Zone    string
 	Proto   string
 	Sources []string // for a port declared with from: the networks allowed, as the parameter lists them
 	Ports   []string // in numeric order
+	Docs    []string // what the ports are for, as the modules say, in port order without repeats
 }
 
-// nodePorts groups the ports the node's modules declare by zone (public
-// first, then private, then ports open to listed networks) and protocol,
-// each list sorted and without repeats: what the firewall templates open.
-// A port declared with from: is open to the networks its module's
-// parameter holds on this node; with none listed, it is not opened.
 // PublishedPort is a port group of a node reached through the gateway.
 type PublishedPort struct {
 	Node, IP, Proto string
@@ -399,17 +401,26 @@ func publishedPorts(c *model.Cluster, outer, inner string) []PublishedPort {
 	return out
 }
 
+// nodePorts groups the ports the node's modules declare by zone (in the
+// order of the design's networks, then ports open to listed networks) and
+// protocol, each list sorted and without repeats: what the firewall
+// templates open. A port declared with from: is open to the networks its
+// module's parameter holds on this node; with none listed, it is not
+// opened.
 func nodePorts(n *model.Node) []PortGroup {
 	if n == nil {
 		return nil
 	}
-	type key struct{ zone, proto, sources string }
-	set := map[key]map[int]bool{}
+	type key struct {
+		zone, proto, sources string
+		order                int
+	}
+	set := map[key]map[int]string{}
 	for _, m := range n.Modules {
 		for _, p := range m.Ports {
-			k := key{zone: p.Zone, proto: p.Proto}
+			k := key{zone: p.Zone, proto: p.Proto, order: p.ZoneOrder}
 			if p.From != "" {
-				k.zone = ""
+				k.zone, k.order = "", -1
 				if prm := m.Param(p.From); prm != nil {
 					k.sources = strings.Join(byFamily(prm.Value, false), " ")
 					if v6 := byFamily(prm.Value, true); len(v6) > 0 {
@@ -421,12 +432,18 @@ func nodePorts(n *model.Node) []PortGroup {
 				}
 			}
 			if set[k] == nil {
-				set[k] = map[int]bool{}
+				set[k] = map[int]string{}
 			}
-			set[k][p.Port] = true
+			if _, seen := set[k][p.Port]; !seen || set[k][p.Port] == "" {
+				set[k][p.Port] = p.Doc
+			}
 		}
 	}
-	var out []PortGroup
+	type ordered struct {
+		PortGroup
+		order int
+	}
+	var out []ordered
 	for k, ports := range set {
 		g := PortGroup{Zone: k.zone, Proto: k.proto}
 		if k.sources != "" {
@@ -439,22 +456,22 @@ func nodePorts(n *model.Node) []PortGroup {
 		sort.Ints(nums)
 		for _, p := range nums {
 			g.Ports = append(g.Ports, strconv.Itoa(p))
+			if d := ports[p]; d != "" && !slices.Contains(g.Docs, d) {
+				g.Docs = append(g.Docs, d)
+			}
 		}
-		out = append(out, g)
+		out = append(out, ordered{g, k.order})
 	}
-	rank := func(z string) int {
-		switch z {
-		case "public":
-			return 0
-		case "":
-			return 2
+	rank := func(o ordered) int {
+		if o.order < 0 { // from: ports after every zone
+			return 1 << 30
 		}
-		return 1
+		return o.order
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if rank(a.Zone) != rank(b.Zone) {
-			return rank(a.Zone) < rank(b.Zone)
+		if rank(a) != rank(b) {
+			return rank(a) < rank(b)
 		}
 		if a.Zone != b.Zone {
 			return a.Zone < b.Zone
@@ -464,6 +481,41 @@ func nodePorts(n *model.Node) []PortGroup {
 		}
 		return strings.Join(a.Sources, " ") < strings.Join(b.Sources, " ")
 	})
+	groups := make([]PortGroup, len(out))
+	for i, o := range out {
+		groups[i] = o.PortGroup
+	}
+	return groups
+}
+
+// portsOn is the node's port groups open to the machines of one network
+// (the ports whose zone is that network).
+func portsOn(n *model.Node, network string) []PortGroup {
+	var out []PortGroup
+	for _, g := range nodePorts(n) {
+		if g.Zone == network {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// NetworkPorts is what one node opens to the machines of a network.
+type NetworkPorts struct {
+	Node   *model.Node
+	Groups []PortGroup
+}
+
+// networkPorts lists, for one network of the design, every node that
+// opens ports to it (in install order) and those ports: the runbook's
+// table of what each network reaches.
+func networkPorts(c *model.Cluster, network string) []NetworkPorts {
+	var out []NetworkPorts
+	for _, n := range c.Nodes {
+		if g := portsOn(n, network); len(g) > 0 {
+			out = append(out, NetworkPorts{Node: n, Groups: g})
+		}
+	}
 	return out
 }
 

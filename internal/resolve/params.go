@@ -86,7 +86,7 @@ func (r *resolver) params() {
 				mod.Requires = append(mod.Requires, req.Value)
 			}
 			for _, p := range m.Ports {
-				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, From: p.From.Value, Doc: p.Doc})
+				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, From: p.From.Value, Doc: p.Doc, ZoneOrder: r.zoneOrder(p.Zone.Value)})
 			}
 			for _, s := range m.State {
 				mod.State = append(mod.State, model.State{Paths: s.Paths, Dump: s.Dump, Restore: s.Restore,
@@ -356,4 +356,14 @@ func docHint(doc string) string {
 		return ""
 	}
 	return " (" + doc + ")"
+}
+
+// zoneOrder is the place of network name among the design's networks.
+func (r *resolver) zoneOrder(name string) int {
+	for i, n := range r.d.Design.Networks {
+		if n.Name.Value == name {
+			return i
+		}
+	}
+	return len(r.d.Design.Networks)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,7 +52,6 @@ var (
 	Kinds     = []string{"physical", "vm"}
 	Scopes    = []string{"cluster", "node", "role", "vm"}
 	Schedules = []string{"daily", "hourly", "weekly"}
-	Zones     = []string{"private", "public"}
 	Protos    = []string{"tcp", "udp"}
 	Dialects  = []string{"el10", "el8", "el9"}
 	// Refused names the dialects Kiln once built for and no longer does,
@@ -109,9 +109,13 @@ func (v *checker) catalog() {
 					v.diags.Add(port.From.Pos, where, fmt.Sprintf("port %d: from names parameter %s, of type %s", port.Port, port.From.Value, p.Type.Value), "from: must name a list(cidr) parameter, the networks allowed to reach the port")
 				}
 			case port.Zone.Value == "":
-				v.diags.Add(port.Pos, where, fmt.Sprintf("port %d has neither a zone nor from", port.Port), "add zone: public or zone: private, or from: with a list(cidr) parameter of the module")
+				v.diags.Add(port.Pos, where, fmt.Sprintf("port %d has neither a zone nor from", port.Port), "add zone: with a network of the design ("+strings.Join(v.networkNames(), ", ")+"), or from: with a list(cidr) parameter of the module")
 			default:
-				v.oneOf(port.Zone, Zones, where, "zone")
+				// A zone is a network of the design: the port is open to
+				// the machines on that network.
+				if nets := v.networkNames(); !slices.Contains(nets, port.Zone.Value) {
+					v.diags.Add(port.Zone.Pos, where, fmt.Sprintf("port %d: zone %q is not a network of the design", port.Port, port.Zone.Value), diag.DidYouMean(port.Zone.Value, nets))
+				}
 			}
 			if port.Port < 1 || port.Port > 65535 {
 				v.diags.Add(port.KeyPos["port"], where, fmt.Sprintf("%d is not a port number", port.Port), "use a number from 1 to 65535")
@@ -224,6 +228,16 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 			v.diags.Add(m.Pos, where, fmt.Sprintf("unknown module %q", m.Value), diag.DidYouMean(m.Value, v.d.ModuleNames()))
 		}
 	}
+}
+
+// networkNames are the design's networks, in its order: the zones a
+// module's port may name.
+func (v *checker) networkNames() []string {
+	var out []string
+	for _, n := range v.d.Design.Networks {
+		out = append(out, n.Name.Value)
+	}
+	return out
 }
 
 func (v *checker) roles() {
