@@ -228,9 +228,12 @@ type Certificate struct {
 
 // Param is one class parameter's final value on a node.
 type Param struct {
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Doc    string `json:"doc,omitempty"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Doc  string `json:"doc,omitempty"`
+	// Format is, for a secret, the form its consumer takes (raw, ssha,
+	// sha512crypt, scram-sha-256, bcrypt, hmac:PURPOSE; empty is ssha).
+	Format string `json:"format,omitempty"`
 	Value  any    `json:"value"`
 	Set    bool   `json:"set"` // false: no layer gave a value (Puppet's own default applies)
 	Origin Origin `json:"origin"`

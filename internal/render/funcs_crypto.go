@@ -4,7 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"text/template"
+
+	"kiln.dev/kiln/internal/secretfmt"
 )
 
 func init() { funcGroups = append(funcGroups, cryptoFuncs) }
@@ -24,6 +28,29 @@ func cryptoFuncs(r *renderer) template.FuncMap {
 			m := hmac.New(sha256.New, []byte(key))
 			m.Write([]byte(message))
 			return hex.EncodeToString(m.Sum(nil)), nil
+		},
+		// secretAs is the named secret in a hashed format of a secret
+		// parameter (sha512crypt, ssha, scram-sha-256, bcrypt,
+		// hmac:PURPOSE), salted from the secret and seed (a user's name,
+		// say); the secret itself is the secret function's.
+		"secretAs": func(format, secretName, seed string) (string, error) {
+			if format == "raw" {
+				return "", fmt.Errorf("secretAs writes a hashed form; the secret itself is {{ secret %q }}", secretName)
+			}
+			if err := secretfmt.Check(format); err != nil {
+				return "", fmt.Errorf("%v (formats: %s)", err, strings.Join(secretfmt.Formats, ", "))
+			}
+			pw, err := r.secret(secretName)
+			if err != nil {
+				return "", err
+			}
+			if h := r.secrets.derive(format+"\x00"+secretName+"\x00"+seed, func() string {
+				s, _ := secretfmt.Encode(format, pw, seed)
+				return s
+			}); h != "" {
+				return h, nil
+			}
+			return secretfmt.Encode(format, pw, seed)
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"text/template"
 
 	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/secretfmt"
 )
 
 func init() { funcGroups = append(funcGroups, puppetFuncs) }
@@ -40,7 +41,9 @@ func puppetFuncs(r *renderer) template.FuncMap {
 		// puppetClasses lists the node's classes with the parameters some
 		// layer set (an unset parameter is left to the class's default).
 		// A parameter of type secret names a site secret; the class
-		// receives its {SSHA} hash, never the secret itself.
+		// receives it in the parameter's format (its {SSHA} hash unless
+		// the catalog says otherwise); a raw one only in the node's own
+		// files.
 		"puppetClasses": func(n *model.Node) ([]PuppetClass, error) {
 			return puppetClasses(r, n)
 		},
@@ -123,6 +126,7 @@ func puppetFuncs(r *renderer) template.FuncMap {
 type nodeClasses struct {
 	list   []PuppetClass
 	secret bool
+	raw    string // module.param of a raw secret in the list, if any
 }
 
 // puppetClasses lists a node's classes. Three artifacts ask for every
@@ -134,25 +138,34 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		return nil, fmt.Errorf("puppetClasses needs a node (use it in a node-scoped artifact)")
 	}
 	if r == nil {
-		return makePuppetClasses(r, n)
+		list, _, err := makePuppetClasses(r, n)
+		return list, err
 	}
-	if m, ok := r.secrets.classes.Load(n); ok {
-		r.usedSecret = r.usedSecret || m.(nodeClasses).secret
-		return m.(nodeClasses).list, nil
-	}
-	before := r.usedSecret
-	r.usedSecret = false
-	list, err := makePuppetClasses(r, n)
-	if err != nil {
+	nc, ok := r.secrets.classes.Load(n)
+	if !ok {
+		before := r.usedSecret
+		r.usedSecret = false
+		list, raw, err := makePuppetClasses(r, n)
+		if err != nil {
+			r.usedSecret = before
+			return nil, err
+		}
+		nc = nodeClasses{list: list, secret: r.usedSecret, raw: raw}
+		r.secrets.classes.Store(n, nc)
 		r.usedSecret = before
-		return nil, err
 	}
-	r.secrets.classes.Store(n, nodeClasses{list: list, secret: r.usedSecret})
-	r.usedSecret = before || r.usedSecret
-	return list, nil
+	c := nc.(nodeClasses)
+	// A raw secret is the secret itself: it goes only into the node's own
+	// files (written 0600, served to that node alone), never into a file
+	// that lists several nodes.
+	if c.raw != "" && r.fileNode != n {
+		return nil, fmt.Errorf("%s is a secret in format raw (the value itself), and this file is not %s's own: list a node's classes with raw secrets only in a node-scoped artifact, or give the parameter a hashed format", c.raw, n.Name)
+	}
+	r.usedSecret = r.usedSecret || c.secret
+	return c.list, nil
 }
 
-func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
+func makePuppetClasses(r *renderer, n *model.Node) (_ []PuppetClass, raw string, _ error) {
 	classOf := map[string]string{}
 	for _, m := range n.Modules {
 		classOf[m.Name] = m.Class
@@ -166,9 +179,12 @@ func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 			}
 			v := p.Value
 			if p.Type == "secret" {
-				h, err := sshaSecret(r, fmt.Sprint(v))
+				h, err := formatSecret(r, p.Format, fmt.Sprint(v))
 				if err != nil {
-					return nil, fmt.Errorf("module %s parameter %s: %v", m.Name, p.Name, err)
+					return nil, "", fmt.Errorf("module %s parameter %s: %v", m.Name, p.Name, err)
+				}
+				if secretfmt.Raw(p.Format) && raw == "" {
+					raw = m.Name + "." + p.Name
 				}
 				v = h
 			}
@@ -183,17 +199,27 @@ func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		sort.Strings(c.Requires)
 		out = append(out, c)
 	}
-	return out, nil
+	return out, raw, nil
 }
 
-// sshaSecret is the {SSHA} hash of a secret (slapd's olcRootPW format),
-// with a salt derived from the secret so that builds are reproducible.
-func sshaSecret(r *renderer, name string) (string, error) {
+// formatSecret is the named secret in a format of secretfmt (empty:
+// secretfmt.Default, slapd's {SSHA}), salted from the secret and its
+// name so that builds are reproducible; a slow hash is made once a build.
+func formatSecret(r *renderer, format, name string) (string, error) {
 	pw, err := r.secret(name)
 	if err != nil {
 		return "", err
 	}
-	return ssha(pw, name), nil
+	if format == "" || format == "raw" || format == "ssha" || strings.HasPrefix(format, "hmac:") {
+		return secretfmt.Encode(format, pw, name)
+	}
+	if h := r.secrets.derive(format+"\x00"+name, func() string {
+		s, _ := secretfmt.Encode(format, pw, name)
+		return s
+	}); h != "" {
+		return h, nil
+	}
+	return secretfmt.Encode(format, pw, name) // the error, quickly: no hash was made
 }
 
 // puppetValue writes a value as a Puppet literal: strings single-quoted

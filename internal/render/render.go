@@ -468,10 +468,13 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 type renderer struct {
 	secrets    *secretStore
 	usedSecret bool
-	clones     map[*template.Template]*template.Template
-	buf        bytes.Buffer // the body being rendered
-	pathBuf    bytes.Buffer
-	stream     StreamSink // set when the sink takes files as they are written
+	// fileNode is the node whose own file is being rendered (nil for a
+	// file of the cluster or a role).
+	fileNode *model.Node
+	clones   map[*template.Template]*template.Template
+	buf      bytes.Buffer // the body being rendered
+	pathBuf  bytes.Buffer
+	stream   StreamSink // set when the sink takes files as they are written
 }
 
 func newRenderer(s *secretStore) *renderer {
@@ -516,6 +519,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	var data []byte
 	var usedSecret bool
 	var out FileWriter
+	r.fileNode = j.data.Node
 	if from == nil && r.stream != nil && j.data.Node == nil {
 		// A cluster-wide file, perhaps a large one: straight into the sink.
 		w, err := r.stream.Create(p)

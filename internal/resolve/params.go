@@ -128,7 +128,7 @@ func (r *resolver) params() {
 					}
 				}
 				p := &params[pi]
-				*p = model.Param{Name: pn, Type: pd.typ, Doc: pd.doc}
+				*p = model.Param{Name: pn, Type: pd.typ, Doc: pd.doc, Format: dp.Format.Value}
 				if len(hist) > 0 {
 					p.History = make([]model.Setting, len(hist))
 				}

@@ -20,6 +20,7 @@ import (
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/ptype"
+	"kiln.dev/kiln/internal/secretfmt"
 	"kiln.dev/kiln/internal/yamlx"
 )
 
@@ -91,6 +92,13 @@ func (v *checker) catalog() {
 			if p.Default != nil && p.Default.Tag != "!!null" && !ptype.HasRef(p.Default) {
 				if _, prob := t.CheckNode(p.Default); prob != nil {
 					v.problem(m.File, prob, pw+" default", "")
+				}
+			}
+			if f := p.Format; f.Value != "" {
+				if t.String() != "secret" {
+					v.diags.Add(f.Pos, pw, fmt.Sprintf("format %q is for secret parameters; this one is of type %s", f.Value, p.Type.Value), "remove format:, or make the parameter's type secret")
+				} else if err := secretfmt.Check(f.Value); err != nil {
+					v.diags.Add(f.Pos, pw, err.Error(), diag.DidYouMean(f.Value, secretfmt.Formats))
 				}
 			}
 			if p.Required && p.Default != nil && p.Default.Tag != "!!null" {
