@@ -21,13 +21,13 @@ func cryptoFuncs(r *renderer) template.FuncMap {
 		// a per-node value (an autosign challenge, say) that the holder of
 		// the key can check and nobody else can forge.
 		"hmac": func(secretName, message string) (string, error) {
-			key, err := r.secret(secretName)
+			key, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
 			m := hmac.New(sha256.New, []byte(key))
 			m.Write([]byte(message))
-			return hex.EncodeToString(m.Sum(nil)), nil
+			return r.mask(hex.EncodeToString(m.Sum(nil))), nil
 		},
 		// secretAs is the named secret in a hashed format of a secret
 		// parameter (sha512crypt, ssha, scram-sha-256, bcrypt,
@@ -40,7 +40,7 @@ func cryptoFuncs(r *renderer) template.FuncMap {
 			if err := secretfmt.Check(format); err != nil {
 				return "", fmt.Errorf("%v (formats: %s)", err, strings.Join(secretfmt.Formats, ", "))
 			}
-			pw, err := r.secret(secretName)
+			pw, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
@@ -48,7 +48,7 @@ func cryptoFuncs(r *renderer) template.FuncMap {
 				s, _ := secretfmt.Encode(format, pw, seed)
 				return s
 			}); h != "" {
-				return h, nil
+				return r.mask(h), nil
 			}
 			return secretfmt.Encode(format, pw, seed)
 		},

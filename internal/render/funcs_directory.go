@@ -18,11 +18,11 @@ func directoryFuncs(r *renderer) template.FuncMap {
 		// and seed (the user's name), so builds stay byte-identical and two
 		// users with one password still get different hashes.
 		"ssha": func(secretName, seed string) (string, error) {
-			pw, err := r.secret(secretName)
+			pw, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
-			return ssha(pw, seed), nil
+			return r.mask(ssha(pw, seed)), nil
 		},
 		// rdnValue is the value of a DN's first component:
 		// dc=physics,dc=example,dc=edu → physics.

@@ -26,13 +26,13 @@ func installFuncs(r *renderer) template.FuncMap {
 		// context (an HMAC), so builds are byte-identical and two contexts
 		// (say, two nodes) get different hashes of the same password.
 		"sha512crypt": func(secretName, context string) (string, error) {
-			pw, err := r.secret(secretName)
+			pw, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
-			return r.secrets.derive("sha512crypt\x00"+secretName+"\x00"+context, func() string {
+			return r.mask(r.secrets.derive("sha512crypt\x00"+secretName+"\x00"+context, func() string {
 				return SHA512Crypt(pw, DeriveSalt(pw, context))
-			}), nil
+			})), nil
 		},
 		// in reports whether v is one of the values: {{ if in .Cluster.OS "el8" "el9" }}.
 		"in": func(v string, set ...string) bool {

@@ -126,7 +126,9 @@ func puppetFuncs(r *renderer) template.FuncMap {
 type nodeClasses struct {
 	list   []PuppetClass
 	secret bool
-	raw    string // module.param of a raw secret in the list, if any
+	raw    string   // module.param of a raw secret in the list, if any
+	masks  []string // the secret values in the list, for masked diffs
+	opaque bool     // a secret went in unrecorded (never, for classes)
 }
 
 // puppetClasses lists a node's classes. Three artifacts ask for every
@@ -143,16 +145,16 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 	}
 	nc, ok := r.secrets.classes.Load(n)
 	if !ok {
-		before := r.usedSecret
-		r.usedSecret = false
+		before, masks, opaque := r.usedSecret, r.masks, r.opaque
+		r.usedSecret, r.masks, r.opaque = false, nil, false
 		list, raw, err := makePuppetClasses(r, n)
 		if err != nil {
-			r.usedSecret = before
+			r.usedSecret, r.masks, r.opaque = before, masks, opaque
 			return nil, err
 		}
-		nc = nodeClasses{list: list, secret: r.usedSecret, raw: raw}
+		nc = nodeClasses{list: list, secret: r.usedSecret, raw: raw, masks: r.masks, opaque: r.opaque}
 		r.secrets.classes.Store(n, nc)
-		r.usedSecret = before
+		r.usedSecret, r.masks, r.opaque = before, masks, opaque
 	}
 	c := nc.(nodeClasses)
 	// A raw secret is the secret itself: it goes only into the node's own
@@ -162,6 +164,8 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		return nil, fmt.Errorf("%s is a secret in format raw (the value itself), and this file is not %s's own: list a node's classes with raw secrets only in a node-scoped artifact, or give the parameter a hashed format", c.raw, n.Name)
 	}
 	r.usedSecret = r.usedSecret || c.secret
+	r.masks = append(r.masks, c.masks...)
+	r.opaque = r.opaque || c.opaque
 	return c.list, nil
 }
 
@@ -206,18 +210,18 @@ func makePuppetClasses(r *renderer, n *model.Node) (_ []PuppetClass, raw string,
 // secretfmt.Default, slapd's {SSHA}), salted from the secret and its
 // name so that builds are reproducible; a slow hash is made once a build.
 func formatSecret(r *renderer, format, name string) (string, error) {
-	pw, err := r.secret(name)
+	pw, err := r.secretMasked(name)
 	if err != nil {
 		return "", err
 	}
 	if format == "" || format == "raw" || format == "ssha" || strings.HasPrefix(format, "hmac:") {
-		return secretfmt.Encode(format, pw, name)
+		return r.maskErr(secretfmt.Encode(format, pw, name))
 	}
 	if h := r.secrets.derive(format+"\x00"+name, func() string {
 		s, _ := secretfmt.Encode(format, pw, name)
 		return s
 	}); h != "" {
-		return h, nil
+		return r.mask(h), nil
 	}
 	return secretfmt.Encode(format, pw, name) // the error, quickly: no hash was made
 }

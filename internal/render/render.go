@@ -47,6 +47,11 @@ type File struct {
 	// Copied marks a file copied verbatim from the design or site folder
 	// (a copy: artifact), not rendered from a template.
 	Copied bool
+	// Masks are the secret values the file holds, as the functions that
+	// read or derive them recorded them; with Opaque false they are all
+	// of its secrets, and plan --diff shows the file with them masked.
+	Masks  []string
+	Opaque bool
 	// usedSecret: the template read a secret for this body (a copy of the
 	// body is secret for the same reason).
 	usedSecret bool
@@ -468,6 +473,9 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 type renderer struct {
 	secrets    *secretStore
 	usedSecret bool
+	// masks and opaque: see File.Masks, for the body being rendered.
+	masks  []string
+	opaque bool
 	// fileNode is the node whose own file is being rendered (nil for a
 	// file of the cluster or a role).
 	fileNode *model.Node
@@ -518,6 +526,8 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	}
 	var data []byte
 	var usedSecret bool
+	var masks []string
+	var opaque bool
 	var out FileWriter
 	r.fileNode = j.data.Node
 	if from == nil && r.stream != nil && j.data.Node == nil {
@@ -527,7 +537,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 		}
 		bw := bufio.NewWriterSize(w, 64<<10)
-		r.usedSecret = false
+		r.usedSecret, r.masks, r.opaque = false, nil, false
 		if err := r.clone(a.text).Execute(bw, j.data); err != nil {
 			w.Abort()
 			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
@@ -537,10 +547,12 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 		}
 		out, usedSecret = w, r.usedSecret
+		masks, opaque = r.masks, r.opaque
 	} else if from != nil {
 		data, usedSecret = from.Data, from.usedSecret
+		masks, opaque = from.Masks, from.Opaque
 	} else {
-		r.usedSecret = false
+		r.usedSecret, r.masks, r.opaque = false, nil, false
 		r.buf.Reset()
 		if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
 			return File{}, &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
@@ -548,8 +560,9 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		// The bytes are the renderer's buffer, valid until its next
 		// render: a Sink copies what it keeps.
 		data, usedSecret = r.buf.Bytes(), r.usedSecret
+		masks, opaque = r.masks, r.opaque
 	}
-	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out}
+	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out, Masks: masks, Opaque: opaque || a.decl.Secret}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}
