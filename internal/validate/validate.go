@@ -33,6 +33,7 @@ func Definitions(d *load.Definitions) *diag.List {
 	v := &checker{d: d, diags: &diag.List{}}
 	v.catalog()
 	v.design()
+	v.serve()
 	v.roles()
 	v.site()
 	v.users()
