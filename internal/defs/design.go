@@ -217,7 +217,7 @@ type VMSize struct {
 type Interface struct {
 	NIC     yamlx.Scalar `yaml:"nic,required" doc:"The NIC's name on the machine, e.g. priv0 (bound to its MAC by the design) or enp1s0 (udev's); not the kernel's ethN."`
 	Network yamlx.Scalar `yaml:"network,required" doc:"The design network it is cabled to."`
-	Boot    bool         `yaml:"boot" doc:"The machine network-boots from this NIC (default: the first on a provisioning network)."`
+	Boot    *bool        `yaml:"boot" doc:"true: the machine network-boots from this NIC (default: the first on a provisioning network). false: it never does, and the NIC's MAC does not identify the machine to kiln serve - a BMC's, or a storage network's."`
 
 	Pos diag.Pos
 }

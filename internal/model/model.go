@@ -200,8 +200,11 @@ type Interface struct {
 	MAC      string   `json:"mac,omitempty"`
 	Hostname string   `json:"hostname"` // the node's name on this network, fully qualified
 	Boot     bool     `json:"boot,omitempty"`
-	IPOrigin Origin   `json:"-"`
-	MACFrom  Origin   `json:"-"`
+	// NoBoot: the design marks the NIC boot: false (a BMC, a storage
+	// NIC): it never boots the machine, and its MAC does not identify it.
+	NoBoot   bool   `json:"no_boot,omitempty"`
+	IPOrigin Origin `json:"-"`
+	MACFrom  Origin `json:"-"`
 }
 
 // Module is a catalog module as applied on one node.

@@ -393,10 +393,10 @@ func (s *Server) loadSite(site *pipeline.Site, stamp buildStamp) (*snapshot, err
 	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
 		wiring: diagram.Wiring(site.Cluster), memo: &memo{}, hosts: s.ownHosts(), namesByIP: namesByIP(site.Cluster)}
 	for _, n := range site.Cluster.Nodes {
-		for _, i := range n.Interfaces {
-			if i.MAC != "" {
-				snap.byMAC[normMAC(i.MAC)] = n
-			}
+		// Only the boot interface identifies a node: a BMC's or a storage
+		// NIC's MAC asking for a boot script gets none of the node's.
+		if i := n.BootIface(); i != nil && i.MAC != "" {
+			snap.byMAC[normMAC(i.MAC)] = n
 		}
 	}
 	for p, f := range files {

@@ -307,7 +307,7 @@ func (v *checker) roles() {
 				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("NIC %q is used twice", i.NIC.Value), "give each interface its own NIC")
 			}
 			nics[i.NIC.Value] = true
-			if i.Boot {
+			if i.Boot != nil && *i.Boot {
 				boots++
 			}
 		}
