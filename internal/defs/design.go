@@ -157,7 +157,7 @@ type Artifact struct {
 	Copy     yamlx.Scalar `yaml:"copy" doc:"A folder of the design (a site folder may shadow its files one by one) copied verbatim into path, itself a folder, e.g. puppet/modules. Only for scope cluster."`
 	ENC      bool         `yaml:"enc" doc:"This node-scoped artifact is the node's Puppet External Node Classifier answer: kiln enc CERTNAME prints it. At most one artifact says so."`
 	Path     yamlx.Scalar `yaml:"path,required" doc:"The output path in the build folder; a template itself, e.g. kickstart-{{.Node.Name}}.cfg."`
-	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine) or role (one per role)."`
+	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine), role (one per role) or network (one per network of the design; the template sees .Network)."`
 	Filter   Filter       `yaml:"filter" doc:"Limits a node, vm or role scope to some nodes or roles."`
 	Mode     yamlx.Scalar `yaml:"mode" doc:"File mode in octal, e.g. \"0755\" for a script. Files that carry secrets are always 0600."`
 	Secret   bool         `yaml:"secret" doc:"The file carries a secret: written 0600 and served only to its node."`
@@ -179,6 +179,7 @@ type Filter struct {
 	BootMAC   bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
 	State     bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
 	Bootstrap bool           `yaml:"bootstrap" doc:"Only nodes whose role lists bootstrap modules (configured with puppet apply before the Puppet server exists)."`
+	Networks  []yamlx.Scalar `yaml:"networks" doc:"For scope network: only these networks of the design."`
 	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [el8] for what only EL8 needs."`
 
 	Pos diag.Pos

@@ -109,3 +109,26 @@ parameters:
 		}
 	}
 }
+
+// TestNetworkScopeMakesOneFilePerNetworkAndLibDefinesAreShared: an
+// artifact of scope network is rendered for each network (.Network), and
+// a define under templates/_lib/ is seen by every template.
+func TestNetworkScopeMakesOneFilePerNetworkAndLibDefinesAreShared(t *testing.T) {
+	fsys := formatSite(t, "  - {template: zone.tmpl, path: 'zones/{{.Network.Name}}', scope: network}\n")
+	fsys["site.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(string(fsys["site.yaml"].Data), "  lan: {cidr: 10.0.0.0/24}\n", "  lan: {cidr: 10.0.0.0/24}\n  san: {cidr: 10.9.0.0/24}\n", 1))}
+	fsys["design.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(string(fsys["design.yaml"].Data), "    provisioning: true\n", "    provisioning: true\n  - name: san\n", 1))}
+	fsys["templates/_lib/header.tmpl"] = &fstest.MapFile{Data: []byte(`{{ define "header" }}# {{ .Cluster.Name }}: written by kiln{{ end }}`)}
+	fsys["templates/zone.tmpl"] = &fstest.MapFile{Data: []byte("{{ template \"header\" . }}\n{{ .Network.Name }} {{ .Network.CIDR }}\n")}
+	files, err := buildFormats(t, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path+": "+strings.ReplaceAll(string(f.Data), "\n", " | "))
+	}
+	want := "zones/lan: # c1: written by kiln | lan 10.0.0.0/24 |  ;; zones/san: # c1: written by kiln | san 10.9.0.0/24 | "
+	if strings.Join(got, " ;; ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " ;; "), want)
+	}
+}

@@ -65,6 +65,9 @@ type Data struct {
 	Cluster *model.Cluster
 	Node    *model.Node // for node and vm scopes
 	Role    *model.Role // for role scope, and the node's role
+	// Network is the network of a network-scoped artifact (one file per
+	// network of the design: a zone, a DHCP scope).
+	Network *model.Network
 	// Build is the files built so far, for an after_build artifact only.
 	Build *BuildIndex
 }
@@ -191,7 +194,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 				continue // reported by validate
 			}
 			var err error
-			t, err = template.New(name).Option("missingkey=error").Funcs(funcs(nil)).Parse(tmpl.Text)
+			t, err = parseTemplate(d, name, tmpl.Text)
 			if err != nil {
 				diags.Add(templatePos(err, tmpl.Display), "template "+name, templateMsg(err), "fix the template syntax")
 				t = nil
@@ -324,6 +327,16 @@ func expand(a *artifact, c *model.Cluster) []job {
 			if ok {
 				out = append(out, job{a: a, data: Data{Cluster: c, Role: r}, subj: r.Name})
 			}
+		}
+	case "network":
+		if len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
+			return nil
+		}
+		for _, net := range c.Networks {
+			if len(f.Networks) > 0 && !hasScalar(f.Networks, net.Name) {
+				continue
+			}
+			out = append(out, job{a: a, data: Data{Cluster: c, Network: net}, subj: net.Name})
 		}
 	default:
 		if a.module != "" && len(c.NodesWith(a.module)) == 0 || len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {

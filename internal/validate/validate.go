@@ -52,7 +52,7 @@ var puppetClass = regexp.MustCompile(`^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$`)
 // Kinds and dialects the definitions may name.
 var (
 	Kinds     = []string{"physical", "vm"}
-	Scopes    = []string{"cluster", "node", "role", "vm"}
+	Scopes    = []string{"cluster", "network", "node", "role", "vm"}
 	Schedules = []string{"daily", "hourly", "weekly"}
 	Protos    = []string{"tcp", "udp"}
 	Dialects  = []string{"el10", "el8", "el9"}
@@ -212,8 +212,20 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 				fix(hint, "put the template under templates/ of the design or of the site folder"))
 		}
 	}
+	if strings.HasPrefix(a.Template.Value, "_lib/") {
+		v.diags.Add(a.Template.Pos, where, "templates under _lib/ hold shared definitions every template sees; they are not rendered on their own", "move the template out of templates/_lib/, or use its define from another template")
+	}
 	if a.Scope.Value != "" {
 		v.oneOf(a.Scope, Scopes, where, "scope")
+	}
+	for _, n := range a.Filter.Networks {
+		if a.Scope.Value != "network" {
+			v.diags.Add(n.Pos, where, "filter networks: is for an artifact of scope network", "set scope: network, or remove the filter")
+			break
+		}
+		if !slices.Contains(v.networkNames(), n.Value) {
+			v.diags.Add(n.Pos, where, fmt.Sprintf("%q is not a network of the design", n.Value), diag.DidYouMean(n.Value, v.networkNames()))
+		}
 	}
 	if a.Mode.Value != "" {
 		if m, err := strconv.ParseUint(a.Mode.Value, 8, 32); err != nil || m > 0o777 {
