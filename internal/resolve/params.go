@@ -66,8 +66,26 @@ func (r *resolver) params() {
 			pkgs = sortedKeys(seen)
 			rolePkgs[n.Role] = pkgs
 		}
-		n.Modules = make([]*model.Module, 0, len(role.Modules))
-		for _, name := range role.Modules {
+		names := role.Modules
+		if entry != nil && len(entry.Modules) > 0 {
+			// Modules this node runs on top of its role's, after them.
+			names = append([]string(nil), role.Modules...)
+			seen := map[string]bool{}
+			for _, p := range pkgs {
+				seen[p] = true
+			}
+			for _, mp := range entry.Modules {
+				if m := r.d.Modules[mp.Module.Value]; m != nil && !slices.Contains(names, mp.Module.Value) {
+					names = append(names, mp.Module.Value)
+					for _, pkg := range m.Packages {
+						seen[pkg.Value] = true
+					}
+				}
+			}
+			pkgs = sortedKeys(seen)
+		}
+		n.Modules = make([]*model.Module, 0, len(names))
+		for _, name := range names {
 			rm := roleModule{n.Role, name}
 			if mod := roleMods[rm]; mod != nil && entry == nil {
 				n.Modules = append(n.Modules, mod)
@@ -104,6 +122,10 @@ func (r *resolver) params() {
 			if entry != nil {
 				layers = append(layers, find(entry.Parameters, name))
 				layerNames = append(layerNames, "node")
+				if own := find(entry.Modules, name); own != nil {
+					layers = append(layers, own)
+					layerNames = append(layerNames, "node")
+				}
 			}
 			md := decls[name]
 			if md == nil {
