@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"text/template"
@@ -35,4 +36,31 @@ func parseTemplate(d *load.Definitions, name, text string) (*template.Template, 
 		}
 	}
 	return t.Parse(text)
+}
+
+func init() { funcGroups = append(funcGroups, libFuncs) }
+
+// libFuncs: include NAME DATA is what {{ template NAME DATA }} writes, as
+// a string a template can pass on (to shquote, xml, printf): a shared
+// definition (templates/_lib/) used as a value. The renderer binds it to
+// the template being run (see renderer.clone).
+func libFuncs(r *renderer) template.FuncMap {
+	return template.FuncMap{
+		"include": func(name string, data any) (string, error) {
+			return "", fmt.Errorf("include %q is run only while rendering", name)
+		},
+	}
+}
+
+// bindInclude makes c's include run c's own definitions.
+func bindInclude(c *template.Template) *template.Template {
+	return c.Funcs(template.FuncMap{
+		"include": func(name string, data any) (string, error) {
+			var b strings.Builder
+			if err := c.ExecuteTemplate(&b, name, data); err != nil {
+				return "", err
+			}
+			return b.String(), nil
+		},
+	})
 }

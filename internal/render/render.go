@@ -506,7 +506,7 @@ func (r *renderer) clone(t *template.Template) *template.Template {
 	if c, ok := r.clones[t]; ok {
 		return c
 	}
-	c := template.Must(t.Clone()).Funcs(funcs(r))
+	c := bindInclude(template.Must(t.Clone()).Funcs(funcs(r)))
 	r.clones[t] = c
 	return c
 }
