@@ -9,16 +9,22 @@ import (
 
 var initVerb = &verb{
 	name:    "init",
-	args:    "DIR [--workers N] [--example-macs] [--force]",
-	summary: "Create a commented starter site for the embedded tier3 design",
+	args:    "DIR [--design PATH] [--workers N] [--example-macs] [--force]",
+	summary: "Create a commented starter site for the embedded tier3 design, or for any design folder",
 	help: `Writes DIR/site.yaml (every line explained; replace the placeholder
 addresses with yours), random secrets in DIR/secrets (0600, kept if they
 exist), and JSON Schemas in DIR/.schema that editors use to complete and
 check site.yaml as you type. The private network grows with --workers.
 
+With --design PATH the site is one of the design in that folder: its own
+starter (starter/site.yaml.tmpl) when it has one, or else a site.yaml made
+from its networks, roles (their count bounds and networks, start
+addresses) and secrets, commented.
+
 Examples:
   kiln init mysite && kiln check -C mysite && kiln build -C mysite
   kiln init /tmp/big --workers 10000 --example-macs --no-identity   # a scale test
+  kiln init seqlab --design ../designs/genomics && kiln check -C seqlab
 `,
 	run: func(c *cmdContext) int {
 		pos, ok := c.parse(1, 1)
@@ -30,7 +36,7 @@ Examples:
 			return exitUsage
 		}
 		dir := pos[0]
-		res, err := starter.Write(dir, starter.Options{Workers: c.workers, ExampleMACs: c.macs, Force: c.force})
+		res, err := starter.Write(dir, starter.Options{Workers: c.workers, ExampleMACs: c.macs, Force: c.force, DesignDir: c.designDir})
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kiln init: %v\n", err)
 			return exitDefs

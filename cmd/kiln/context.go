@@ -28,9 +28,11 @@ type cmdContext struct {
 	workers int
 	macs    bool
 	force   bool
-	bk      backupFlags // the backup and recovery verbs' (cmd_backup.go)
-	sv      serveFlags  // serve, status, events, reinstall (cmd_serve.go)
-	pp      puppetFlags // modules export (cmd_modules.go)
+	// designDir is kiln init --design PATH.
+	designDir string
+	bk        backupFlags // the backup and recovery verbs' (cmd_backup.go)
+	sv        serveFlags  // serve, status, events, reinstall (cmd_serve.go)
+	pp        puppetFlags // modules export (cmd_modules.go)
 }
 
 func (c *cmdContext) withArgs(args []string) *cmdContext {
@@ -66,6 +68,7 @@ func (v *verb) flags(c *cmdContext) *flag.FlagSet {
 		fs.IntVar(&c.workers, "workers", 4, "how many worker nodes the starter site has")
 		fs.BoolVar(&c.macs, "example-macs", false, "fill in made-up MAC addresses (for tests and benchmarks, not real machines)")
 		fs.BoolVar(&c.force, "force", false, "write into a folder that already has a site.yaml")
+		fs.StringVar(&c.designDir, "design", "", "a design folder (design.yaml, roles/, catalog/, templates/) to start a site of, instead of the embedded tier3: its starter/site.yaml.tmpl, or a site.yaml made from its roles")
 	}
 	c.backupFlagSet(v.name, fs)
 	c.serveFlagSet(v.name, fs)
