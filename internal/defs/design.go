@@ -49,6 +49,7 @@ type ServeUse struct {
 	Kernel      yamlx.Scalar `yaml:"kernel" doc:"The installer's kernel, in the OS install tree (or a URL), e.g. images/pxeboot/vmlinuz."`
 	Initrd      yamlx.Scalar `yaml:"initrd" doc:"The installer's initrd, in the OS install tree (or a URL), e.g. images/pxeboot/initrd.img."`
 	DnsmasqConf yamlx.Scalar `yaml:"dnsmasq_conf" doc:"The dnsmasq configuration kiln serve runs dnsmasq with, e.g. dhcp/dnsmasq.conf."`
+	Module      yamlx.Scalar `yaml:"module" doc:"The catalog module of the install server, the node kiln serve runs on and that installs the others (e.g. install_server): kiln recover --head rebuilds that node first."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"kiln.dev/kiln/internal/diag"
 )
 
 // serve checks the design's serve: block: each path is a plain path in
@@ -28,6 +30,11 @@ func (v *checker) serve() {
 		}
 		if !perNode[p.Key] && strings.Contains(val, "{node}") {
 			v.diags.Add(p.Path.Pos, where, fmt.Sprintf("%s: %q has {node}, but it is one file for the whole cluster", p.Key, val), "remove {node}")
+		}
+	}
+	if m := s.Module.Value; m != "" {
+		if _, ok := v.d.Modules[m]; !ok {
+			v.diags.Add(s.Module.Pos, where, fmt.Sprintf("module: %q is not a module of the catalog", m), diag.DidYouMean(m, v.d.ModuleNames()))
 		}
 	}
 	for _, k := range []struct {
