@@ -68,3 +68,31 @@ func TestInitDesignTakesTheDesignsOwnStarter(t *testing.T) {
 		t.Fatalf("kiln check refuses the site from the design's starter:\n%v", err)
 	}
 }
+
+// TestANodesOwnModulesAreCheckedLikeARoles: kiln check refuses a node's
+// module that does not exist, a parameter it does not have, one its role
+// runs already, and one whose requirement the node lacks.
+func TestANodesOwnModulesAreCheckedLikeARoles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "site.yaml")
+	site, _ := os.ReadFile(p)
+	bad := strings.Replace(string(site), "          beegfs_mgmtd: {port: 8008}\n", "          beegfs_mgmtd: {prot: 8008}\n          beegfs_mgmt: {}\n          base: {}\n", 1)
+	if bad == string(site) {
+		t.Fatal("the fixture's site.yaml has no beegfs_mgmtd line to change")
+	}
+	os.WriteFile(p, []byte(bad), 0o644)
+	_, err := pipeline.Resolve(pipeline.Source{Dir: dir})
+	if err == nil {
+		t.Fatal("kiln check passes a node's broken modules")
+	}
+	for _, want := range []string{`node store1: module beegfs_mgmtd has no parameter "prot" — did you mean "port"?`,
+		`node store1: unknown module "beegfs_mgmt" — did you mean "beegfs_mgmtd"?`,
+		`node store1: role store runs module base already`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("kiln check does not say %q:\n%v", want, err)
+		}
+	}
+}
