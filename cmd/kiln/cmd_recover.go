@@ -1,10 +1,9 @@
 package main
 
 import (
-	"flag"
-	"kiln.dev/kiln/internal/diag"
-
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,10 +12,12 @@ import (
 	"time"
 
 	"kiln.dev/kiln/internal/backup"
+	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/identity"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/model"
 	"kiln.dev/kiln/internal/output"
+	"kiln.dev/kiln/internal/render"
 	"kiln.dev/kiln/internal/starter"
 	"kiln.dev/kiln/internal/state"
 )
@@ -256,9 +257,11 @@ func markReinstall(c *cmdContext, cl *model.Cluster, node string) (int64, error)
 }
 
 // recoverHead checks and prints the disaster case: the node that installs
-// the others (the one whose role configures itself with bootstrap modules,
-// else the first in install order) rebuilt from the USB key and the newest
-// backup archive.
+// the others (the one running the module the design's serve: block names,
+// else the one whose role configures itself with bootstrap modules, else
+// the first in install order) rebuilt from its install file and the newest
+// backup archive. Its files are the build's own for it and its VMs, by the
+// artifacts' scope, whatever the design calls them.
 func recoverHead(c *cmdContext) int {
 	s, ok := c.resolve()
 	if !ok {
@@ -266,10 +269,17 @@ func recoverHead(c *cmdContext) int {
 	}
 	cl := s.Cluster
 	var head *model.Node
+	if sv := s.Defs.Design.Serve; sv != nil && sv.Module.Value != "" {
+		if l := cl.NodesWith(sv.Module.Value); len(l) > 0 {
+			head = l[0]
+		}
+	}
 	for _, n := range cl.Nodes {
+		if head != nil {
+			break
+		}
 		if r := cl.Role(n.Role); r != nil && len(r.Bootstrap) > 0 {
 			head = n
-			break
 		}
 	}
 	if head == nil && len(cl.Nodes) > 0 {
@@ -279,7 +289,7 @@ func recoverHead(c *cmdContext) int {
 		fmt.Fprintln(c.stderr, "kiln recover: the site has no nodes")
 		return exitDefs
 	}
-	fmt.Fprintf(c.stdout, "Disaster recovery of %s (%s): a new machine from the USB key and the latest backup.\n\nChecks:\n", head.Name, head.FQDN)
+	fmt.Fprintf(c.stdout, "Disaster recovery of %s (%s): a new machine from its install file and the latest backup.\n\nChecks:\n", head.Name, head.FQDN)
 	failed, stale := false, false
 	check := func(ok bool, format string, a ...any) {
 		mark := "ok  "
@@ -343,12 +353,63 @@ func recoverHead(c *cmdContext) int {
 		c.report(err)
 		return exitDefs
 	}
-	built := map[string]bool{}
-	for _, f := range files {
-		built[f.Path] = true
+	// The install file: the design's serve: install_file for the head
+	// (kiln's default name without one), and the build's other files of
+	// the head with the same bytes (the tier3 USB key's copy, say).
+	pattern := "kickstart-{node}.cfg"
+	if sv := s.Defs.Design.Serve; sv != nil && sv.InstallFile.Value != "" {
+		pattern = sv.InstallFile.Value
 	}
-	usbKS := fmt.Sprintf("usb/ks/%s/kickstart-%s.cfg", cl.Name, head.Name)
-	check(built[usbKS], "the build has %s's kickstart for the USB key (%s)", head.Name, usbKS)
+	install := strings.ReplaceAll(pattern, "{node}", head.Name)
+	byPath := map[string]render.File{}
+	for _, f := range files {
+		byPath[f.Path] = f
+	}
+	ks, haveKS := byPath[install]
+	check(haveKS, "the build has %s's install file %s", head.Name, install)
+	var copies []string
+	for _, f := range files {
+		if haveKS && f.Node == head.Name && f.Path != install && bytes.Equal(f.Data, ks.Data) {
+			copies = append(copies, f.Path)
+		}
+	}
+	// Files by the artifact's scope: a bootstrap-filtered node file is how
+	// the node configures itself before its configuration server exists;
+	// a vm-scoped file of a guest is how the guest is made.
+	type declOf struct {
+		scope     string
+		bootstrap bool
+	}
+	decls := map[string]declOf{}
+	for _, a := range s.Defs.Design.Artifacts {
+		decls[a.Template.Value] = declOf{a.Scope.Value, a.Filter.Bootstrap}
+	}
+	for _, name := range s.Defs.ModuleNames() {
+		for _, a := range s.Defs.Modules[name].Artifacts {
+			decls[a.Template.Value] = declOf{a.Scope.Value, a.Filter.Bootstrap}
+		}
+	}
+	filesOf := func(node string, keep func(declOf) bool) []render.File {
+		var out []render.File
+		for _, f := range files {
+			tmpl, _, _ := strings.Cut(f.Origin, "@")
+			if f.Node == node && keep(decls[tmpl]) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	describe := func(l []render.File) string {
+		var parts []string
+		for _, f := range l {
+			d := f.Path
+			if f.Doc != "" {
+				d += " (" + strings.TrimSuffix(f.Doc, ".") + ")"
+			}
+			parts = append(parts, d)
+		}
+		return strings.Join(parts, "; ")
+	}
 
 	fmt.Fprintf(c.stdout, "\nSteps:\n")
 	step := 0
@@ -361,18 +422,20 @@ func recoverHead(c *cmdContext) int {
 	say("On another computer with kiln (a laptop): copy the newest archive and your copy of the site key there, and restore the site: kiln restore ARCHIVE site --key age.key")
 	say("Build it there: kiln build -C site (the archive holds the definitions, not the build; this makes it again, byte for byte)")
 	say("Cable the new machine as the old one (kiln show -C site %s lists its NICs and networks); if its MACs differ, put them in site/site.yaml (kiln recover %s --mac NEW -C site) and build again.", head.Name, head.Name)
-	if built["usb/README.txt"] {
-		say("Make the USB key from site/build/usb/ (the build you just made) and boot the machine from it with the line for %s in site/build/usb/README.txt.", head.Name)
+	if len(copies) > 0 {
+		say("Install it with its install file site/build/%s (the same file is in the build as %s).", install, strings.Join(copies, ", "))
 	} else {
-		say("Install it from the OS media with site/build/%s as its kickstart.", usbKS)
+		say("Install it from the OS media with its install file site/build/%s.", install)
 	}
 	say("On the new %s: copy kiln, the archive and the site key to it, restore the site again: kiln restore ARCHIVE /etc/kiln/site --key age.key, and build: kiln build -C /etc/kiln/site", head.Name)
-	if r := cl.Role(head.Role); r != nil && len(r.Bootstrap) > 0 && built[head.Name+"-init.pp"] {
-		say("Configure it before the Puppet server exists: cd /etc/kiln/site/build && sh apply-puppet.sh %s-init.pp", head.Name)
+	if boot := filesOf(head.Name, func(d declOf) bool { return d.bootstrap }); len(boot) > 0 {
+		say("Configure it before its configuration server exists, with the build's bootstrap files of %s: %s", head.Name, describe(boot))
 	}
 	for _, g := range head.Guests {
-		if built["crvm-"+g+".sh"] {
-			say("Recreate the VM %s: sh crvm-%s.sh, then restore its state: kiln recover %s -C /etc/kiln/site", g, g, g)
+		if made := filesOf(g, func(d declOf) bool { return d.scope == "vm" }); len(made) > 0 {
+			say("Recreate the VM %s from its files: %s; then restore its state: kiln recover %s -C /etc/kiln/site", g, describe(made), g)
+		} else {
+			say("Recreate the VM %s (the build has no VM file for it), then restore its state: kiln recover %s -C /etc/kiln/site", g, g)
 		}
 	}
 	if items := head.StateItems(); len(items) > 0 {

@@ -94,11 +94,11 @@ Examples:
 		fs.StringVar(&f.hosts, "host", "", "more `NAMES` (comma-separated) that requests may give in Host: besides the address they come in on, its node's names and --url's host")
 		fs.IntVar(&f.maxBoots, "max-boots", state.DefaultPolicy.MaxBoots, "install boots (`N`) without an \"installed\" report after which a node is held as failed")
 		fs.DurationVar(&f.window, "boot-window", state.DefaultPolicy.Window, "the time window (`DURATION`) the install boots are counted in")
-		fs.StringVar(&f.kickstart, "kickstart", "kickstart-{node}.cfg", "the kickstart's `PATH` in the build; {node} stands for the node's name")
-		fs.StringVar(&f.kernel, "kernel", "images/pxeboot/vmlinuz", "the installer's kernel, in the install tree (`PATH` or URL)")
-		fs.StringVar(&f.initrd, "initrd", "images/pxeboot/initrd.img", "the installer's initrd, in the install tree (`PATH` or URL)")
+		fs.StringVar(&f.kickstart, "kickstart", "", "the kickstart's `PATH` in the build; {node} stands for the node's name (default: the design's serve: install_file, else kickstart-{node}.cfg)")
+		fs.StringVar(&f.kernel, "kernel", "", "the installer's kernel, in the install tree (`PATH` or URL) (default: the design's serve: kernel, else images/pxeboot/vmlinuz)")
+		fs.StringVar(&f.initrd, "initrd", "", "the installer's initrd, in the install tree (`PATH` or URL) (default: the design's serve: initrd, else images/pxeboot/initrd.img)")
 		fs.StringVar(&f.kernelArgs, "kernel-args", "", "more `ARGS` for the installer's kernel command line")
-		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "dhcp/dnsmasq.conf", "the dnsmasq config's `PATH` in the build (with --dhcp=dnsmasq)")
+		fs.StringVar(&f.dnsmasqConf, "dnsmasq-conf", "", "the dnsmasq config's `PATH` in the build, with --dhcp=dnsmasq (default: the design's serve: dnsmasq_conf, else dhcp/dnsmasq.conf)")
 		fs.BoolVar(&f.verbose, "v", false, "log every boot, fetch and callback, not only problems and state changes")
 	},
 	run: runServe,

@@ -29,10 +29,12 @@ type cmdContext struct {
 	workers int
 	macs    bool
 	force   bool
-	strict  bool        // --strict: warnings are problems (warnings.go)
-	bk      backupFlags // the backup and recovery verbs' (cmd_backup.go)
-	sv      serveFlags  // serve, status, events, reinstall (cmd_serve.go)
-	pp      puppetFlags // modules export (cmd_modules.go)
+	strict  bool // --strict: warnings are problems (warnings.go)
+	// designDir is kiln init --design PATH.
+	designDir string
+	bk        backupFlags // the backup and recovery verbs' (cmd_backup.go)
+	sv        serveFlags  // serve, status, events, reinstall (cmd_serve.go)
+	pp        puppetFlags // modules export (cmd_modules.go)
 }
 
 func (c *cmdContext) withArgs(args []string) *cmdContext {

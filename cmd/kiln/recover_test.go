@@ -166,3 +166,33 @@ func TestRecoverRunGivesUpWhenTheNodeNeverComesBack(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
+
+// kiln recover --head works for any design: on the genomics fixture (after
+// kiln identity and kiln backup) the head is the node running the module
+// the design's serve: block names, its install file the design's, and its
+// VM's files the vm-scoped ones, whatever they are called.
+func TestRecoverHeadOfAnotherDesign(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	if err := os.CopyFS(dir, os.DirFS("../../internal/pipeline/testdata/genomics")); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"identity", "-C", dir}, {"backup", "-C", dir}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("kiln %s: exit %d\n%s%s", args[0], code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"recover", "--head", "-C", dir}, &out, &errb); code != 0 {
+		t.Fatalf("kiln recover --head: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"Disaster recovery of mgr1 ", "ok   the build has mgr1's install file install/mgr1.ks",
+		"with its install file site/build/install/mgr1.ks.", "Recreate the VM pg1 from its files: vms/pg1.xml"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("kiln recover --head does not say %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "USB") || strings.Contains(out.String(), "kickstart-") {
+		t.Errorf("kiln recover --head speaks of what this design does not have:\n%s", out.String())
+	}
+}

@@ -30,6 +30,7 @@ type Param struct {
 	Type     yamlx.Scalar `yaml:"type,required" doc:"string, text, int, bool, ip, cidr, hostname, ifname, path, url, dn, nftrule, port, secret, timezone (a tz database name; one kiln's tz database does not know is a warning), enum, or list(T) of one of these. Every type but text is one line (no newline or other control character); text may span lines. path, url, ifname and dn also refuse characters that would need quoting where they land (spaces, quotes, $)."`
 	Values   []string     `yaml:"values" doc:"For type enum: the allowed values."`
 	Default  *yaml.Node   `yaml:"default" doc:"The value used when no role, site or node sets one. May refer to the cluster, e.g. ${nfs.private.ip}."`
+	Format   yamlx.Scalar `yaml:"format" doc:"For type secret: the form the class receives, the one its consumer checks - raw (the secret itself; only files written 0600 for one node, never a file shared by nodes), sha512crypt (crypt(3) $6$), ssha (slapd's {SSHA}, the default), scram-sha-256 (PostgreSQL's SCRAM-SHA-256 verifier), bcrypt ($2b$, htpasswd and most web servers), or hmac:PURPOSE (the hex HMAC-SHA256 of PURPOSE keyed by the secret: a key for one use). Salts are derived from the secret, so builds are reproducible."`
 	Required bool         `yaml:"required" doc:"The site must set this parameter (it has no sensible default)."`
 	Doc      string       `yaml:"doc" doc:"What the parameter means, shown by kiln explain and in errors."`
 
@@ -41,7 +42,7 @@ type Param struct {
 type Port struct {
 	Proto yamlx.Scalar `yaml:"proto,required" doc:"tcp or udp."`
 	Port  int          `yaml:"port,required" doc:"The port number."`
-	Zone  yamlx.Scalar `yaml:"zone" doc:"public or private: which networks may reach it. Give zone or from."`
+	Zone  yamlx.Scalar `yaml:"zone" doc:"The network of the design whose machines may reach it (e.g. public or private in the tier3 design). Give zone or from."`
 	From  yamlx.Scalar `yaml:"from" doc:"Instead of a zone, the module parameter (a list(cidr)) naming the networks that may reach it, e.g. a monitoring service's; an empty list opens the port to none."`
 	Doc   string       `yaml:"doc" doc:"What the port is for."`
 

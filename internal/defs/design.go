@@ -21,7 +21,9 @@ type Design struct {
 	Autosign     yamlx.Scalar `yaml:"autosign" doc:"A template of the URL of kiln serve, which kiln autosign (run by the Puppet server) asks whether a node's certificate request carries the one-time challenge kiln serve minted for the node's current install, e.g. http://10.10.0.1:8080. Empty: kiln autosign approves nothing."`
 	// AutosignExtensions are the certificate extensions a request may ask
 	// for and still be autosigned.
-	AutosignExtensions []string `yaml:"autosign_extensions" doc:"The extensions (dotted OIDs) a certificate request may ask for and still be signed by kiln autosign; a request asking for any other (say Puppet's pp_cli_auth, 1.3.6.1.4.1.34380.1.3.39) is refused. Empty: none."`
+	// Serve names the files kiln serve hands out; its flags override.
+	Serve              *ServeUse `yaml:"serve" doc:"The files of the build kiln serve hands to booting and installing nodes: the per-node boot scripts, the local-boot scripts, the installer's kernel and initrd, the install file (kickstart) and the dnsmasq config. kiln serve reads them from here; its flags override. Paths are in the build; {node} stands for the node's name."`
+	AutosignExtensions []string  `yaml:"autosign_extensions" doc:"The extensions (dotted OIDs) a certificate request may ask for and still be signed by kiln autosign; a request asking for any other (say Puppet's pp_cli_auth, 1.3.6.1.4.1.34380.1.3.39) is refused. Empty: none."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos
@@ -35,6 +37,44 @@ type NetworkUse struct {
 	Doc          string       `yaml:"doc" doc:"What the network is for, for the cabling table."`
 
 	Pos diag.Pos
+}
+
+// ServeUse is what kiln serve hands out, as paths in the build.
+type ServeUse struct {
+	BootScript  yamlx.Scalar `yaml:"boot_script" doc:"A node's iPXE install script, with {node}, e.g. ipxe/{node}.ipxe: served with the install token added while the node installs. Without one in the build kiln serve writes its own."`
+	LocalBoot   yamlx.Scalar `yaml:"local_boot" doc:"The iPXE local-boot script served once a node is installed, e.g. ipxe/localboot.ipxe."`
+	GRUBScript  yamlx.Scalar `yaml:"grub_script" doc:"A node's GRUB 2 install file for the UEFI chain, with {node}, e.g. grub/{node}.cfg."`
+	GRUBLocal   yamlx.Scalar `yaml:"grub_local" doc:"The GRUB 2 local-boot file, e.g. grub/localboot.cfg."`
+	InstallFile yamlx.Scalar `yaml:"install_file" doc:"A node's install file (a kickstart), with {node}, e.g. kickstart-{node}.cfg: served with the node's token only."`
+	Kernel      yamlx.Scalar `yaml:"kernel" doc:"The installer's kernel, in the OS install tree (or a URL), e.g. images/pxeboot/vmlinuz."`
+	Initrd      yamlx.Scalar `yaml:"initrd" doc:"The installer's initrd, in the OS install tree (or a URL), e.g. images/pxeboot/initrd.img."`
+	DnsmasqConf yamlx.Scalar `yaml:"dnsmasq_conf" doc:"The dnsmasq configuration kiln serve runs dnsmasq with, e.g. dhcp/dnsmasq.conf."`
+	Module      yamlx.Scalar `yaml:"module" doc:"The catalog module of the install server, the node kiln serve runs on and that installs the others (e.g. install_server): kiln recover --head rebuilds that node first."`
+
+	Pos    diag.Pos
+	KeyPos map[string]diag.Pos
+}
+
+// Named lists the build paths the block names, by key, in a fixed order
+// (kernel and initrd are in the install tree, not the build).
+func (s *ServeUse) Named() []ServePath {
+	if s == nil {
+		return nil
+	}
+	var out []ServePath
+	for _, p := range []ServePath{{"boot_script", s.BootScript}, {"local_boot", s.LocalBoot}, {"grub_script", s.GRUBScript},
+		{"grub_local", s.GRUBLocal}, {"install_file", s.InstallFile}, {"dnsmasq_conf", s.DnsmasqConf}} {
+		if p.Path.Value != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ServePath is one path of a serve: block.
+type ServePath struct {
+	Key  string
+	Path yamlx.Scalar
 }
 
 // BackupUse names the module whose parameters say where a node's state is
@@ -118,7 +158,7 @@ type Artifact struct {
 	Copy     yamlx.Scalar `yaml:"copy" doc:"A folder of the design (a site folder may shadow its files one by one) copied verbatim into path, itself a folder, e.g. puppet/modules. Only for scope cluster."`
 	ENC      bool         `yaml:"enc" doc:"This node-scoped artifact is the node's Puppet External Node Classifier answer: kiln enc CERTNAME prints it. At most one artifact says so."`
 	Path     yamlx.Scalar `yaml:"path,required" doc:"The output path in the build folder; a template itself, e.g. kickstart-{{.Node.Name}}.cfg."`
-	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine) or role (one per role)."`
+	Scope    yamlx.Scalar `yaml:"scope" doc:"cluster (one file, the default), node (one per node), vm (one per virtual machine), role (one per role) or network (one per network of the design; the template sees .Network)."`
 	Filter   Filter       `yaml:"filter" doc:"Limits a node, vm or role scope to some nodes or roles."`
 	Mode     yamlx.Scalar `yaml:"mode" doc:"File mode in octal, e.g. \"0755\" for a script. Files that carry secrets are always 0600."`
 	Secret   bool         `yaml:"secret" doc:"The file carries a secret: written 0600 and served only to its node."`
@@ -140,6 +180,7 @@ type Filter struct {
 	BootMAC   bool           `yaml:"boot_mac" doc:"Only nodes whose boot NIC's MAC address is known (given in site.yaml, or derived for a VM)."`
 	State     bool           `yaml:"state" doc:"Only nodes that run a module declaring state to back up."`
 	Bootstrap bool           `yaml:"bootstrap" doc:"Only nodes whose role lists bootstrap modules (configured with puppet apply before the Puppet server exists)."`
+	Networks  []yamlx.Scalar `yaml:"networks" doc:"For scope network: only these networks of the design."`
 	OS        []yamlx.Scalar `yaml:"os" doc:"Only when the site's os is one of these, e.g. [el8] for what only EL8 needs."`
 
 	Pos diag.Pos
@@ -178,7 +219,7 @@ type VMSize struct {
 type Interface struct {
 	NIC     yamlx.Scalar `yaml:"nic,required" doc:"The NIC's name on the machine, e.g. priv0 (bound to its MAC by the design) or enp1s0 (udev's); not the kernel's ethN."`
 	Network yamlx.Scalar `yaml:"network,required" doc:"The design network it is cabled to."`
-	Boot    bool         `yaml:"boot" doc:"The machine network-boots from this NIC (default: the first on a provisioning network)."`
+	Boot    *bool        `yaml:"boot" doc:"true: the machine network-boots from this NIC (default: the first on a provisioning network). false: it never does, and the NIC's MAC does not identify the machine to kiln serve - a BMC's, or a storage network's."`
 
 	Pos diag.Pos
 }

@@ -110,6 +110,8 @@ type NodeEntry struct {
 	Group      yamlx.Scalar            `yaml:"group" doc:"A label for the node, e.g. the rack it is in (rack1)."`
 	Asset      yamlx.Scalar            `yaml:"asset" doc:"The machine's asset tag or serial number as its firmware reports it (iPXE's ${asset} or ${serial}, dmidecode -s chassis-asset-tag or system-serial-number): when set, kiln serve hands the node's boot script only to a machine that reports it, as Warewulf's asset key does. Not written into the build."`
 	Parameters ModuleParams            `yaml:"parameters" doc:"Parameter values for this node only."`
+	// Modules this node runs on top of its role's (any-design, issue 17).
+	Modules ModuleParams `yaml:"modules" doc:"Catalog modules this node runs besides its role's (one storage server of several runs the management daemon, say), each with its parameter values for this node: {beegfs_mgmtd: {port: 8008}}."`
 
 	Pos    diag.Pos
 	KeyPos map[string]diag.Pos

@@ -14,11 +14,15 @@ import (
 
 // Cluster is a resolved site.
 type Cluster struct {
-	Name     string     `json:"name"`
-	Domain   string     `json:"domain"`
-	OS       string     `json:"os"`
-	Design   string     `json:"design"`
-	Networks []*Network `json:"networks"`
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+	OS     string `json:"os"`
+	Design string `json:"design"`
+	// DesignName and DesignDoc are the design's own name and description
+	// (design.yaml name:, description:); Design is how the site names it.
+	DesignName string     `json:"design_name,omitempty"`
+	DesignDoc  string     `json:"design_doc,omitempty"`
+	Networks   []*Network `json:"networks"`
 	// Roles in install order: a role comes after every role it must wait for.
 	Roles []*Role `json:"roles"`
 	// Nodes in install order: by role, then by index within the role.
@@ -197,8 +201,11 @@ type Interface struct {
 	MAC      string   `json:"mac,omitempty"`
 	Hostname string   `json:"hostname"` // the node's name on this network, fully qualified
 	Boot     bool     `json:"boot,omitempty"`
-	IPOrigin Origin   `json:"-"`
-	MACFrom  Origin   `json:"-"`
+	// NoBoot: the design marks the NIC boot: false (a BMC, a storage
+	// NIC): it never boots the machine, and its MAC does not identify it.
+	NoBoot   bool   `json:"no_boot,omitempty"`
+	IPOrigin Origin `json:"-"`
+	MACFrom  Origin `json:"-"`
 }
 
 // Module is a catalog module as applied on one node.
@@ -225,9 +232,12 @@ type Certificate struct {
 
 // Param is one class parameter's final value on a node.
 type Param struct {
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Doc    string `json:"doc,omitempty"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Doc  string `json:"doc,omitempty"`
+	// Format is, for a secret, the form its consumer takes (raw, ssha,
+	// sha512crypt, scram-sha-256, bcrypt, hmac:PURPOSE; empty is ssha).
+	Format string `json:"format,omitempty"`
 	Value  any    `json:"value"`
 	Set    bool   `json:"set"` // false: no layer gave a value (Puppet's own default applies)
 	Origin Origin `json:"origin"`
@@ -259,9 +269,12 @@ func (o Origin) String() string {
 type Port struct {
 	Proto string `json:"proto"`
 	Port  int    `json:"port"`
-	Zone  string `json:"zone,omitempty"`
+	Zone  string `json:"zone,omitempty"` // the network of the design whose machines may reach it
 	From  string `json:"from,omitempty"` // instead of Zone: the module parameter listing the networks allowed
 	Doc   string `json:"doc,omitempty"`
+	// ZoneOrder is the zone's place among the design's networks, so
+	// firewall rules come in the design's order.
+	ZoneOrder int `json:"-"`
 }
 
 // State is state on disk to back up.

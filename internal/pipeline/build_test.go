@@ -114,6 +114,13 @@ func TestExampleBuildMatchesGolden(t *testing.T) {
 	golden(t, "tier3", build(t, Source{Example: "tier3"}))
 }
 
+// The genomics fixture is a third design unlike both (networks mgmt,
+// storage, bmc; per-node module; zones per network; secrets in three
+// formats); internal/designtest checks it with its readers and kiln serve.
+func TestGenomicsDesignBuildsFromDataAlone(t *testing.T) {
+	golden(t, "genomics", build(t, Source{Dir: "testdata/genomics"}))
+}
+
 // The Slurm fixture has its own design, roles, catalog and templates and
 // shares nothing with tier3: it builds with no change to Go code.
 func TestSlurmDesignBuildsFromDataAlone(t *testing.T) {

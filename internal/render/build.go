@@ -33,18 +33,20 @@ type BuiltFile struct {
 	mode   fs.FileMode
 	copied bool
 	decl   diag.Pos // the artifact's path: line
+	masks  []string // a secret file's secret values (File.Masks)
+	opaque bool
 }
 
 // builtFile is f as the index of a build shows it, without f's bytes.
 func builtFile(f File) BuiltFile {
 	tmpl, _, _ := cutAt(f.Origin)
 	return BuiltFile{Path: f.Path, Doc: f.Doc, Template: tmpl, Node: f.Node,
-		Mode: modeText(f.Mode), Secret: f.Secret, origin: f.Origin, mode: f.Mode, copied: f.Copied, decl: f.decl}
+		Mode: modeText(f.Mode), Secret: f.Secret, origin: f.Origin, mode: f.Mode, copied: f.Copied, decl: f.decl, masks: f.Masks, opaque: f.Opaque}
 }
 
 // file is the File b describes, without its bytes.
 func (b *BuiltFile) file() File {
-	return File{Path: b.Path, Mode: b.mode, Secret: b.Secret, Origin: b.origin, Node: b.Node, Doc: b.Doc, Copied: b.copied, decl: b.decl}
+	return File{Path: b.Path, Mode: b.mode, Secret: b.Secret, Origin: b.origin, Node: b.Node, Doc: b.Doc, Copied: b.copied, decl: b.decl, Masks: b.masks, Opaque: b.opaque}
 }
 
 // modeText is a mode in octal, one string per mode rather than per file.

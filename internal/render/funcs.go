@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func coreFuncs(r *renderer) template.FuncMap {
 		"macDashes": func(mac string) string { return strings.ReplaceAll(strings.ToLower(mac), ":", "-") },
 		// secret returns a secret's value and marks the file being rendered
 		// as secret-bearing (written 0600, served to its node only).
-		"secret": func(name string) (string, error) { return r.secret(name) },
+		"secret": func(name string) (string, error) { return r.maskErr(r.secretMasked(name)) },
 	}
 }
 
@@ -109,12 +110,40 @@ func (r *renderer) secret(name string) (string, error) {
 	if r == nil {
 		return "", fmt.Errorf("secret %s is read only while rendering", name)
 	}
+	v, err := r.secretMasked(name)
+	r.opaque = r.opaque || err == nil // what the caller makes of it is not recorded
+	return v, err
+}
+
+// secretMasked reads a secret for a caller that hands every value it
+// derives from it to mask: plan --diff can then show the file with those
+// values masked instead of hiding it whole.
+func (r *renderer) secretMasked(name string) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("secret %s is read only while rendering", name)
+	}
 	v, err := r.secrets.get(name)
 	if err != nil {
 		return "", err
 	}
 	r.usedSecret = true
 	return v, nil
+}
+
+// mask records v as a secret value of the file being rendered and
+// returns it.
+func (r *renderer) mask(v string) string {
+	if v != "" && !slices.Contains(r.masks, v) {
+		r.masks = append(r.masks, v)
+	}
+	return v
+}
+
+func (r *renderer) maskErr(v string, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return r.mask(v), nil
 }
 
 // secretStore reads the site's secrets once each.

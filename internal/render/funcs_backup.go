@@ -65,7 +65,7 @@ func backupFuncs(r *renderer) template.FuncMap {
 			out := make([]IdentityFile, len(files))
 			for i, f := range files {
 				if f.Secret {
-					r.usedSecret = true
+					r.usedSecret, r.opaque = true, true
 				}
 				out[i] = IdentityFile{Path: f.Path, Dir: path.Dir(f.Path), Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Secret: f.Secret,
 					IsText: isHereDocText(f.Data), Text: string(f.Data), Base64: wrap76(base64.StdEncoding.EncodeToString(f.Data))}

@@ -1,13 +1,11 @@
 package render
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"text/template"
+
+	"kiln.dev/kiln/internal/secretfmt"
 )
 
 func init() { funcGroups = append(funcGroups, directoryFuncs) }
@@ -20,11 +18,11 @@ func directoryFuncs(r *renderer) template.FuncMap {
 		// and seed (the user's name), so builds stay byte-identical and two
 		// users with one password still get different hashes.
 		"ssha": func(secretName, seed string) (string, error) {
-			pw, err := r.secret(secretName)
+			pw, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
-			return ssha(pw, seed), nil
+			return r.mask(ssha(pw, seed)), nil
 		},
 		// rdnValue is the value of a DN's first component:
 		// dc=physics,dc=example,dc=edu → physics.
@@ -48,12 +46,4 @@ func directoryFuncs(r *renderer) template.FuncMap {
 	}
 }
 
-func ssha(password, seed string) string {
-	m := hmac.New(sha256.New, []byte(password))
-	m.Write([]byte("kiln ssha salt\x00" + seed))
-	salt := m.Sum(nil)[:8]
-	h := sha1.New()
-	h.Write([]byte(password))
-	h.Write(salt)
-	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), salt...))
-}
+func ssha(password, seed string) string { return secretfmt.SSHA(password, seed) }

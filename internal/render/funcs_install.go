@@ -1,9 +1,7 @@
 package render
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"text/template"
 
 	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/secretfmt"
 )
 
 func init() { funcGroups = append(funcGroups, installFuncs) }
@@ -27,13 +26,13 @@ func installFuncs(r *renderer) template.FuncMap {
 		// context (an HMAC), so builds are byte-identical and two contexts
 		// (say, two nodes) get different hashes of the same password.
 		"sha512crypt": func(secretName, context string) (string, error) {
-			pw, err := r.secret(secretName)
+			pw, err := r.secretMasked(secretName)
 			if err != nil {
 				return "", err
 			}
-			return r.secrets.derive("sha512crypt\x00"+secretName+"\x00"+context, func() string {
+			return r.mask(r.secrets.derive("sha512crypt\x00"+secretName+"\x00"+context, func() string {
 				return SHA512Crypt(pw, DeriveSalt(pw, context))
-			}), nil
+			})), nil
 		},
 		// in reports whether v is one of the values: {{ if in .Cluster.OS "el8" "el9" }}.
 		"in": func(v string, set ...string) bool {
@@ -198,113 +197,10 @@ func zoneSerial(parts ...any) uint32 {
 	return v
 }
 
-// cryptAlphabet is crypt(3)'s base-64 alphabet.
-const cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// SHA512Crypt is glibc's SHA-512 crypt ("$6$") with the default 5000
+// rounds (see secretfmt.SHA512Crypt).
+func SHA512Crypt(password, salt string) string { return secretfmt.SHA512Crypt(password, salt) }
 
 // DeriveSalt makes a 16-character crypt salt from a password and a
-// context, deterministically: an HMAC keyed by the password, so the salt
-// says nothing about the password and differs between contexts.
-func DeriveSalt(password, context string) string {
-	m := hmac.New(sha256.New, []byte(password))
-	m.Write([]byte("kiln sha512crypt salt\x00" + context))
-	sum := m.Sum(nil)
-	out := make([]byte, 16)
-	for i := range out {
-		out[i] = cryptAlphabet[sum[i]&63]
-	}
-	return string(out)
-}
-
-// SHA512Crypt is glibc's SHA-512 crypt ("$6$", Ulrich Drepper's
-// specification) with the default 5000 rounds. salt is cut to 16
-// characters as crypt(3) does.
-func SHA512Crypt(password, salt string) string {
-	if len(salt) > 16 {
-		salt = salt[:16]
-	}
-	key, s := []byte(password), []byte(salt)
-
-	b := sha512.New()
-	b.Write(key)
-	b.Write(s)
-	b.Write(key)
-	bsum := b.Sum(nil)
-
-	a := sha512.New()
-	a.Write(key)
-	a.Write(s)
-	for i := len(key); i > 0; i -= 64 {
-		a.Write(bsum[:min(i, 64)])
-	}
-	for i := len(key); i > 0; i >>= 1 {
-		if i&1 != 0 {
-			a.Write(bsum)
-		} else {
-			a.Write(key)
-		}
-	}
-	asum := a.Sum(nil)
-
-	dp := sha512.New()
-	for range key {
-		dp.Write(key)
-	}
-	p := repeatTo(dp.Sum(nil), len(key))
-
-	ds := sha512.New()
-	for i := 0; i < 16+int(asum[0]); i++ {
-		ds.Write(s)
-	}
-	sb := repeatTo(ds.Sum(nil), len(s))
-
-	c := asum
-	for i := 0; i < 5000; i++ {
-		h := sha512.New()
-		if i&1 != 0 {
-			h.Write(p)
-		} else {
-			h.Write(c)
-		}
-		if i%3 != 0 {
-			h.Write(sb)
-		}
-		if i%7 != 0 {
-			h.Write(p)
-		}
-		if i&1 != 0 {
-			h.Write(c)
-		} else {
-			h.Write(p)
-		}
-		c = h.Sum(nil)
-	}
-
-	var out strings.Builder
-	out.WriteString("$6$")
-	out.WriteString(salt)
-	out.WriteByte('$')
-	enc := func(b2, b1, b0 byte, n int) {
-		w := uint(b2)<<16 | uint(b1)<<8 | uint(b0)
-		for ; n > 0; n-- {
-			out.WriteByte(cryptAlphabet[w&0x3f])
-			w >>= 6
-		}
-	}
-	for _, t := range [...][3]int{
-		{0, 21, 42}, {22, 43, 1}, {44, 2, 23}, {3, 24, 45}, {25, 46, 4}, {47, 5, 26}, {6, 27, 48},
-		{28, 49, 7}, {50, 8, 29}, {9, 30, 51}, {31, 52, 10}, {53, 11, 32}, {12, 33, 54}, {34, 55, 13},
-		{56, 14, 35}, {15, 36, 57}, {37, 58, 16}, {59, 17, 38}, {18, 39, 60}, {40, 61, 19}, {62, 20, 41},
-	} {
-		enc(c[t[0]], c[t[1]], c[t[2]], 4)
-	}
-	enc(0, 0, c[63], 2)
-	return out.String()
-}
-
-func repeatTo(sum []byte, n int) []byte {
-	out := make([]byte, 0, n)
-	for len(out) < n {
-		out = append(out, sum[:min(len(sum), n-len(out))]...)
-	}
-	return out
-}
+// context (see secretfmt.DeriveSalt).
+func DeriveSalt(password, context string) string { return secretfmt.DeriveSalt(password, context) }

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
 
 	"kiln.dev/kiln/internal/model"
+	"kiln.dev/kiln/internal/secretfmt"
 )
 
 func init() { funcGroups = append(funcGroups, puppetFuncs) }
@@ -39,7 +41,9 @@ func puppetFuncs(r *renderer) template.FuncMap {
 		// puppetClasses lists the node's classes with the parameters some
 		// layer set (an unset parameter is left to the class's default).
 		// A parameter of type secret names a site secret; the class
-		// receives its {SSHA} hash, never the secret itself.
+		// receives it in the parameter's format (its {SSHA} hash unless
+		// the catalog says otherwise); a raw one only in the node's own
+		// files.
 		"puppetClasses": func(n *model.Node) ([]PuppetClass, error) {
 			return puppetClasses(r, n)
 		},
@@ -60,6 +64,10 @@ func puppetFuncs(r *renderer) template.FuncMap {
 		// has an interface on network inner but none on outer: the gateway
 		// forwards them from its own outer address.
 		"publishedPorts": publishedPorts,
+		// portsOn NODE NETWORK: the node's ports open to one network's
+		// machines; networkPorts CLUSTER NETWORK: every node's.
+		"portsOn":      portsOn,
+		"networkPorts": networkPorts,
 		// ipv4Only and ipv6Only keep the addresses or networks of one family
 		// from a list: nftables sets and iptables take one family each.
 		"ipv4Only": func(l any) []string { return byFamily(l, false) },
@@ -118,6 +126,9 @@ func puppetFuncs(r *renderer) template.FuncMap {
 type nodeClasses struct {
 	list   []PuppetClass
 	secret bool
+	raw    string   // module.param of a raw secret in the list, if any
+	masks  []string // the secret values in the list, for masked diffs
+	opaque bool     // a secret went in unrecorded (never, for classes)
 }
 
 // puppetClasses lists a node's classes. Three artifacts ask for every
@@ -129,25 +140,36 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		return nil, fmt.Errorf("puppetClasses needs a node (use it in a node-scoped artifact)")
 	}
 	if r == nil {
-		return makePuppetClasses(r, n)
+		list, _, err := makePuppetClasses(r, n)
+		return list, err
 	}
-	if m, ok := r.secrets.classes.Load(n); ok {
-		r.usedSecret = r.usedSecret || m.(nodeClasses).secret
-		return m.(nodeClasses).list, nil
+	nc, ok := r.secrets.classes.Load(n)
+	if !ok {
+		before, masks, opaque := r.usedSecret, r.masks, r.opaque
+		r.usedSecret, r.masks, r.opaque = false, nil, false
+		list, raw, err := makePuppetClasses(r, n)
+		if err != nil {
+			r.usedSecret, r.masks, r.opaque = before, masks, opaque
+			return nil, err
+		}
+		nc = nodeClasses{list: list, secret: r.usedSecret, raw: raw, masks: r.masks, opaque: r.opaque}
+		r.secrets.classes.Store(n, nc)
+		r.usedSecret, r.masks, r.opaque = before, masks, opaque
 	}
-	before := r.usedSecret
-	r.usedSecret = false
-	list, err := makePuppetClasses(r, n)
-	if err != nil {
-		r.usedSecret = before
-		return nil, err
+	c := nc.(nodeClasses)
+	// A raw secret is the secret itself: it goes only into the node's own
+	// files (written 0600, served to that node alone), never into a file
+	// that lists several nodes.
+	if c.raw != "" && r.fileNode != n {
+		return nil, fmt.Errorf("%s is a secret in format raw (the value itself), and this file is not %s's own: list a node's classes with raw secrets only in a node-scoped artifact, or give the parameter a hashed format", c.raw, n.Name)
 	}
-	r.secrets.classes.Store(n, nodeClasses{list: list, secret: r.usedSecret})
-	r.usedSecret = before || r.usedSecret
-	return list, nil
+	r.usedSecret = r.usedSecret || c.secret
+	r.masks = append(r.masks, c.masks...)
+	r.opaque = r.opaque || c.opaque
+	return c.list, nil
 }
 
-func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
+func makePuppetClasses(r *renderer, n *model.Node) (_ []PuppetClass, raw string, _ error) {
 	classOf := map[string]string{}
 	for _, m := range n.Modules {
 		classOf[m.Name] = m.Class
@@ -161,9 +183,12 @@ func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 			}
 			v := p.Value
 			if p.Type == "secret" {
-				h, err := sshaSecret(r, fmt.Sprint(v))
+				h, err := formatSecret(r, p.Format, fmt.Sprint(v))
 				if err != nil {
-					return nil, fmt.Errorf("module %s parameter %s: %v", m.Name, p.Name, err)
+					return nil, "", fmt.Errorf("module %s parameter %s: %v", m.Name, p.Name, err)
+				}
+				if secretfmt.Raw(p.Format) && raw == "" {
+					raw = m.Name + "." + p.Name
 				}
 				v = h
 			}
@@ -178,17 +203,27 @@ func makePuppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		sort.Strings(c.Requires)
 		out = append(out, c)
 	}
-	return out, nil
+	return out, raw, nil
 }
 
-// sshaSecret is the {SSHA} hash of a secret (slapd's olcRootPW format),
-// with a salt derived from the secret so that builds are reproducible.
-func sshaSecret(r *renderer, name string) (string, error) {
-	pw, err := r.secret(name)
+// formatSecret is the named secret in a format of secretfmt (empty:
+// secretfmt.Default, slapd's {SSHA}), salted from the secret and its
+// name so that builds are reproducible; a slow hash is made once a build.
+func formatSecret(r *renderer, format, name string) (string, error) {
+	pw, err := r.secretMasked(name)
 	if err != nil {
 		return "", err
 	}
-	return ssha(pw, name), nil
+	if format == "" || format == "raw" || format == "ssha" || strings.HasPrefix(format, "hmac:") {
+		return r.maskErr(secretfmt.Encode(format, pw, name))
+	}
+	if h := r.secrets.derive(format+"\x00"+name, func() string {
+		s, _ := secretfmt.Encode(format, pw, name)
+		return s
+	}); h != "" {
+		return r.mask(h), nil
+	}
+	return secretfmt.Encode(format, pw, name) // the error, quickly: no hash was made
 }
 
 // puppetValue writes a value as a Puppet literal: strings single-quoted
@@ -363,20 +398,17 @@ func yamlValue(v any) (string, error) {
 	return strings.TrimRight(buf.String(), "\n"), nil
 }
 
-// PortGroup is the ports a node opens for one zone and protocol, or for
-// the networks a module parameter lists (Sources, with Zone empty).
+// PortGroup is the ports a node opens for one zone (a network of the
+// design) and protocol, or for the networks a module parameter lists
+// (Sources, with Zone empty).
 type PortGroup struct {
 	Zone    string
 	Proto   string
 	Sources []string // for a port declared with from: the networks allowed, as the parameter lists them
 	Ports   []string // in numeric order
+	Docs    []string // what the ports are for, as the modules say, in port order without repeats
 }
 
-// nodePorts groups the ports the node's modules declare by zone (public
-// first, then private, then ports open to listed networks) and protocol,
-// each list sorted and without repeats: what the firewall templates open.
-// A port declared with from: is open to the networks its module's
-// parameter holds on this node; with none listed, it is not opened.
 // PublishedPort is a port group of a node reached through the gateway.
 type PublishedPort struct {
 	Node, IP, Proto string
@@ -399,17 +431,26 @@ func publishedPorts(c *model.Cluster, outer, inner string) []PublishedPort {
 	return out
 }
 
+// nodePorts groups the ports the node's modules declare by zone (in the
+// order of the design's networks, then ports open to listed networks) and
+// protocol, each list sorted and without repeats: what the firewall
+// templates open. A port declared with from: is open to the networks its
+// module's parameter holds on this node; with none listed, it is not
+// opened.
 func nodePorts(n *model.Node) []PortGroup {
 	if n == nil {
 		return nil
 	}
-	type key struct{ zone, proto, sources string }
-	set := map[key]map[int]bool{}
+	type key struct {
+		zone, proto, sources string
+		order                int
+	}
+	set := map[key]map[int]string{}
 	for _, m := range n.Modules {
 		for _, p := range m.Ports {
-			k := key{zone: p.Zone, proto: p.Proto}
+			k := key{zone: p.Zone, proto: p.Proto, order: p.ZoneOrder}
 			if p.From != "" {
-				k.zone = ""
+				k.zone, k.order = "", -1
 				if prm := m.Param(p.From); prm != nil {
 					k.sources = strings.Join(byFamily(prm.Value, false), " ")
 					if v6 := byFamily(prm.Value, true); len(v6) > 0 {
@@ -421,12 +462,18 @@ func nodePorts(n *model.Node) []PortGroup {
 				}
 			}
 			if set[k] == nil {
-				set[k] = map[int]bool{}
+				set[k] = map[int]string{}
 			}
-			set[k][p.Port] = true
+			if _, seen := set[k][p.Port]; !seen || set[k][p.Port] == "" {
+				set[k][p.Port] = p.Doc
+			}
 		}
 	}
-	var out []PortGroup
+	type ordered struct {
+		PortGroup
+		order int
+	}
+	var out []ordered
 	for k, ports := range set {
 		g := PortGroup{Zone: k.zone, Proto: k.proto}
 		if k.sources != "" {
@@ -439,22 +486,22 @@ func nodePorts(n *model.Node) []PortGroup {
 		sort.Ints(nums)
 		for _, p := range nums {
 			g.Ports = append(g.Ports, strconv.Itoa(p))
+			if d := ports[p]; d != "" && !slices.Contains(g.Docs, d) {
+				g.Docs = append(g.Docs, d)
+			}
 		}
-		out = append(out, g)
+		out = append(out, ordered{g, k.order})
 	}
-	rank := func(z string) int {
-		switch z {
-		case "public":
-			return 0
-		case "":
-			return 2
+	rank := func(o ordered) int {
+		if o.order < 0 { // from: ports after every zone
+			return 1 << 30
 		}
-		return 1
+		return o.order
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if rank(a.Zone) != rank(b.Zone) {
-			return rank(a.Zone) < rank(b.Zone)
+		if rank(a) != rank(b) {
+			return rank(a) < rank(b)
 		}
 		if a.Zone != b.Zone {
 			return a.Zone < b.Zone
@@ -464,6 +511,41 @@ func nodePorts(n *model.Node) []PortGroup {
 		}
 		return strings.Join(a.Sources, " ") < strings.Join(b.Sources, " ")
 	})
+	groups := make([]PortGroup, len(out))
+	for i, o := range out {
+		groups[i] = o.PortGroup
+	}
+	return groups
+}
+
+// portsOn is the node's port groups open to the machines of one network
+// (the ports whose zone is that network).
+func portsOn(n *model.Node, network string) []PortGroup {
+	var out []PortGroup
+	for _, g := range nodePorts(n) {
+		if g.Zone == network {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// NetworkPorts is what one node opens to the machines of a network.
+type NetworkPorts struct {
+	Node   *model.Node
+	Groups []PortGroup
+}
+
+// networkPorts lists, for one network of the design, every node that
+// opens ports to it (in install order) and those ports: the runbook's
+// table of what each network reaches.
+func networkPorts(c *model.Cluster, network string) []NetworkPorts {
+	var out []NetworkPorts
+	for _, n := range c.Nodes {
+		if g := portsOn(n, network); len(g) > 0 {
+			out = append(out, NetworkPorts{Node: n, Groups: g})
+		}
+	}
 	return out
 }
 

@@ -28,7 +28,8 @@ func TestYAMLValueWritesWhatJSONWould(t *testing.T) {
 
 // TestNodePortsOpensAFromPortToItsParametersNetworks: a port declared with
 // from: is grouped with the networks its module's parameter holds on the
-// node (IPv4 first), after the zones; with none listed it is not opened.
+// node (IPv4 first), after the zones (in the design's network order, here
+// storage before public); with none listed it is not opened.
 func TestNodePortsOpensAFromPortToItsParametersNetworks(t *testing.T) {
 	node := func(monitors any) *model.Node {
 		return &model.Node{Modules: []*model.Module{{
@@ -36,22 +37,25 @@ func TestNodePortsOpensAFromPortToItsParametersNetworks(t *testing.T) {
 			Params: []*model.Param{{Name: "monitors", Type: "list(cidr)", Value: monitors}},
 			Ports: []model.Port{
 				{Proto: "udp", Port: 3401, From: "monitors"},
-				{Proto: "tcp", Port: 3128, Zone: "private"},
-				{Proto: "tcp", Port: 22, Zone: "public"},
+				{Proto: "tcp", Port: 3128, Zone: "public", ZoneOrder: 1, Doc: "proxy"},
+				{Proto: "tcp", Port: 22, Zone: "storage", ZoneOrder: 0, Doc: "SSH"},
 			},
 		}}}
 	}
 	got := nodePorts(node([]any{"2001:db8::/32", "192.0.2.0/24"}))
 	want := []PortGroup{
-		{Zone: "public", Proto: "tcp", Ports: []string{"22"}},
-		{Zone: "private", Proto: "tcp", Ports: []string{"3128"}},
+		{Zone: "storage", Proto: "tcp", Ports: []string{"22"}, Docs: []string{"SSH"}},
+		{Zone: "public", Proto: "tcp", Ports: []string{"3128"}, Docs: []string{"proxy"}},
 		{Proto: "udp", Sources: []string{"192.0.2.0/24", "2001:db8::/32"}, Ports: []string{"3401"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("nodePorts = %+v\nwant %+v", got, want)
 	}
 	got = nodePorts(node([]any{}))
-	if len(got) != 2 || got[0].Zone != "public" || got[1].Zone != "private" {
+	if len(got) != 2 || got[0].Zone != "storage" || got[1].Zone != "public" {
 		t.Errorf("with no networks listed, the from: port is opened anyway: %+v", got)
+	}
+	if on := portsOn(node([]any{}), "public"); len(on) != 1 || on[0].Ports[0] != "3128" {
+		t.Errorf("portsOn public = %+v, want the proxy port alone", on)
 	}
 }

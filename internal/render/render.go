@@ -47,6 +47,11 @@ type File struct {
 	// Copied marks a file copied verbatim from the design or site folder
 	// (a copy: artifact), not rendered from a template.
 	Copied bool
+	// Masks are the secret values the file holds, as the functions that
+	// read or derive them recorded them; with Opaque false they are all
+	// of its secrets, and plan --diff shows the file with them masked.
+	Masks  []string
+	Opaque bool
 	// usedSecret: the template read a secret for this body (a copy of the
 	// body is secret for the same reason).
 	usedSecret bool
@@ -66,6 +71,9 @@ type Data struct {
 	Cluster *model.Cluster
 	Node    *model.Node // for node and vm scopes
 	Role    *model.Role // for role scope, and the node's role
+	// Network is the network of a network-scoped artifact (one file per
+	// network of the design: a zone, a DHCP scope).
+	Network *model.Network
 	// Build is the files built so far, for an after_build artifact only.
 	Build *BuildIndex
 }
@@ -193,7 +201,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 				continue // reported by validate
 			}
 			var err error
-			t, err = template.New(name).Option("missingkey=error").Funcs(funcs(nil)).Parse(tmpl.Text)
+			t, err = parseTemplate(d, name, tmpl.Text)
 			if err != nil {
 				diags.Add(templatePos(err, tmpl.Display), "template "+name, templateMsg(err), "fix the template syntax")
 				t = nil
@@ -327,6 +335,16 @@ func expand(a *artifact, c *model.Cluster) []job {
 			if ok {
 				out = append(out, job{a: a, data: Data{Cluster: c, Role: r}, subj: r.Name})
 			}
+		}
+	case "network":
+		if len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
+			return nil
+		}
+		for _, net := range c.Networks {
+			if len(f.Networks) > 0 && !hasScalar(f.Networks, net.Name) {
+				continue
+			}
+			out = append(out, job{a: a, data: Data{Cluster: c, Network: net}, subj: net.Name})
 		}
 	default:
 		if a.module != "" && len(c.NodesWith(a.module)) == 0 || len(f.OS) > 0 && !hasScalar(f.OS, c.OS) {
@@ -477,10 +495,16 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 type renderer struct {
 	secrets    *secretStore
 	usedSecret bool
-	clones     map[*template.Template]*template.Template
-	buf        bytes.Buffer // the body being rendered
-	pathBuf    bytes.Buffer
-	stream     StreamSink // set when the sink takes files as they are written
+	// masks and opaque: see File.Masks, for the body being rendered.
+	masks  []string
+	opaque bool
+	// fileNode is the node whose own file is being rendered (nil for a
+	// file of the cluster or a role).
+	fileNode *model.Node
+	clones   map[*template.Template]*template.Template
+	buf      bytes.Buffer // the body being rendered
+	pathBuf  bytes.Buffer
+	stream   StreamSink // set when the sink takes files as they are written
 }
 
 func newRenderer(s *secretStore) *renderer {
@@ -491,7 +515,7 @@ func (r *renderer) clone(t *template.Template) *template.Template {
 	if c, ok := r.clones[t]; ok {
 		return c
 	}
-	c := template.Must(t.Clone()).Funcs(funcs(r))
+	c := bindInclude(template.Must(t.Clone()).Funcs(funcs(r)))
 	r.clones[t] = c
 	return c
 }
@@ -524,7 +548,10 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	}
 	var data []byte
 	var usedSecret bool
+	var masks []string
+	var opaque bool
 	var out FileWriter
+	r.fileNode = j.data.Node
 	if from == nil && r.stream != nil && j.data.Node == nil {
 		// A cluster-wide file, perhaps a large one: straight into the sink.
 		w, err := r.stream.Create(p)
@@ -532,7 +559,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 		}
 		bw := bufio.NewWriterSize(w, 64<<10)
-		r.usedSecret = false
+		r.usedSecret, r.masks, r.opaque = false, nil, false
 		if err := r.clone(a.text).Execute(bw, j.data); err != nil {
 			w.Abort()
 			return File{}, r.execProblem(err, j, where)
@@ -542,10 +569,12 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 		}
 		out, usedSecret = w, r.usedSecret
+		masks, opaque = r.masks, r.opaque
 	} else if from != nil {
 		data, usedSecret = from.Data, from.usedSecret
+		masks, opaque = from.Masks, from.Opaque
 	} else {
-		r.usedSecret = false
+		r.usedSecret, r.masks, r.opaque = false, nil, false
 		r.buf.Reset()
 		if err := r.clone(a.text).Execute(&r.buf, j.data); err != nil {
 			return File{}, r.execProblem(err, j, where)
@@ -553,8 +582,9 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		// The bytes are the renderer's buffer, valid until its next
 		// render: a Sink copies what it keeps.
 		data, usedSecret = r.buf.Bytes(), r.usedSecret
+		masks, opaque = r.masks, r.opaque
 	}
-	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out, decl: a.decl.Path.Pos}
+	f := File{Path: p, Data: data, Mode: a.mode, Secret: a.decl.Secret || usedSecret, Origin: a.decl.Template.Value, Doc: a.decl.Doc, usedSecret: usedSecret, out: out, decl: a.decl.Path.Pos, Masks: masks, Opaque: opaque || a.decl.Secret}
 	if j.subj != "" {
 		f.Origin += "@" + j.subj
 	}

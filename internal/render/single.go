@@ -18,7 +18,7 @@ func NodeArtifact(d *load.Definitions, c *model.Cluster, decl *defs.Artifact, n 
 	if !ok {
 		return File{}, fmt.Errorf("there is no template %q", decl.Template.Value)
 	}
-	text, err := template.New(decl.Template.Value).Option("missingkey=error").Funcs(funcs(nil)).Parse(tmpl.Text)
+	text, err := parseTemplate(d, decl.Template.Value, tmpl.Text)
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %s", tmpl.Display, templateMsg(err))
 	}

@@ -183,6 +183,7 @@ func (r *resolver) expand(role *model.Role, dr *defs.Role, rn *defs.RoleNodes) [
 		for _, di := range dr.Interfaces {
 			node.Interfaces = append(node.Interfaces, &model.Interface{
 				NIC: di.NIC.Value, Network: di.Network.Value, Boot: di.Network.Value == bootNet && bootNet != "",
+				NoBoot: di.Boot != nil && !*di.Boot,
 			})
 		}
 		role.Nodes = append(role.Nodes, name)
@@ -877,7 +878,7 @@ func nodeName(pattern string, i int) string {
 // marked boot, else the first on a provisioning network.
 func bootNetwork(dr *defs.Role, d *defs.Design) string {
 	for _, i := range dr.Interfaces {
-		if i.Boot {
+		if i.Boot != nil && *i.Boot {
 			return i.Network.Value
 		}
 	}
@@ -886,7 +887,7 @@ func bootNetwork(dr *defs.Role, d *defs.Design) string {
 		prov[n.Name.Value] = n.Provisioning
 	}
 	for _, i := range dr.Interfaces {
-		if prov[i.Network.Value] {
+		if prov[i.Network.Value] && (i.Boot == nil || *i.Boot) {
 			return i.Network.Value
 		}
 	}

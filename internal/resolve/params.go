@@ -69,8 +69,26 @@ func (r *resolver) params() {
 			pkgs = sortedKeys(seen)
 			rolePkgs[n.Role] = pkgs
 		}
-		n.Modules = make([]*model.Module, 0, len(role.Modules))
-		for _, name := range role.Modules {
+		names := role.Modules
+		if entry != nil && len(entry.Modules) > 0 {
+			// Modules this node runs on top of its role's, after them.
+			names = append([]string(nil), role.Modules...)
+			seen := map[string]bool{}
+			for _, p := range pkgs {
+				seen[p] = true
+			}
+			for _, mp := range entry.Modules {
+				if m := r.d.Modules[mp.Module.Value]; m != nil && !slices.Contains(names, mp.Module.Value) {
+					names = append(names, mp.Module.Value)
+					for _, pkg := range m.Packages {
+						seen[pkg.Value] = true
+					}
+				}
+			}
+			pkgs = sortedKeys(seen)
+		}
+		n.Modules = make([]*model.Module, 0, len(names))
+		for _, name := range names {
 			rm := roleModule{n.Role, name, counted}
 			if mod := roleMods[rm]; mod != nil && entry == nil {
 				n.Modules = append(n.Modules, mod)
@@ -89,7 +107,7 @@ func (r *resolver) params() {
 				mod.Requires = append(mod.Requires, req.Value)
 			}
 			for _, p := range m.Ports {
-				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, From: p.From.Value, Doc: p.Doc})
+				mod.Ports = append(mod.Ports, model.Port{Proto: p.Proto.Value, Port: p.Port, Zone: p.Zone.Value, From: p.From.Value, Doc: p.Doc, ZoneOrder: r.zoneOrder(p.Zone.Value)})
 			}
 			for _, s := range m.State {
 				mod.State = append(mod.State, model.State{Paths: s.Paths, Dump: s.Dump, Restore: s.Restore,
@@ -107,6 +125,10 @@ func (r *resolver) params() {
 			if entry != nil {
 				layers = append(layers, find(entry.Parameters, name))
 				layerNames = append(layerNames, "node")
+				if own := find(entry.Modules, name); own != nil {
+					layers = append(layers, own)
+					layerNames = append(layerNames, "node")
+				}
 			}
 			md := decls[name]
 			if md == nil {
@@ -131,7 +153,7 @@ func (r *resolver) params() {
 					}
 				}
 				p := &params[pi]
-				*p = model.Param{Name: pn, Type: pd.typ, Doc: pd.doc}
+				*p = model.Param{Name: pn, Type: pd.typ, Doc: pd.doc, Format: dp.Format.Value}
 				if len(hist) > 0 {
 					p.History = make([]model.Setting, len(hist))
 				}
@@ -422,4 +444,14 @@ func docHint(doc string) string {
 		return ""
 	}
 	return " (" + doc + ")"
+}
+
+// zoneOrder is the place of network name among the design's networks.
+func (r *resolver) zoneOrder(name string) int {
+	for i, n := range r.d.Design.Networks {
+		if n.Name.Value == name {
+			return i
+		}
+	}
+	return len(r.d.Design.Networks)
 }

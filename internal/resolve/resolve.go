@@ -60,6 +60,12 @@ func (r *resolver) run() *model.Cluster {
 		OS:     orDefault(s.OS.Value, "el9"),
 		Design: orDefault(s.Design.Value, load.DefaultDesign),
 	}
+	if ds := r.d.Design; ds != nil {
+		c.DesignName, c.DesignDoc = strings.TrimSpace(ds.Name), strings.TrimSpace(ds.Description)
+	}
+	if c.DesignName == "" {
+		c.DesignName = c.Design
+	}
 	r.c = c
 	r.networks()
 	r.repositories()

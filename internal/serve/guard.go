@@ -155,6 +155,9 @@ func (s *Server) isNodeAddr(n *model.Node, ip string) bool {
 	}
 	leases := s.leases.get(s.cfg.LeaseFile)
 	for _, i := range n.Interfaces {
+		if i.NoBoot {
+			continue // a BMC's lease is not the node's address
+		}
 		if mac := normMAC(i.MAC); mac != "" && leases[mac] == ip {
 			return true
 		}

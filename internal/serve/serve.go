@@ -94,6 +94,10 @@ type Config struct {
 	DnsmasqConf string // the dnsmasq config's path in the build
 	Dnsmasq     string // the dnsmasq program
 
+	// named: the paths above the design's serve: block or a flag gave,
+	// which the build is expected to have (see warnMissing).
+	named []namedPath
+
 	MaxConns     int           // concurrent connections (0: 4096)
 	PollInterval time.Duration // how often to look for a new build (0: 2s)
 	Logger       *slog.Logger
@@ -306,11 +310,21 @@ type Server struct {
 // server ready to serve. Problems with the site or the build are errors:
 // kiln serve does not start on a build it cannot serve whole.
 func New(cfg Config) (*Server, error) {
+	stamp := stampOf(&cfg)
+	site, err := pipeline.Resolve(cfg.Source)
+	if err != nil {
+		return nil, describe(err)
+	}
+	cfg.fromDesign(site.Defs.Design.Serve)
 	cfg.defaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), unknown: map[string]time.Time{}, denied: map[string]*deniedCount{}}
+	snap, err := s.loadSite(site, stamp)
+	if err != nil {
+		return nil, err
+	}
 	st, err := state.Open(cfg.StatePath)
 	if err != nil {
 		return nil, err
@@ -319,11 +333,7 @@ func New(cfg Config) (*Server, error) {
 	// Repeat fetches are logged without waiting (state.Store.Fetch); a
 	// failure of theirs has no request left to answer.
 	st.SetErrorLog(func(err error) { s.log.Error("state file: a write nobody waited for failed", "err", err) })
-	snap, err := s.load()
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
+	s.warnMissing(snap)
 	if err := s.install(snap, "started"); err != nil {
 		st.Close()
 		return nil, err
@@ -356,14 +366,26 @@ func (s *Server) Close() error {
 
 // load reads the site and the build into a snapshot.
 func (s *Server) load() (*snapshot, error) {
-	stamp := buildStamp{manifest: idOf(filepath.Join(s.cfg.BuildDir, render.ManifestName))}
-	if s.cfg.Source.Dir != "" && s.cfg.Source.Example == "" {
-		stamp.site = idOf(filepath.Join(s.cfg.Source.Dir, "site.yaml"))
-	}
+	stamp := stampOf(&s.cfg)
 	site, err := pipeline.Resolve(s.cfg.Source)
 	if err != nil {
 		return nil, describe(err)
 	}
+	return s.loadSite(site, stamp)
+}
+
+// stampOf is the identity of the build and site.yaml before they are
+// read: a change while they are read shows at the next poll.
+func stampOf(cfg *Config) buildStamp {
+	stamp := buildStamp{manifest: idOf(filepath.Join(cfg.BuildDir, render.ManifestName))}
+	if cfg.Source.Dir != "" && cfg.Source.Example == "" {
+		stamp.site = idOf(filepath.Join(cfg.Source.Dir, "site.yaml"))
+	}
+	return stamp
+}
+
+// loadSite reads the build of a resolved site into a snapshot.
+func (s *Server) loadSite(site *pipeline.Site, stamp buildStamp) (*snapshot, error) {
 	files, man, err := readBuild(s.cfg.BuildDir)
 	if err != nil {
 		return nil, err
@@ -371,10 +393,10 @@ func (s *Server) load() (*snapshot, error) {
 	snap := &snapshot{site: site, cluster: site.Cluster, files: files, manifest: man, byMAC: map[string]*model.Node{}, loaded: time.Now(), stamp: stamp,
 		wiring: diagram.Wiring(site.Cluster), memo: &memo{}, hosts: s.ownHosts(), namesByIP: namesByIP(site.Cluster)}
 	for _, n := range site.Cluster.Nodes {
-		for _, i := range n.Interfaces {
-			if i.MAC != "" {
-				snap.byMAC[normMAC(i.MAC)] = n
-			}
+		// Only the boot interface identifies a node: a BMC's or a storage
+		// NIC's MAC asking for a boot script gets none of the node's.
+		if i := n.BootIface(); i != nil && i.MAC != "" {
+			snap.byMAC[normMAC(i.MAC)] = n
 		}
 	}
 	for p, f := range files {
@@ -518,6 +540,7 @@ func (s *Server) Reload() (bool, error) {
 	if err := s.install(snap, "reloaded"); err != nil {
 		return false, err
 	}
+	s.warnMissing(snap)
 	if s.dnsmasq != nil {
 		s.syncDnsmasq(snap)
 	}

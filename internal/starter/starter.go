@@ -25,7 +25,11 @@ import (
 
 // Options say what kind of site to write.
 type Options struct {
-	Design      string // embedded design; default load.DefaultDesign
+	Design string // embedded design; default load.DefaultDesign
+	// DesignDir is a design folder (kiln init --design PATH) instead of
+	// an embedded design: its starter/site.yaml.tmpl when it has one, or
+	// else a site.yaml generated from its roles.
+	DesignDir   string
 	Cluster     string // the cluster's name; default the folder's base name
 	Workers     int    // how many workers
 	ExampleMACs bool   // invent MACs for the workers (tests and benchmarks)
@@ -57,36 +61,62 @@ func Write(dir string, o Options) (*Result, error) {
 		}
 		o.Cluster = clusterName(filepath.Base(abs))
 	}
-	design, ok := builtin.Design(o.Design)
-	if !ok {
-		return nil, fmt.Errorf("there is no embedded design called %q", o.Design)
-	}
-	text, err := fs.ReadFile(design, "starter/site.yaml.tmpl")
-	if err != nil {
-		return nil, fmt.Errorf("the design %s has no starter site (starter/site.yaml.tmpl)", o.Design)
-	}
 	if _, err := os.Stat(filepath.Join(dir, load.SiteFile)); err == nil && !o.Force {
 		return nil, fmt.Errorf("%s already holds a site.yaml; kiln init will not overwrite it (use --force to replace it; secrets are kept)", dir)
 	}
-	secrets, err := secretNames(o.Design)
-	if err != nil {
-		return nil, err
+	var text []byte
+	var secrets []string
+	var generated []byte
+	designRef := o.Design
+	if o.DesignDir != "" {
+		abs, err := filepath.Abs(o.DesignDir)
+		if err != nil {
+			return nil, err
+		}
+		d, err := loadDesignDir(abs)
+		if err != nil {
+			return nil, err
+		}
+		designRef, secrets = abs, designSecrets(d)
+		text, err = os.ReadFile(filepath.Join(abs, "starter", "site.yaml.tmpl"))
+		if errors.Is(err, fs.ErrNotExist) {
+			generated = generatedSite(d, abs, o.Cluster)
+		} else if err != nil {
+			return nil, err
+		}
+	} else {
+		design, ok := builtin.Design(o.Design)
+		if !ok {
+			return nil, fmt.Errorf("there is no embedded design called %q", o.Design)
+		}
+		var err error
+		text, err = fs.ReadFile(design, "starter/site.yaml.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("the design %s has no starter site (starter/site.yaml.tmpl)", o.Design)
+		}
+		if secrets, err = secretNames(o.Design); err != nil {
+			return nil, err
+		}
 	}
 
-	data := siteData{Cluster: o.Cluster, Dir: filepath.ToSlash(dir), Workers: o.Workers, Secrets: secrets}
+	data := siteData{Cluster: o.Cluster, Dir: filepath.ToSlash(dir), Workers: o.Workers, Secrets: secrets, Design: designRef}
 	data.Private, data.WorkerStart = privateNetwork(o.Workers)
 	if o.ExampleMACs {
 		for i := 1; i <= o.Workers; i++ {
 			data.MACs = append(data.MACs, nodeMAC{Index: i, MAC: exampleMAC(i)})
 		}
 	}
-	t, err := template.New("site.yaml").Option("missingkey=error").Parse(string(text))
-	if err != nil {
-		return nil, fmt.Errorf("the starter site of design %s: %v", o.Design, err)
-	}
 	var site bytes.Buffer
-	if err := t.Execute(&site, data); err != nil {
-		return nil, fmt.Errorf("the starter site of design %s: %v", o.Design, err)
+	if generated != nil {
+		site.Write(generated)
+	} else {
+		t, err := template.New("site.yaml").Option("missingkey=error").Parse(string(text))
+		if err != nil {
+			return nil, fmt.Errorf("the starter site of design %s: %v", designRef, err)
+		}
+		if err := t.Execute(&site, data); err != nil {
+			return nil, fmt.Errorf("the starter site of design %s: %v", designRef, err)
+		}
 	}
 
 	// Everything is prepared; now write. Secrets and schemas first, so that
@@ -147,6 +177,9 @@ type siteData struct {
 	Private     network
 	MACs        []nodeMAC
 	Secrets     []string
+	// Design is what site.yaml's design: key says: an embedded design's
+	// name, or a design folder's absolute path (kiln init --design).
+	Design string
 }
 
 // nodeMAC is the MAC of the worker with this index (the template names it).

@@ -203,6 +203,7 @@ func (v *checker) roleNodes(r *defs.Role, rn *defs.RoleNodes) {
 			v.diags.Add(e.Host.Pos, w, "only a vm has a host", "remove host:")
 		}
 		v.roleParams(r, e.Parameters, w)
+		v.nodeModules(r, e, w)
 	}
 	if rn.List != nil {
 		for _, e := range rn.List {
@@ -314,6 +315,41 @@ func (v *checker) roleParams(r *defs.Role, mps defs.ModuleParams, where string) 
 		if m := v.d.Modules[mp.Module.Value]; m != nil {
 			v.params(m, mp.Params, where)
 			v.secretRefs(m, mp.Params)
+		}
+	}
+}
+
+// nodeModules checks the modules a node entry adds to its role's, as a
+// role's are checked: each exists, its parameters are its own and of
+// their types, and what it requires runs on the node too.
+func (v *checker) nodeModules(r *defs.Role, e *defs.NodeEntry, where string) {
+	if len(e.Modules) == 0 {
+		return
+	}
+	on := map[string]bool{}
+	for _, mp := range r.Modules {
+		on[mp.Module.Value] = true
+	}
+	for _, mp := range e.Modules {
+		if on[mp.Module.Value] {
+			v.diags.Add(mp.Module.Pos, where, fmt.Sprintf("role %s runs module %s already", r.Name, mp.Module.Value), "give its values for this node under parameters:, not modules:")
+			continue
+		}
+		on[mp.Module.Value] = true
+	}
+	for _, mp := range e.Modules {
+		m := v.d.Modules[mp.Module.Value]
+		if m == nil {
+			v.diags.Add(mp.Module.Pos, where, fmt.Sprintf("unknown module %q", mp.Module.Value), diag.DidYouMean(mp.Module.Value, v.d.ModuleNames()))
+			continue
+		}
+		v.params(m, mp.Params, where)
+		v.secretRefs(m, mp.Params)
+		for _, req := range m.Requires {
+			if _, known := v.d.Modules[req.Value]; known && !on[req.Value] {
+				v.diags.Add(mp.Module.Pos, where, fmt.Sprintf("module %s requires module %s, which this node does not run", m.Name, req.Value),
+					fmt.Sprintf("add %s to the node's modules", req.Value))
+			}
 		}
 	}
 }

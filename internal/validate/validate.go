@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"kiln.dev/kiln/internal/diag"
 	"kiln.dev/kiln/internal/load"
 	"kiln.dev/kiln/internal/ptype"
+	"kiln.dev/kiln/internal/secretfmt"
 	"kiln.dev/kiln/internal/yamlx"
 )
 
@@ -33,6 +35,7 @@ func Definitions(d *load.Definitions) *diag.List {
 	v := &checker{d: d, diags: &diag.List{}}
 	v.catalog()
 	v.design()
+	v.serve()
 	v.roles()
 	v.site()
 	v.users()
@@ -51,9 +54,8 @@ var puppetClass = regexp.MustCompile(`^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$`)
 // Kinds and dialects the definitions may name.
 var (
 	Kinds     = []string{"physical", "vm"}
-	Scopes    = []string{"cluster", "node", "role", "vm"}
+	Scopes    = []string{"cluster", "network", "node", "role", "vm"}
 	Schedules = []string{"daily", "hourly", "weekly"}
-	Zones     = []string{"private", "public"}
 	Protos    = []string{"tcp", "udp"}
 	Dialects  = []string{"el10", "el8", "el9"}
 	// Refused names the dialects Kiln once built for and no longer does,
@@ -98,6 +100,13 @@ func (v *checker) catalog() {
 					v.problem(m.File, prob, pw+" default", "")
 				}
 			}
+			if f := p.Format; f.Value != "" {
+				if t.String() != "secret" {
+					v.diags.Add(f.Pos, pw, fmt.Sprintf("format %q is for secret parameters; this one is of type %s", f.Value, p.Type.Value), "remove format:, or make the parameter's type secret")
+				} else if err := secretfmt.Check(f.Value); err != nil {
+					v.diags.Add(f.Pos, pw, err.Error(), diag.DidYouMean(f.Value, secretfmt.Formats))
+				}
+			}
 			if p.Required && p.Default != nil && p.Default.Tag != "!!null" {
 				v.diags.Add(p.KeyPos["required"], pw, "a required parameter cannot have a default", "remove either required: true or the default")
 			}
@@ -114,9 +123,13 @@ func (v *checker) catalog() {
 					v.diags.Add(port.From.Pos, where, fmt.Sprintf("port %d: from names parameter %s, of type %s", port.Port, port.From.Value, p.Type.Value), "from: must name a list(cidr) parameter, the networks allowed to reach the port")
 				}
 			case port.Zone.Value == "":
-				v.diags.Add(port.Pos, where, fmt.Sprintf("port %d has neither a zone nor from", port.Port), "add zone: public or zone: private, or from: with a list(cidr) parameter of the module")
+				v.diags.Add(port.Pos, where, fmt.Sprintf("port %d has neither a zone nor from", port.Port), "add zone: with a network of the design ("+strings.Join(v.networkNames(), ", ")+"), or from: with a list(cidr) parameter of the module")
 			default:
-				v.oneOf(port.Zone, Zones, where, "zone")
+				// A zone is a network of the design: the port is open to
+				// the machines on that network.
+				if nets := v.networkNames(); !slices.Contains(nets, port.Zone.Value) {
+					v.diags.Add(port.Zone.Pos, where, fmt.Sprintf("port %d: zone %q is not a network of the design", port.Port, port.Zone.Value), diag.DidYouMean(port.Zone.Value, nets))
+				}
 			}
 			if port.Port < 1 || port.Port > 65535 {
 				v.diags.Add(port.KeyPos["port"], where, fmt.Sprintf("%d is not a port number", port.Port), "use a number from 1 to 65535")
@@ -204,8 +217,20 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 				fix(hint, "put the template under templates/ of the design or of the site folder"))
 		}
 	}
+	if strings.HasPrefix(a.Template.Value, "_lib/") {
+		v.diags.Add(a.Template.Pos, where, "templates under _lib/ hold shared definitions every template sees; they are not rendered on their own", "move the template out of templates/_lib/, or use its define from another template")
+	}
 	if a.Scope.Value != "" {
 		v.oneOf(a.Scope, Scopes, where, "scope")
+	}
+	for _, n := range a.Filter.Networks {
+		if a.Scope.Value != "network" {
+			v.diags.Add(n.Pos, where, "filter networks: is for an artifact of scope network", "set scope: network, or remove the filter")
+			break
+		}
+		if !slices.Contains(v.networkNames(), n.Value) {
+			v.diags.Add(n.Pos, where, fmt.Sprintf("%q is not a network of the design", n.Value), diag.DidYouMean(n.Value, v.networkNames()))
+		}
 	}
 	if a.Mode.Value != "" {
 		if m, err := strconv.ParseUint(a.Mode.Value, 8, 32); err != nil || m > 0o777 {
@@ -229,6 +254,16 @@ func (v *checker) artifact(a *defs.Artifact, where string) {
 			v.diags.Add(m.Pos, where, fmt.Sprintf("unknown module %q", m.Value), diag.DidYouMean(m.Value, v.d.ModuleNames()))
 		}
 	}
+}
+
+// networkNames are the design's networks, in its order: the zones a
+// module's port may name.
+func (v *checker) networkNames() []string {
+	var out []string
+	for _, n := range v.d.Design.Networks {
+		out = append(out, n.Name.Value)
+	}
+	return out
 }
 
 func (v *checker) roles() {
@@ -292,7 +327,7 @@ func (v *checker) roles() {
 				v.diags.Add(i.NIC.Pos, where, fmt.Sprintf("NIC %q is used twice", i.NIC.Value), "give each interface its own NIC")
 			}
 			nics[i.NIC.Value] = true
-			if i.Boot {
+			if i.Boot != nil && *i.Boot {
 				boots++
 			}
 		}
@@ -485,7 +520,7 @@ func (v *checker) provisioningNet(netNames []string) string {
 	if len(netNames) > 0 {
 		return netNames[0]
 	}
-	return "private"
+	return "NETWORK"
 }
 
 var namingVar = regexp.MustCompile(`\{n(:0?[1-9])?\}`)

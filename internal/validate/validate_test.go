@@ -544,6 +544,18 @@ ports:
 		},
 		ignore: "manifest",
 	}, {
+		name: "a port's zone is a network of the design",
+		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
+ports:
+  - {proto: tcp, port: 22, zone: pubilc}
+  - {proto: tcp, port: 80, zone: storage}
+  - {proto: tcp, port: 443, zone: private}
+`, "puppet/modules/kiln_alpha/manifests/init.pp": "class kiln_alpha {\n}\n"},
+		want: []want{
+			{Pos: "site/catalog/alpha/module.yaml:3:34", Where: "module alpha", What: []string{`port 22: zone "pubilc" is not a network of the design`}, Fix: []string{`did you mean "public"?`}},
+			{Pos: "site/catalog/alpha/module.yaml:4:34", Where: "module alpha", What: []string{`port 80: zone "storage" is not a network of the design`}, Fix: []string{"valid choices: public, private"}},
+		},
+	}, {
 		name: "module certificate paths",
 		files: map[string]string{"catalog/alpha/module.yaml": `class: kiln_alpha
 certificate:
