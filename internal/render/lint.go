@@ -186,7 +186,7 @@ func (l *linter) cmd(c *parse.CommandNode) {
 				}
 			}
 			if m != "" {
-				if _, ok := l.d.Modules[m]; ok {
+				if mod := l.d.Modules[m]; mod != nil {
 					l.param(m, p, at)
 				}
 				return
@@ -208,8 +208,8 @@ func (l *linter) cmd(c *parse.CommandNode) {
 
 // module reports whether the catalog has module m, and says so if not.
 func (l *linter) module(m string, at parse.Node) bool {
-	if _, ok := l.d.Modules[m]; ok {
-		return true
+	if mod, ok := l.d.Modules[m]; ok {
+		return mod != nil // a module file that did not load is reported already
 	}
 	l.add(at, m, fmt.Sprintf("there is no module %q in the catalog", m), l.d.ModuleNames())
 	return false
@@ -227,6 +227,9 @@ func (l *linter) anyParam(p string, at parse.Node) {
 	var all []string
 	seen := map[string]bool{}
 	for _, m := range l.d.Modules {
+		if m == nil {
+			return // a module that did not load may have it
+		}
 		if _, ok := m.Parameters[p]; ok {
 			return
 		}

@@ -163,14 +163,74 @@ func (m *memSink) Read(p string) ([]byte, error) {
 	return b, nil
 }
 
+// Parse parses every template of the design (artifacts and autosign:)
+// and reports each one that does not parse or names a module, parameter
+// or role the definitions lack, without rendering: with definitions that
+// do not resolve, these are still reported beside the rest.
+func Parse(d *load.Definitions) *diag.List {
+	_, diags := parseArtifacts(d)
+	autosign(d, nil, diags)
+	return diags
+}
+
 // Stream renders every artifact into sink and returns the build's files
 // without their bytes, sorted by path — or nil, with the problems, when a
 // template or the design is broken. With problems the sink has been given
 // some files, and the build must not be used.
 func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *diag.List) {
-	diags := &diag.List{}
 	secrets := newSecrets(d)
+	arts, diags := parseArtifacts(d)
+	autosign(d, c, diags)
+	if diags.Len() > 0 {
+		return nil, diags
+	}
+
+	var jobs []job
+	var late []*artifact
+	for _, a := range arts {
+		if a.text == nil {
+			continue
+		}
+		if a.decl.AfterBuild {
+			late = append(late, a)
+			continue
+		}
+		jobs = append(jobs, expand(a, c)...)
+	}
+	files := run(jobs, secrets, sink, diags)
+	for _, f := range copyTrees(d, c, arts, diags) {
+		if err := sink.Put(f); err != nil {
+			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
+			return nil, diags
+		}
+		files = append(files, builtFile(f))
+	}
+	sortFiles(files)
+	if len(late) > 0 {
+		// The after_build artifacts (the runbook) turn a large text into
+		// HTML in one piece, the build's peak of memory. Start them from a
+		// collected heap, without the Puppet classes kept for the per-node
+		// files (a late template that asks makes them again).
+		secrets.classes.Clear()
+		runtime.GC()
+	}
+	files = renderLate(late, c, files, secrets, sink, diags)
+	checkPaths(files, diags)
+	if diags.Len() > 0 {
+		return nil, diags
+	}
+	return files, diags
+}
+
+// parseArtifacts lists the design's and the catalog modules' artifacts
+// with their templates parsed, and reports each template that does not
+// parse or names what the definitions lack (lint).
+func parseArtifacts(d *load.Definitions) ([]*artifact, *diag.List) {
+	diags := &diag.List{}
 	var arts []*artifact
+	if d == nil || d.Design == nil {
+		return nil, diags
+	}
 	for i := range d.Design.Artifacts {
 		arts = append(arts, &artifact{decl: &d.Design.Artifacts[i]})
 	}
@@ -220,46 +280,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 			}
 		}
 	}
-	autosign(d, c, diags)
-	if diags.Len() > 0 {
-		return nil, diags
-	}
-
-	var jobs []job
-	var late []*artifact
-	for _, a := range arts {
-		if a.text == nil {
-			continue
-		}
-		if a.decl.AfterBuild {
-			late = append(late, a)
-			continue
-		}
-		jobs = append(jobs, expand(a, c)...)
-	}
-	files := run(jobs, secrets, sink, diags)
-	for _, f := range copyTrees(d, c, arts, diags) {
-		if err := sink.Put(f); err != nil {
-			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
-			return nil, diags
-		}
-		files = append(files, builtFile(f))
-	}
-	sortFiles(files)
-	if len(late) > 0 {
-		// The after_build artifacts (the runbook) turn a large text into
-		// HTML in one piece, the build's peak of memory. Start them from a
-		// collected heap, without the Puppet classes kept for the per-node
-		// files (a late template that asks makes them again).
-		secrets.classes.Clear()
-		runtime.GC()
-	}
-	files = renderLate(late, c, files, secrets, sink, diags)
-	checkPaths(files, diags)
-	if diags.Len() > 0 {
-		return nil, diags
-	}
-	return files, diags
+	return arts, diags
 }
 
 // expand lists the files an artifact makes: one, or one per node, vm or
@@ -450,7 +471,13 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 			if e == nil {
 				continue
 			}
-			k := key{e.Pos, e.What}
+			// The same words but for the node's name (a file of its
+			// own that fails the same way) are one problem too.
+			what := e.What
+			if subj := jobs[i].subj; subj != "" {
+				what = strings.ReplaceAll(what, subj, "\x00")
+			}
+			k := key{e.Pos, what}
 			if first[k] == nil {
 				first[k] = e
 				order = append(order, k)
@@ -588,12 +615,18 @@ func templateMsg(err error) string {
 	} else {
 		s = strings.TrimPrefix(s, "template: ")
 	}
-	// The template's own words (fail "…") need no quote of the call.
+	// The template's own words (fail "…") need no quote of the call;
+	// another function's error is the call and what it said.
 	if _, msg, ok := strings.Cut(s, "error calling fail: "); ok {
 		return msg
 	}
+	if m := execCall.FindStringSubmatch(s); m != nil {
+		return "<" + m[1] + ">: " + m[2]
+	}
 	return s
 }
+
+var execCall = regexp.MustCompile(`^executing "[^"]*" at <(.*?)>: error calling [^:]+: (.*)$`)
 
 func hasScalar(l []yamlScalar, s string) bool {
 	for _, x := range l {
