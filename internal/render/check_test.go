@@ -131,3 +131,14 @@ func TestOneNodesFailureNamesAModulesValue(t *testing.T) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
+
+// A template that calls itself forever is an error at its line, not a
+// crash, and is not tried again for every other node (each try takes
+// seconds).
+func TestRecursiveTemplateIsAnError(t *testing.T) {
+	d, c := site(t, "3", "  - {template: n.tmpl, path: 'n/{{.Node.Name}}', scope: node}\n", map[string]string{"n.tmpl": "{{ define \"x\" }}{{ template \"x\" . }}{{ end }}\n{{ template \"x\" . }}"})
+	err := Check(d, c).Err()
+	if err == nil || !strings.Contains(err.Error(), "site/templates/n.tmpl:1:") || !strings.Contains(err.Error(), "maximum template depth") || !strings.Contains(err.Error(), "for box1 (and 2 more)") {
+		t.Errorf("got %v, want the template's depth error at its line, once for the three nodes", err)
+	}
+}

@@ -85,8 +85,11 @@ type artifact struct {
 	text   *template.Template
 	file   string // the template's file, for messages
 	src    string // the template's text, to quote its failing line
-	path   *template.Template
-	mode   fs.FileMode
+	// tooDeep is set once the template has recursed past text/template's
+	// depth limit for some job: the others are not tried.
+	tooDeep atomic.Pointer[diag.Diagnostic]
+	path    *template.Template
+	mode    fs.FileMode
 }
 
 // Sink takes the files of a build as they are rendered, so that a large
@@ -548,6 +551,13 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 	if clean := path.Clean(p); clean != p || !fs.ValidPath(p) || p == "." || p == ManifestName {
 		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q is not a plain relative path inside the build folder", p),
 			Fix: "use a relative path without .., leading / or doubled slashes"}
+	}
+	if from == nil {
+		if d := a.tooDeep.Load(); d != nil {
+			// It recursed without end for another job: seconds each,
+			// hours over 10,000 nodes. The same answer for this one.
+			return File{}, &diag.Diagnostic{Pos: d.Pos, Where: where, What: d.What, Fix: d.Fix}
+		}
 	}
 	var data []byte
 	var usedSecret bool
