@@ -26,17 +26,22 @@ func problems(t *testing.T, tmpl string) string {
 // the catalog has pass, and names computed at run time are not guessed at.
 func TestUnknownNamesInTemplatesAreErrorsAtTheirLine(t *testing.T) {
 	for tmpl, want := range map[string]string{
-		"{{ .Node.Param \"m\" \"port\" }}":                             "",
-		"x\n{{ .Node.Param \"m\" \"prot\" }}":                          `site/templates/n.tmpl:2:20: template n.tmpl: module m has no parameter "prot" — did you mean "port"?`,
-		"{{ .Node.Param \"mm\" \"port\" }}":                            `module "mm" in the catalog — did you mean "m"?`,
-		"{{ $x := .Node.Module \"m\" }}{{ $x.Param \"mdoe\" }}":        `module m has no parameter "mdoe" — did you mean "mode"?`,
-		"{{ (.Node.Module \"m\").Param \"port\" }}":                    "",
-		"{{ (.Node.Module \"m\").Param \"porrt\" }}":                   `module m has no parameter "porrt"`,
-		"{{ with .Node.Module \"m\" }}{{ .Param \"nothing\" }}{{end}}": `no module of the catalog has a parameter "nothing"`,
-		"{{ len (.Cluster.NodesWith \"n\") }}":                         `there is no module "n" in the catalog — did you mean "m"?`,
-		"{{ len (.Cluster.NodesOf \"bxo\") }}":                         `there is no role "bxo" — did you mean "box"?`,
-		"{{ nodesWhere .Cluster \"m\" \"mod\" \"fast\" }}":             `module m has no parameter "mod" — did you mean "mode"?`,
-		"{{ $p := \"prot\" }}{{ .Node.Param \"m\" $p }}":               "",
+		"{{ .Node.Param \"m\" \"port\" }}":                                          "",
+		"x\n{{ .Node.Param \"m\" \"prot\" }}":                                       `site/templates/n.tmpl:2:20: template n.tmpl: module m has no parameter "prot" — did you mean "port"?`,
+		"{{ .Node.Param \"mm\" \"port\" }}":                                         `module "mm" in the catalog — did you mean "m"?`,
+		"{{ $x := .Node.Module \"m\" }}{{ $x.Param \"mdoe\" }}":                     `module m has no parameter "mdoe" — did you mean "mode"?`,
+		"{{ (.Node.Module \"m\").Param \"port\" }}":                                 "",
+		"{{ (.Node.Module \"m\").Param \"porrt\" }}":                                `module m has no parameter "porrt"`,
+		"{{ with .Node.Module \"m\" }}{{ .Param \"nothing\" }}{{end}}":              `no module of the catalog has a parameter "nothing"`,
+		"{{ len (.Cluster.NodesWith \"n\") }}":                                      `there is no module "n" in the catalog — did you mean "m"?`,
+		"{{ len (.Cluster.NodesOf \"bxo\") }}":                                      `there is no role "bxo" — did you mean "box"?`,
+		"{{ nodesWhere .Cluster \"m\" \"mod\" \"fast\" }}":                          `module m has no parameter "mod" — did you mean "mode"?`,
+		"{{ $p := \"prot\" }}{{ .Node.Param \"m\" $p }}":                            "",
+		"{{ .Node.Has \"nothing\" }}":                                               `there is no module "nothing" in the catalog — valid choices: m`,
+		"{{ .Node.Has \"mm\" }}":                                                    `there is no module "mm" in the catalog — did you mean "m"?`,
+		"{{ range $n := .Cluster.Nodes }}{{ $n.Has \"mx\" }}{{ end }}":              `there is no module "mx" in the catalog — did you mean "m"?`,
+		"{{ range $i, $n := .Cluster.NodesWith \"m\" }}{{ $n.Has \"m\" }}{{ end }}": "",
+		"{{ $b := 1 }}{{ range $b := .Cluster.Nodes }}{{ $b.Has \"nn\" }}{{ end }}": "",
 	} {
 		got := problems(t, tmpl)
 		if want == "" && got != "" || !strings.Contains(got, want) {
