@@ -74,6 +74,8 @@ func TestCheckFindsWhatBuildFinds(t *testing.T) {
 		"same path":     {"  - {template: n.tmpl, path: a}\n  - {template: n.tmpl, path: a, doc: again}\n", "two artifacts write a: n.tmpl (declared at site/design.yaml:6:30) and n.tmpl (declared at site/design.yaml:7:30)"},
 		"file and folder": {"  - {template: n.tmpl, path: a}\n  - {template: n.tmpl, path: 'a/{{.Node.Name}}', scope: node}\n",
 			"a is a file, but a/box1 needs it to be a folder: n.tmpl (declared at site/design.yaml:6:30) and n.tmpl for box1 (declared at site/design.yaml:7:30), and 1 more paths like it"},
+		"long name": {"  - {template: n.tmpl, path: '{{ printf \"%0300d\" 1 }}'}\n", "has a name of 300 bytes; file systems take at most 255"},
+		"newline":   {"  - {template: n.tmpl, path: 'a{{ printf \"\\n\" }}b'}\n", "has a control character"},
 		"late read": {"  - {template: n.tmpl, path: 'n/{{.Node.Name}}', scope: node}\n  - {template: late.tmpl, path: late, after_build: true}\n", ""},
 	} {
 		d, c := site(t, "2", tc.artifacts, map[string]string{"n.tmpl": "{{ with .Node }}{{ .Name }}{{ end }}", "late.tmpl": `{{ if ne (.Build.Text "n/box2") "box2" }}{{ fail "read %q" (.Build.Text "n/box2") }}{{ end }}`})

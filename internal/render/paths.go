@@ -75,3 +75,24 @@ func origin(f *BuiltFile) string {
 	}
 	return tmpl
 }
+
+// unwritablePath says why a file system would refuse a path a build makes,
+// or "": a control character (a newline, NUL), a name longer than 255
+// bytes (Linux's NAME_MAX), or a path longer than 4095 (PATH_MAX, less the
+// build folder's own, which the build checks when it writes).
+func unwritablePath(p string) string {
+	if len(p) > 4000 {
+		return fmt.Sprintf("is %d bytes long; file systems take at most 4095 with the build folder's own", len(p))
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return "has a control character (a newline, a tab or NUL) in it"
+		}
+	}
+	for _, el := range strings.Split(p, "/") {
+		if len(el) > 255 {
+			return fmt.Sprintf("has a name of %d bytes; file systems take at most 255", len(el))
+		}
+	}
+	return ""
+}

@@ -552,6 +552,10 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q is not a plain relative path inside the build folder", p),
 			Fix: "use a relative path without .., leading / or doubled slashes"}
 	}
+	if why := unwritablePath(p); why != "" {
+		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q %s", p, why),
+			Fix: "build the path from names (the node's, the role's), not from free text"}
+	}
 	if from == nil {
 		if d := a.tooDeep.Load(); d != nil {
 			// It recursed without end for another job: seconds each,
