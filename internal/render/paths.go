@@ -1,9 +1,11 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
+	"syscall"
 
 	"kiln.dev/kiln/internal/diag"
 )
@@ -95,4 +97,17 @@ func unwritablePath(p string) string {
 		}
 	}
 	return ""
+}
+
+// sinkProblem is a sink's error on a file: a clash with another file of the
+// same build (a file where a folder must be, or the reverse) at the
+// artifact's path: line, as kiln check reports it; anything else (a full
+// disk) ends the build.
+func sinkProblem(err error, p string, decl diag.Pos) *diag.Diagnostic {
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
+		return &diag.Diagnostic{Pos: decl, Where: "artifact path",
+			What: fmt.Sprintf("%s cannot be written: another file of this build stands where it needs a folder, or a folder where it is a file", p),
+			Fix:  "give the two artifacts paths that do not clash (kiln check names both)"}
+	}
+	return &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 }

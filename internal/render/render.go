@@ -417,8 +417,10 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 				err = sink.Put(f)
 			}
 			if err != nil {
-				problem = &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
-				failed.Store(true)
+				problem = sinkProblem(err, f.Path, f.decl)
+				if problem.Where == "build" {
+					failed.Store(true)
+				}
 			}
 		}
 		files[i], errs[i] = builtFile(f), problem
@@ -570,7 +572,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		// A cluster-wide file, perhaps a large one: straight into the sink.
 		w, err := r.stream.Create(p)
 		if err != nil {
-			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
+			return File{}, sinkProblem(err, p, a.decl.Path.Pos)
 		}
 		bw := bufio.NewWriterSize(w, 64<<10)
 		r.usedSecret = false
