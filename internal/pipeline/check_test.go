@@ -52,3 +52,36 @@ func TestCheckRefusesWhatWriteRefuses(t *testing.T) {
 		t.Error("a refused build wrote its folder")
 	}
 }
+
+// A site with other problems still hears about its broken templates in the
+// same run: every problem at once.
+func TestTemplateProblemsAreReportedBesideTheRest(t *testing.T) {
+	dir := t.TempDir()
+	ex, _ := builtin.Example("tier3")
+	if err := os.CopyFS(dir, ex); err != nil {
+		t.Fatal(err)
+	}
+	site, err := os.ReadFile(filepath.Join(dir, "site.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site = []byte(strings.Replace(string(site), "\nnetworks:", "\nnetwrks: {}\nnetworks:", 1))
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), site, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "templates", "hosts.tmpl"), []byte("{{ .Cluster.Name | nosuch }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(Source{Dir: dir})
+	if err == nil {
+		t.Fatal("a broken site resolves")
+	}
+	for _, want := range []string{`unknown key "netwrks"`, `templates/hosts.tmpl:1: template hosts.tmpl: function "nosuch" not defined`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

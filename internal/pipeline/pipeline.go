@@ -58,6 +58,12 @@ func Resolve(src Source) (*Site, error) {
 	if all.Err() == nil {
 		// The design's own checks see the resolved cluster.
 		all.Append(render.Checks(d, c))
+	} else {
+		// Nothing is rendered from definitions that do not resolve, but
+		// a template that does not parse, or names what the definitions
+		// lack, is reported with the rest (check and build render, and
+		// report these, when all else is well).
+		all.Append(render.Parse(d))
 	}
 	all = withoutFollowOns(all)
 	s := &Site{Defs: d, Cluster: c, Warnings: all.Warnings()}

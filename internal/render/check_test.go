@@ -26,17 +26,22 @@ func problems(t *testing.T, tmpl string) string {
 // the catalog has pass, and names computed at run time are not guessed at.
 func TestUnknownNamesInTemplatesAreErrorsAtTheirLine(t *testing.T) {
 	for tmpl, want := range map[string]string{
-		"{{ .Node.Param \"m\" \"port\" }}":                             "",
-		"x\n{{ .Node.Param \"m\" \"prot\" }}":                          `site/templates/n.tmpl:2:20: template n.tmpl: module m has no parameter "prot" — did you mean "port"?`,
-		"{{ .Node.Param \"mm\" \"port\" }}":                            `module "mm" in the catalog — did you mean "m"?`,
-		"{{ $x := .Node.Module \"m\" }}{{ $x.Param \"mdoe\" }}":        `module m has no parameter "mdoe" — did you mean "mode"?`,
-		"{{ (.Node.Module \"m\").Param \"port\" }}":                    "",
-		"{{ (.Node.Module \"m\").Param \"porrt\" }}":                   `module m has no parameter "porrt"`,
-		"{{ with .Node.Module \"m\" }}{{ .Param \"nothing\" }}{{end}}": `no module of the catalog has a parameter "nothing"`,
-		"{{ len (.Cluster.NodesWith \"n\") }}":                         `there is no module "n" in the catalog — did you mean "m"?`,
-		"{{ len (.Cluster.NodesOf \"bxo\") }}":                         `there is no role "bxo" — did you mean "box"?`,
-		"{{ nodesWhere .Cluster \"m\" \"mod\" \"fast\" }}":             `module m has no parameter "mod" — did you mean "mode"?`,
-		"{{ $p := \"prot\" }}{{ .Node.Param \"m\" $p }}":               "",
+		"{{ .Node.Param \"m\" \"port\" }}":                                          "",
+		"x\n{{ .Node.Param \"m\" \"prot\" }}":                                       `site/templates/n.tmpl:2:20: template n.tmpl: module m has no parameter "prot" — did you mean "port"?`,
+		"{{ .Node.Param \"mm\" \"port\" }}":                                         `module "mm" in the catalog — did you mean "m"?`,
+		"{{ $x := .Node.Module \"m\" }}{{ $x.Param \"mdoe\" }}":                     `module m has no parameter "mdoe" — did you mean "mode"?`,
+		"{{ (.Node.Module \"m\").Param \"port\" }}":                                 "",
+		"{{ (.Node.Module \"m\").Param \"porrt\" }}":                                `module m has no parameter "porrt"`,
+		"{{ with .Node.Module \"m\" }}{{ .Param \"nothing\" }}{{end}}":              `no module of the catalog has a parameter "nothing"`,
+		"{{ len (.Cluster.NodesWith \"n\") }}":                                      `there is no module "n" in the catalog — did you mean "m"?`,
+		"{{ len (.Cluster.NodesOf \"bxo\") }}":                                      `there is no role "bxo" — did you mean "box"?`,
+		"{{ nodesWhere .Cluster \"m\" \"mod\" \"fast\" }}":                          `module m has no parameter "mod" — did you mean "mode"?`,
+		"{{ $p := \"prot\" }}{{ .Node.Param \"m\" $p }}":                            "",
+		"{{ .Node.Has \"nothing\" }}":                                               `there is no module "nothing" in the catalog — valid choices: m`,
+		"{{ .Node.Has \"mm\" }}":                                                    `there is no module "mm" in the catalog — did you mean "m"?`,
+		"{{ range $n := .Cluster.Nodes }}{{ $n.Has \"mx\" }}{{ end }}":              `there is no module "mx" in the catalog — did you mean "m"?`,
+		"{{ range $i, $n := .Cluster.NodesWith \"m\" }}{{ $n.Has \"m\" }}{{ end }}": "",
+		"{{ $b := 1 }}{{ range $b := .Cluster.Nodes }}{{ $b.Has \"nn\" }}{{ end }}": "",
 	} {
 		got := problems(t, tmpl)
 		if want == "" && got != "" || !strings.Contains(got, want) {
@@ -69,6 +74,8 @@ func TestCheckFindsWhatBuildFinds(t *testing.T) {
 		"same path":     {"  - {template: n.tmpl, path: a}\n  - {template: n.tmpl, path: a, doc: again}\n", "two artifacts write a: n.tmpl (declared at site/design.yaml:6:30) and n.tmpl (declared at site/design.yaml:7:30)"},
 		"file and folder": {"  - {template: n.tmpl, path: a}\n  - {template: n.tmpl, path: 'a/{{.Node.Name}}', scope: node}\n",
 			"a is a file, but a/box1 needs it to be a folder: n.tmpl (declared at site/design.yaml:6:30) and n.tmpl for box1 (declared at site/design.yaml:7:30), and 1 more paths like it"},
+		"long name": {"  - {template: n.tmpl, path: '{{ printf \"%0300d\" 1 }}'}\n", "has a name of 300 bytes; file systems take at most 255"},
+		"newline":   {"  - {template: n.tmpl, path: 'a{{ printf \"\\n\" }}b'}\n", "has a control character"},
 		"late read": {"  - {template: n.tmpl, path: 'n/{{.Node.Name}}', scope: node}\n  - {template: late.tmpl, path: late, after_build: true}\n", ""},
 	} {
 		d, c := site(t, "2", tc.artifacts, map[string]string{"n.tmpl": "{{ with .Node }}{{ .Name }}{{ end }}", "late.tmpl": `{{ if ne (.Build.Text "n/box2") "box2" }}{{ fail "read %q" (.Build.Text "n/box2") }}{{ end }}`})
@@ -129,5 +136,16 @@ func TestOneNodesFailureNamesAModulesValue(t *testing.T) {
 	want := `site/templates/n.tmpl:2:3: template n.tmpl for box1: bad 80 (m.port is "80", set at site/catalog/m/module.yaml:3:`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// A template that calls itself forever is an error at its line, not a
+// crash, and is not tried again for every other node (each try takes
+// seconds).
+func TestRecursiveTemplateIsAnError(t *testing.T) {
+	d, c := site(t, "3", "  - {template: n.tmpl, path: 'n/{{.Node.Name}}', scope: node}\n", map[string]string{"n.tmpl": "{{ define \"x\" }}{{ template \"x\" . }}{{ end }}\n{{ template \"x\" . }}"})
+	err := Check(d, c).Err()
+	if err == nil || !strings.Contains(err.Error(), "site/templates/n.tmpl:1:") || !strings.Contains(err.Error(), "maximum template depth") || !strings.Contains(err.Error(), "for box1 (and 2 more)") {
+		t.Errorf("got %v, want the template's depth error at its line, once for the three nodes", err)
 	}
 }

@@ -86,17 +86,41 @@ func (l *linter) pipe(p *parse.PipeNode) {
 	for _, c := range p.Cmds {
 		l.cmd(c)
 	}
-	if len(p.Decl) == 1 {
-		name := p.Decl[0].Ident[0]
-		mod := ""
+	if len(p.Decl) > 0 {
+		// The last variable holds the value (range $i, $n := … too).
+		name := p.Decl[len(p.Decl)-1].Ident[0]
+		kind := ""
 		if len(p.Cmds) == 1 {
-			mod = moduleCall(p.Cmds[0])
+			if m := moduleCall(p.Cmds[0]); m != "" {
+				kind = "module " + m
+			} else if nodeCall(p.Cmds[0]) {
+				kind = "node"
+			}
 		}
-		if old, seen := l.vars[name]; seen && old != mod {
-			mod = "" // set to two things: not certain
+		if old, seen := l.vars[name]; seen && old != kind {
+			kind = "" // set to two things: not certain
 		}
-		l.vars[name] = mod
+		l.vars[name] = kind
 	}
+}
+
+// nodeCall reports whether cmd gives a node, or (in a range) a list of
+// them: .Node, ….Nodes, ….NodesWith "m", ….NodesOf "r", first … .
+func nodeCall(cmd *parse.CommandNode) bool {
+	if len(cmd.Args) == 0 {
+		return false
+	}
+	if id, ok := cmd.Args[0].(*parse.IdentifierNode); ok {
+		return id.Ident == "first"
+	}
+	switch method(cmd.Args[0]) {
+	case "Node":
+		f, ok := cmd.Args[0].(*parse.FieldNode)
+		return ok && len(f.Ident) == 1 && len(cmd.Args) == 1 // .Node, not .Cluster.Node "x" (nil when absent)
+	case "Nodes", "NodesWith", "NodesOf":
+		return true
+	}
+	return false
 }
 
 // moduleCall is m when cmd is ….Module "m".
@@ -182,16 +206,27 @@ func (l *linter) cmd(c *parse.CommandNode) {
 				}
 			case *parse.VariableNode:
 				if len(r.Ident) == 2 {
-					m = l.vars[r.Ident[0]]
+					m, _ = strings.CutPrefix(l.vars[r.Ident[0]], "module ")
 				}
 			}
 			if m != "" {
-				if _, ok := l.d.Modules[m]; ok {
+				if mod := l.d.Modules[m]; mod != nil {
 					l.param(m, p, at)
 				}
 				return
 			}
 			l.anyParam(p, at)
+		}
+	case "Has": // a node's (a module), but also the build's (a path)
+		onNode := false
+		switch r := c.Args[0].(type) {
+		case *parse.FieldNode:
+			onNode = len(r.Ident) >= 2 && r.Ident[len(r.Ident)-2] == "Node"
+		case *parse.VariableNode:
+			onNode = len(r.Ident) == 2 && l.vars[r.Ident[0]] == "node"
+		}
+		if m, at := str(1); onNode && at != nil && len(c.Args) == 2 {
+			l.module(m, at)
 		}
 	case "Module", "NodesWith":
 		if m, at := str(1); at != nil && len(c.Args) == 2 {
@@ -208,8 +243,8 @@ func (l *linter) cmd(c *parse.CommandNode) {
 
 // module reports whether the catalog has module m, and says so if not.
 func (l *linter) module(m string, at parse.Node) bool {
-	if _, ok := l.d.Modules[m]; ok {
-		return true
+	if mod, ok := l.d.Modules[m]; ok {
+		return mod != nil // a module file that did not load is reported already
 	}
 	l.add(at, m, fmt.Sprintf("there is no module %q in the catalog", m), l.d.ModuleNames())
 	return false
@@ -227,6 +262,9 @@ func (l *linter) anyParam(p string, at parse.Node) {
 	var all []string
 	seen := map[string]bool{}
 	for _, m := range l.d.Modules {
+		if m == nil {
+			return // a module that did not load may have it
+		}
 		if _, ok := m.Parameters[p]; ok {
 			return
 		}
@@ -255,6 +293,8 @@ func (l *linter) add(at parse.Node, word, what string, candidates []string) {
 	fix := "write a name the definitions have"
 	if s := diag.Suggest(word, candidates); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
+	} else if len(candidates) > 0 && len(candidates) <= 12 {
+		fix = "valid choices: " + strings.Join(candidates, ", ")
 	}
 	l.out = append(l.out, diag.Diagnostic{Pos: pos, Where: "template " + l.tree.ParseName, What: what, Fix: fix})
 }

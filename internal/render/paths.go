@@ -1,9 +1,11 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
+	"syscall"
 
 	"kiln.dev/kiln/internal/diag"
 )
@@ -74,4 +76,38 @@ func origin(f *BuiltFile) string {
 		return "the copied file " + tmpl
 	}
 	return tmpl
+}
+
+// unwritablePath says why a file system would refuse a path a build makes,
+// or "": a control character (a newline, NUL), a name longer than 255
+// bytes (Linux's NAME_MAX), or a path longer than 4095 (PATH_MAX, less the
+// build folder's own, which the build checks when it writes).
+func unwritablePath(p string) string {
+	if len(p) > 4000 {
+		return fmt.Sprintf("is %d bytes long; file systems take at most 4095 with the build folder's own", len(p))
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return "has a control character (a newline, a tab or NUL) in it"
+		}
+	}
+	for _, el := range strings.Split(p, "/") {
+		if len(el) > 255 {
+			return fmt.Sprintf("has a name of %d bytes; file systems take at most 255", len(el))
+		}
+	}
+	return ""
+}
+
+// sinkProblem is a sink's error on a file: a clash with another file of the
+// same build (a file where a folder must be, or the reverse) at the
+// artifact's path: line, as kiln check reports it; anything else (a full
+// disk) ends the build.
+func sinkProblem(err error, p string, decl diag.Pos) *diag.Diagnostic {
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
+		return &diag.Diagnostic{Pos: decl, Where: "artifact path",
+			What: fmt.Sprintf("%s cannot be written: another file of this build stands where it needs a folder, or a folder where it is a file", p),
+			Fix:  "give the two artifacts paths that do not clash (kiln check names both)"}
+	}
+	return &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
 }

@@ -19,6 +19,11 @@ import (
 func (r *renderer) execProblem(err error, j job, where string) *diag.Diagnostic {
 	a := j.a
 	p := &diag.Diagnostic{Pos: templatePos(err, a.file), Where: where, What: templateMsg(err), Fix: "fix the template, or the value it reads"}
+	if strings.Contains(p.What, "exceeded maximum template depth") {
+		p.Fix = "a template that includes itself needs a condition that ends it"
+		a.tooDeep.CompareAndSwap(nil, p)
+		return p
+	}
 	if n := j.data.Node; n != nil && p.Pos.Line > 0 {
 		if v := valuesOnLine(a.src, p.Pos.Line, n); v != "" {
 			p.What += " (" + v + ")"

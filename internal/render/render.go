@@ -93,8 +93,11 @@ type artifact struct {
 	text   *template.Template
 	file   string // the template's file, for messages
 	src    string // the template's text, to quote its failing line
-	path   *template.Template
-	mode   fs.FileMode
+	// tooDeep is set once the template has recursed past text/template's
+	// depth limit for some job: the others are not tried.
+	tooDeep atomic.Pointer[diag.Diagnostic]
+	path    *template.Template
+	mode    fs.FileMode
 }
 
 // Sink takes the files of a build as they are rendered, so that a large
@@ -171,14 +174,74 @@ func (m *memSink) Read(p string) ([]byte, error) {
 	return b, nil
 }
 
+// Parse parses every template of the design (artifacts and autosign:)
+// and reports each one that does not parse or names a module, parameter
+// or role the definitions lack, without rendering: with definitions that
+// do not resolve, these are still reported beside the rest.
+func Parse(d *load.Definitions) *diag.List {
+	_, diags := parseArtifacts(d)
+	autosign(d, nil, diags)
+	return diags
+}
+
 // Stream renders every artifact into sink and returns the build's files
 // without their bytes, sorted by path — or nil, with the problems, when a
 // template or the design is broken. With problems the sink has been given
 // some files, and the build must not be used.
 func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *diag.List) {
-	diags := &diag.List{}
 	secrets := newSecrets(d)
+	arts, diags := parseArtifacts(d)
+	autosign(d, c, diags)
+	if diags.Len() > 0 {
+		return nil, diags
+	}
+
+	var jobs []job
+	var late []*artifact
+	for _, a := range arts {
+		if a.text == nil {
+			continue
+		}
+		if a.decl.AfterBuild {
+			late = append(late, a)
+			continue
+		}
+		jobs = append(jobs, expand(a, c)...)
+	}
+	files := run(jobs, secrets, sink, diags)
+	for _, f := range copyTrees(d, c, arts, diags) {
+		if err := sink.Put(f); err != nil {
+			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
+			return nil, diags
+		}
+		files = append(files, builtFile(f))
+	}
+	sortFiles(files)
+	if len(late) > 0 {
+		// The after_build artifacts (the runbook) turn a large text into
+		// HTML in one piece, the build's peak of memory. Start them from a
+		// collected heap, without the Puppet classes kept for the per-node
+		// files (a late template that asks makes them again).
+		secrets.classes.Clear()
+		runtime.GC()
+	}
+	files = renderLate(late, c, files, secrets, sink, diags)
+	checkPaths(files, diags)
+	if diags.Len() > 0 {
+		return nil, diags
+	}
+	return files, diags
+}
+
+// parseArtifacts lists the design's and the catalog modules' artifacts
+// with their templates parsed, and reports each template that does not
+// parse or names what the definitions lack (lint).
+func parseArtifacts(d *load.Definitions) ([]*artifact, *diag.List) {
+	diags := &diag.List{}
 	var arts []*artifact
+	if d == nil || d.Design == nil {
+		return nil, diags
+	}
 	for i := range d.Design.Artifacts {
 		arts = append(arts, &artifact{decl: &d.Design.Artifacts[i]})
 	}
@@ -228,46 +291,7 @@ func Stream(d *load.Definitions, c *model.Cluster, sink Sink) ([]BuiltFile, *dia
 			}
 		}
 	}
-	autosign(d, c, diags)
-	if diags.Len() > 0 {
-		return nil, diags
-	}
-
-	var jobs []job
-	var late []*artifact
-	for _, a := range arts {
-		if a.text == nil {
-			continue
-		}
-		if a.decl.AfterBuild {
-			late = append(late, a)
-			continue
-		}
-		jobs = append(jobs, expand(a, c)...)
-	}
-	files := run(jobs, secrets, sink, diags)
-	for _, f := range copyTrees(d, c, arts, diags) {
-		if err := sink.Put(f); err != nil {
-			diags.Add(diag.Pos{}, "build", err.Error(), "make room or fix the build folder's permissions, then build again")
-			return nil, diags
-		}
-		files = append(files, builtFile(f))
-	}
-	sortFiles(files)
-	if len(late) > 0 {
-		// The after_build artifacts (the runbook) turn a large text into
-		// HTML in one piece, the build's peak of memory. Start them from a
-		// collected heap, without the Puppet classes kept for the per-node
-		// files (a late template that asks makes them again).
-		secrets.classes.Clear()
-		runtime.GC()
-	}
-	files = renderLate(late, c, files, secrets, sink, diags)
-	checkPaths(files, diags)
-	if diags.Len() > 0 {
-		return nil, diags
-	}
-	return files, diags
+	return arts, diags
 }
 
 // expand lists the files an artifact makes: one, or one per node, vm or
@@ -411,8 +435,10 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 				err = sink.Put(f)
 			}
 			if err != nil {
-				problem = &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
-				failed.Store(true)
+				problem = sinkProblem(err, f.Path, f.decl)
+				if problem.Where == "build" {
+					failed.Store(true)
+				}
 			}
 		}
 		files[i], errs[i] = builtFile(f), problem
@@ -468,7 +494,13 @@ func run(jobs []job, secrets *secretStore, sink Sink, diags *diag.List) []BuiltF
 			if e == nil {
 				continue
 			}
-			k := key{e.Pos, e.What}
+			// The same words but for the node's name (a file of its
+			// own that fails the same way) are one problem too.
+			what := e.What
+			if subj := jobs[i].subj; subj != "" {
+				what = strings.ReplaceAll(what, subj, "\x00")
+			}
+			k := key{e.Pos, what}
 			if first[k] == nil {
 				first[k] = e
 				order = append(order, k)
@@ -546,6 +578,17 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q is not a plain relative path inside the build folder", p),
 			Fix: "use a relative path without .., leading / or doubled slashes"}
 	}
+	if why := unwritablePath(p); why != "" {
+		return File{}, &diag.Diagnostic{Pos: a.decl.Path.Pos, Where: where, What: fmt.Sprintf("the output path %q %s", p, why),
+			Fix: "build the path from names (the node's, the role's), not from free text"}
+	}
+	if from == nil {
+		if d := a.tooDeep.Load(); d != nil {
+			// It recursed without end for another job: seconds each,
+			// hours over 10,000 nodes. The same answer for this one.
+			return File{}, &diag.Diagnostic{Pos: d.Pos, Where: where, What: d.What, Fix: d.Fix}
+		}
+	}
 	var data []byte
 	var usedSecret bool
 	var masks []string
@@ -556,7 +599,7 @@ func (r *renderer) render(j job, from *File) (File, *diag.Diagnostic) {
 		// A cluster-wide file, perhaps a large one: straight into the sink.
 		w, err := r.stream.Create(p)
 		if err != nil {
-			return File{}, &diag.Diagnostic{Where: "build", What: err.Error(), Fix: "make room or fix the build folder's permissions, then build again"}
+			return File{}, sinkProblem(err, p, a.decl.Path.Pos)
 		}
 		bw := bufio.NewWriterSize(w, 64<<10)
 		r.usedSecret, r.masks, r.opaque = false, nil, false
@@ -618,12 +661,18 @@ func templateMsg(err error) string {
 	} else {
 		s = strings.TrimPrefix(s, "template: ")
 	}
-	// The template's own words (fail "…") need no quote of the call.
+	// The template's own words (fail "…") need no quote of the call;
+	// another function's error is the call and what it said.
 	if _, msg, ok := strings.Cut(s, "error calling fail: "); ok {
 		return msg
 	}
+	if m := execCall.FindStringSubmatch(s); m != nil {
+		return "<" + m[1] + ">: " + m[2]
+	}
 	return s
 }
+
+var execCall = regexp.MustCompile(`^executing "[^"]*" at <(.*?)>: error calling [^:]+: (.*)$`)
 
 func hasScalar(l []yamlScalar, s string) bool {
 	for _, x := range l {
