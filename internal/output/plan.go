@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -72,14 +73,15 @@ func unified(f render.File, wasPrivate bool, before, after []byte) string {
 			return "(this file carries secrets; its contents are not shown)\n"
 		}
 		a, b := difflib.SplitLines(string(before)), difflib.SplitLines(string(after))
+		mk := masker(f.Masks)
 		for i := range a {
-			a[i] = maskLine(a[i], f.Masks)
+			a[i] = mk.Replace(a[i])
 		}
 		for i := range b {
-			b[i] = maskLine(b[i], f.Masks)
+			b[i] = mk.Replace(b[i])
 		}
 		rawA, rawB := difflib.SplitLines(string(before)), difflib.SplitLines(string(after))
-		maskPairs(a, b, rawA, rawB, f.Masks)
+		maskPairs(a, b, rawA, rawB, f.Masks, mk)
 		return maskedDiff(f.Path, before == nil, rawA, rawB, a, b)
 	}
 	return diffLines(f.Path, before == nil, difflib.SplitLines(string(before)), difflib.SplitLines(string(after)))
@@ -143,19 +145,29 @@ func maskedDiff(p string, added bool, rawA, rawB, a, b []string) string {
 // Masked stands for a secret value in a diff.
 const Masked = "«secret»"
 
-// maskLine replaces each secret value in a line, as it is and in the
+// masker replaces each secret value of a file, as it is and in the
 // escaped forms a template writes it in (a quoted string's backslashes
-// and quotes).
-func maskLine(line string, masks []string) string {
+// and quotes), in one pass over a line, the longest first.
+func masker(masks []string) *strings.Replacer {
+	seen := map[string]bool{}
+	var forms []string
 	for _, m := range masks {
 		if len(m) < 4 { // too short to mask without masking unrelated text
 			continue
 		}
-		for _, form := range []string{m, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(m), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(m)} {
-			line = strings.ReplaceAll(line, form, Masked)
+		for _, f := range []string{m, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(m), strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(m)} {
+			if !seen[f] {
+				seen[f] = true
+				forms = append(forms, f)
+			}
 		}
 	}
-	return line
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, Masked)
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // maskPairs masks, in the file before, what stood where the file after
@@ -165,7 +177,7 @@ func maskLine(line string, masks []string) string {
 // one at both ends is masked when the new line held a secret. An old
 // line removed without a counterpart may have held a secret no longer
 // known: it is masked whole.
-func maskPairs(a, b, rawA, rawB, masks []string) {
+func maskPairs(a, b, rawA, rawB, masks []string, mk *strings.Replacer) {
 	m := difflib.NewMatcher(rawA, rawB)
 	for _, op := range m.GetOpCodes() {
 		if op.Tag != 'r' && op.Tag != 'd' {
@@ -205,7 +217,7 @@ func maskPairs(a, b, rawA, rawB, masks []string) {
 			}
 			p = min(p, first)
 			q = min(q, max(len(newL)-last, 0))
-			a[i] = maskLine(oldL[:p], masks) + Masked + maskLine(oldL[len(oldL)-q:], masks)
+			a[i] = mk.Replace(oldL[:p]) + Masked + mk.Replace(oldL[len(oldL)-q:])
 		}
 	}
 }

@@ -164,7 +164,9 @@ func puppetClasses(r *renderer, n *model.Node) ([]PuppetClass, error) {
 		return nil, fmt.Errorf("%s is a secret in format raw (the value itself), and this file is not %s's own: list a node's classes with raw secrets only in a node-scoped artifact, or give the parameter a hashed format", c.raw, n.Name)
 	}
 	r.usedSecret = r.usedSecret || c.secret
-	r.masks = append(r.masks, c.masks...)
+	for _, m := range c.masks { // without repeats: nodes.pp lists every node's
+		r.mask(m)
+	}
 	r.opaque = r.opaque || c.opaque
 	return c.list, nil
 }

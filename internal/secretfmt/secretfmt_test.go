@@ -218,6 +218,9 @@ func TestScramVerifierLogsIntoPostgreSQL(t *testing.T) {
 		if err != nil {
 			t.Skip("running as root and there is no postgres account to run PostgreSQL as")
 		}
+		if st, err := os.Stat(os.DevNull); err == nil && st.Mode().Perm()&0o002 == 0 {
+			t.Fatalf("%s is mode %04o on this machine: initdb, run as postgres, cannot write to it (it should be 0666; something changed it)", os.DevNull, st.Mode().Perm())
+		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		os.Chmod(filepath.Dir(dir), 0o755)
