@@ -104,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr, color: colorOn(stdout)}
+	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr, color: colorOn(stdout), colorErr: colorOn(stderr)}
 	return v.run(c.withArgs(args[1:]))
 }
 
