@@ -58,8 +58,7 @@ Examples:
 		}
 		certname := pos[0]
 		refuse := func(format string, args ...any) int {
-			fmt.Fprintf(c.stderr, "kiln autosign: not signing %s: %s\n", certname, fmt.Sprintf(format, args...))
-			return exitDefs
+			return c.fail(exitDefs, "not signing %s: %s", certname, fmt.Sprintf(format, args...))
 		}
 		data, err := io.ReadAll(io.LimitReader(autosignStdin, maxCSR+1))
 		if err != nil {

@@ -113,19 +113,16 @@ func backupArchive(c *cmdContext) int {
 		out = filepath.Join(c.dir, backup.BackupsDir, fmt.Sprintf("%s-%s.tar", name, time.Now().UTC().Format("20060102-150405")))
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-		fmt.Fprintf(c.stderr, "kiln backup: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
 	if err != nil {
-		fmt.Fprintf(c.stderr, "kiln backup: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	fail := func(err error) int {
 		f.Close()
 		os.Remove(f.Name())
-		fmt.Fprintf(c.stderr, "kiln backup: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	res, err := backup.Create(c.dir, f, func(msg string) { fmt.Fprintf(c.stderr, "kiln backup: %s\n", msg) })
 	if err != nil {
@@ -142,8 +139,7 @@ func backupArchive(c *cmdContext) int {
 	}
 	if err := os.Rename(f.Name(), out); err != nil {
 		os.Remove(f.Name())
-		fmt.Fprintf(c.stderr, "kiln backup: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	fmt.Fprintf(c.stdout, "wrote %s: %d files, %d bytes; %d secrets encrypted", out, len(res.Members), res.Bytes, len(res.Encrypted))
 	if len(res.Snapshots) > 0 {

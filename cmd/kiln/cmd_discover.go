@@ -68,8 +68,7 @@ Examples:
 		ctx := context.Background()
 		list, err := st.PendingList(ctx)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln discover: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		find := func(mac string) *state.Pending {
 			for i := range list {
@@ -83,8 +82,7 @@ Examples:
 		case f.reject != "":
 			mac := normalMAC(f.reject)
 			if err := st.SettlePending(ctx, mac, false, "", whoami()); err != nil {
-				fmt.Fprintf(c.stderr, "kiln discover: %v\n", err)
-				return exitDefs
+				return c.fail(exitDefs, "%v", err)
 			}
 			fmt.Fprintf(c.stdout, "%s: rejected; its boots get nothing\n", mac)
 			return exitOK
@@ -92,8 +90,7 @@ Examples:
 			mac := normalMAC(f.accept)
 			p := find(mac)
 			if p == nil {
-				fmt.Fprintf(c.stderr, "kiln discover: %v: %s (kiln discover lists the pending machines)\n", state.ErrNotPending, mac)
-				return exitDefs
+				return c.fail(exitDefs, "%v: %s (kiln discover lists the pending machines)", state.ErrNotPending, mac)
 			}
 			if c.example != "" {
 				c.usageError("--accept writes site.yaml: give the site folder with -C, not --example")
@@ -114,12 +111,10 @@ Examples:
 			}
 			n, err := serve.Claim(c.dir, c.outDir(), role, f.node, mac)
 			if err != nil {
-				fmt.Fprintf(c.stderr, "kiln discover: %s: %v\n", mac, err)
-				return exitDefs
+				return c.fail(exitDefs, "%s: %v", mac, err)
 			}
 			if err := st.SettlePending(ctx, mac, true, " as "+n.Name, whoami()); err != nil && !errors.Is(err, state.ErrNotPending) {
-				fmt.Fprintf(c.stderr, "kiln discover: %v\n", err)
-				return exitDefs
+				return c.fail(exitDefs, "%v", err)
 			}
 			fmt.Fprintf(c.stdout, "%s is now %s (role %s): written into site.yaml and rebuilt; it installs at its next network boot\n", mac, n.Name, role)
 			return exitOK

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"strings"
 
 	"kiln.dev/kiln/internal/defs"
@@ -44,18 +43,15 @@ Examples:
 		}
 		n := certNode(s.Cluster, pos[0], true)
 		if n == nil {
-			fmt.Fprintf(c.stderr, "kiln enc: %q is not a node of %s; kiln show lists the nodes and their FQDNs\n", pos[0], s.Cluster.Name)
-			return exitDefs
+			return c.fail(exitDefs, "%q is not a node of %s; kiln show lists the nodes and their FQDNs", pos[0], s.Cluster.Name)
 		}
 		decl := encArtifact(s.Defs.Design, s.Defs.Modules)
 		if decl == nil {
-			fmt.Fprintf(c.stderr, "kiln enc: the design has no ENC artifact; mark the node-scoped template that answers with enc: true in design.yaml\n")
-			return exitDefs
+			return c.fail(exitDefs, "the design has no ENC artifact; mark the node-scoped template that answers with enc: true in design.yaml")
 		}
 		f, err := render.NodeArtifact(s.Defs, s.Cluster, decl, n)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln enc: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		c.stdout.Write(f.Data)
 		return exitOK

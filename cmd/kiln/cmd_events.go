@@ -118,6 +118,12 @@ func runEvents(c *cmdContext) int {
 			q.Node = names[0]
 		}
 	}
+	// The log's last event before reading: --follow goes on from there,
+	// so nothing that comes while the first events print is lost.
+	var head int64
+	if tail, err := st.Events(ctx, state.Query{Limit: 1}); err == nil && len(tail) == 1 {
+		head = tail[0].Seq
+	}
 	evs, err := selectEvents(ctx, st, q, only)
 	if err != nil {
 		return c.fail(exitDefs, "%v", err)
@@ -130,7 +136,7 @@ func runEvents(c *cmdContext) int {
 		return exitOK
 	}
 	var last int64
-	print := func(evs []state.Event) {
+	print := func(evs []state.Event, header bool) {
 		if c.json {
 			for _, e := range evs {
 				b, _ := json.Marshal(e)
@@ -139,24 +145,21 @@ func runEvents(c *cmdContext) int {
 			return
 		}
 		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		if last == 0 {
+		if header {
 			fmt.Fprintln(w, "#\tTIME\tNODE\tKIND\tCHANGE\tDETAIL\tWHO\tFROM")
 		}
 		printEvents(w, evs)
 		w.Flush()
 	}
-	print(evs)
+	print(evs, !c.sv.follow || len(evs) > 0)
 	if !c.sv.follow {
 		return exitOK
 	}
+	last = max(head, 0)
 	if len(evs) > 0 {
-		last = evs[len(evs)-1].Seq
-	} else {
-		last = -1 // the header is out
-		if tail, err := st.Events(ctx, state.Query{Limit: 1}); err == nil && len(tail) == 1 {
-			last = tail[0].Seq
-		}
+		last = max(last, evs[len(evs)-1].Seq)
 	}
+	header := len(evs) > 0 || c.json
 	sig, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	for {
@@ -165,17 +168,25 @@ func runEvents(c *cmdContext) int {
 			return exitOK
 		case <-time.After(c.sv.interval):
 		}
-		q := state.Query{Node: q.Node, After: max(last, 0)}
-		evs, err := selectEvents(ctx, st, q, only)
+		// Every event after the mark, then the selected ones: the mark
+		// moves past the others too.
+		all, err := st.Events(ctx, state.Query{Node: q.Node, After: last})
 		if err != nil {
 			return c.fail(exitDefs, "%v", err)
 		}
-		// The events past the filter still move the mark on.
-		if all, err := st.Events(ctx, state.Query{Limit: 1}); err == nil && len(all) == 1 && all[0].Seq > last {
-			last = all[0].Seq
+		if len(all) == 0 {
+			continue
 		}
-		if len(evs) > 0 {
-			print(evs)
+		last = all[len(all)-1].Seq
+		var news []state.Event
+		for _, e := range all {
+			if only == nil || q.Node != "" || only[e.Node] {
+				news = append(news, e)
+			}
+		}
+		if len(news) > 0 {
+			print(news, !header)
+			header = true
 		}
 	}
 }

@@ -60,8 +60,7 @@ Example:
 		m := n.Module(first)
 		if m == nil && n.Iface(first) != nil {
 			// A network's fields other than ip and mac are not layered values.
-			fmt.Fprintf(c.stderr, "kiln explain: %s is a network of node %s; explain %s.ip or %s.mac, not %q\n", first, n.Name, first, first, key)
-			return exitDefs
+			return c.fail(exitDefs, "%s is a network of node %s; explain %s.ip or %s.mac, not %q", first, n.Name, first, first, key)
 		}
 		if m == nil {
 			var mods, nets []string
@@ -81,8 +80,7 @@ Example:
 			for _, p := range m.Params {
 				names = append(names, p.Name)
 			}
-			fmt.Fprintf(c.stderr, "kiln explain: module %s has no parameter %q%s; its parameters: %s\n", m.Name, rest, didYouMean(rest, names), strings.Join(names, ", "))
-			return exitDefs
+			return c.fail(exitDefs, "module %s has no parameter %q%s; its parameters: %s", m.Name, rest, didYouMean(rest, names), strings.Join(names, ", "))
 		}
 		if c.json {
 			c.printJSON(map[string]any{"node": n.Name, "key": key, "param": p})

@@ -72,15 +72,13 @@ Examples:
 		// By default beside the build's own copies (the same pictures).
 		dir := c.outDir()
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			fmt.Fprintf(c.stderr, "kiln graph: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		var names []string
 		for _, p := range want {
 			file := filepath.Join(dir, p.name+".svg")
 			if err := starter.WriteFileAtomic(file, p.draw(s.Cluster), 0o644); err != nil {
-				fmt.Fprintf(c.stderr, "kiln graph: %v\n", err)
-				return exitDefs
+				return c.fail(exitDefs, "%v", err)
 			}
 			names = append(names, file)
 		}

@@ -56,8 +56,7 @@ Examples:
 		}
 		_, created, err := identity.EnsureKey(c.dir)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		if created {
 			fmt.Fprintf(c.stdout, "made the site key %s/%s: keep a copy off this machine (without it the kept keys and the backups' secrets cannot be read)\n", c.dir, identity.KeyFile)
@@ -65,8 +64,7 @@ Examples:
 		c.warnInstalledWithoutKeys(s.Cluster.NodeNames())
 		made, err := identity.Ensure(c.dir, s.Cluster.OS, s.Cluster.NodeNames())
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		if len(made) == 0 {
 			fmt.Fprintf(c.stdout, "every node's host keys are kept already (%d nodes)\n", len(s.Cluster.Nodes))
@@ -91,26 +89,22 @@ func identityImport(c *cmdContext, pos []string) int {
 	}
 	node, file, target := pos[1], pos[2], pos[3]
 	if s.Cluster.Node(node) == nil {
-		fmt.Fprintf(c.stderr, "kiln identity: there is no node %s in the site\n", node)
-		return exitDefs
+		return c.fail(exitDefs, "there is no node %s in the site", node)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	key, _, err := identity.EnsureKey(c.dir)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	f := identity.File{Path: target, Mode: 0o600, Data: data, Secret: len(pos) == 4}
 	if !f.Secret {
 		f.Mode = 0o644
 	}
 	if err := identity.Save(c.dir, key.Recipient(), node, []identity.File{f}); err != nil {
-		fmt.Fprintf(c.stderr, "kiln identity: %v\n", err)
-		return exitDefs
+		return c.fail(exitDefs, "%v", err)
 	}
 	how := "encrypted"
 	if !f.Secret {

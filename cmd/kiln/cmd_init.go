@@ -46,8 +46,7 @@ Examples:
 		dir := pos[0]
 		res, err := starter.Write(dir, starter.Options{Workers: c.workers, ExampleMACs: c.macs, Force: c.force, DesignDir: c.designDir})
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln init: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		fmt.Fprintf(c.stdout, "wrote %s\n", strings.Join(res.Written, ", "))
 		if len(res.Kept) > 0 {

@@ -52,8 +52,7 @@ Examples:
 		}
 		root := puppetEnvironment(s.Defs.Design)
 		if root == "" {
-			fmt.Fprintf(c.stderr, "kiln modules: the design ships no Puppet modules (no copy: artifact of a folder with manifests)\n")
-			return exitDefs
+			return c.fail(exitDefs, "the design ships no Puppet modules (no copy: artifact of a folder with manifests)")
 		}
 		files, err := s.Render()
 		if err != nil {
@@ -71,24 +70,20 @@ Examples:
 		if c.pp.group != "" {
 			g, err := user.LookupGroup(c.pp.group)
 			if err != nil {
-				fmt.Fprintf(c.stderr, "kiln modules: there is no group %q on this machine\n", c.pp.group)
-				return exitDefs
+				return c.fail(exitDefs, "there is no group %q on this machine", c.pp.group)
 			}
 			gid, _ = strconv.Atoi(g.Gid)
 		}
 		if _, ok, err := output.ReadManifest(pos[1]); err == nil && !ok {
 			// e.g. the environment the puppetserver package made.
-			fmt.Fprintf(c.stderr, "kiln modules: %s exists and is not an earlier export (it has no MANIFEST); move it aside (mv %s %s.orig) and export again\n", pos[1], pos[1], pos[1])
-			return exitDefs
+			return c.fail(exitDefs, "%s exists and is not an earlier export (it has no MANIFEST); move it aside (mv %s %s.orig) and export again", pos[1], pos[1], pos[1])
 		}
 		if _, err := output.Write(pos[1], env); err != nil {
-			fmt.Fprintf(c.stderr, "kiln modules: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "%v", err)
 		}
 		if gid >= 0 {
 			if err := groupReadable(pos[1], gid); err != nil {
-				fmt.Fprintf(c.stderr, "kiln modules: exported, but cannot give group %s access: %v\n", c.pp.group, err)
-				return exitDefs
+				return c.fail(exitDefs, "exported, but cannot give group %s access: %v", c.pp.group, err)
 			}
 		}
 		fmt.Fprintf(c.stdout, "exported the Puppet environment of %s: %d files in %s\n", s.Cluster.Name, len(env), pos[1])

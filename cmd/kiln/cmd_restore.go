@@ -42,8 +42,7 @@ Example:
 		}
 		key, err := identity.ReadKeyFile(c.bk.key)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kiln restore: the site key: %v\n", err)
-			return exitDefs
+			return c.fail(exitDefs, "the site key: %v", err)
 		}
 		members, err := backup.Restore(pos[0], pos[1], key)
 		if err != nil {

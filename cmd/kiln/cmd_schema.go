@@ -38,8 +38,7 @@ Examples:
 				return exitUsage
 			}
 			if err := writeSchemas(c.out); err != nil {
-				fmt.Fprintf(c.stderr, "kiln schema: %v\n", err)
-				return exitDefs
+				return c.fail(exitDefs, "%v", err)
 			}
 			fmt.Fprintf(c.stdout, "wrote %d schemas to %s\n", len(schema.Names()), c.out)
 			return exitOK

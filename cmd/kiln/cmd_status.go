@@ -188,8 +188,11 @@ func (c *cmdContext) printStatus(st *state.Store, sel *selector.Selector) int {
 		parts = []string{"none selected"}
 	}
 	what := "nodes"
+	if len(shown) == 1 {
+		what = "node"
+	}
 	if !sel.Empty() || c.sv.stateFilter != "" {
-		what = "nodes selected"
+		what += " selected"
 	}
 	name := rec.Cluster
 	if name == "" {

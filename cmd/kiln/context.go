@@ -18,6 +18,7 @@ import (
 type cmdContext struct {
 	verb           *verb
 	color          bool // stdout is a terminal and NO_COLOR is not set
+	colorErr       bool // the same for stderr
 	stdout, stderr io.Writer
 	args           []string
 
@@ -248,14 +249,25 @@ func (c *cmdContext) report(err error) {
 			return
 		}
 		for _, d := range de.Diagnostics {
-			fmt.Fprintln(c.stderr, d.String())
+			line := d.String()
+			if c.colorErr {
+				// The position in bold, so each problem stands out.
+				if p := d.Pos.String(); p != "" && strings.HasPrefix(line, p) {
+					line = "\x1b[1m" + p + "\x1b[0m" + line[len(p):]
+				}
+			}
+			fmt.Fprintln(c.stderr, line)
 		}
 		n := de.Errors()
 		also := ""
 		if w := len(de.Diagnostics) - n; w > 0 {
 			also = " (and " + plural(w, "warning") + ")"
 		}
-		fmt.Fprintf(c.stderr, "kiln %s: %s found%s; nothing was written.\n", c.verb.name, plural(n, "problem"), also)
+		msg := fmt.Sprintf("kiln %s: %s found%s; nothing was written.", c.verb.name, plural(n, "problem"), also)
+		if c.colorErr {
+			msg = "\x1b[31m" + msg + "\x1b[0m"
+		}
+		fmt.Fprintln(c.stderr, msg)
 		return
 	}
 	c.fail(exitDefs, "%v", err)

@@ -104,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr, color: colorOn(stdout)}
+	c := &cmdContext{verb: v, stdout: stdout, stderr: stderr, color: colorOn(stdout), colorErr: colorOn(stderr)}
 	return v.run(c.withArgs(args[1:]))
 }
 
@@ -131,14 +131,17 @@ Usage: kiln <command> [flags] [arguments]
 		}
 	}
 	fmt.Fprint(w, `
-Most commands read a site: -C DIR names its folder (default: the current
-folder), or --example tier3 uses the example embedded in kiln.
+Most commands read a site: -C DIR names its folder (default: $KILN_SITE,
+else the current folder), or --example tier3 uses the example embedded in
+kiln. Commands that take nodes accept selectors: wn3, wn[1-12],
+role:worker, group:rack2, state:failed, all.
 
 Start with:   kiln build --example tier3 -o /tmp/tier3
 Your own:     kiln init mysite && kiln check -C mysite && kiln build -C mysite
 
 Exit status: 0 done, 1 definition errors (or the work failed), 2 usage errors.
-Run kiln help <command> for a command's flags and an example.
+Run kiln help <command> for a command's flags and an example; kiln man for
+the manual, kiln completion bash|zsh|fish for shell completion.
 `)
 }
 
