@@ -118,7 +118,7 @@ func (v *checker) catalog() {
 			default:
 				v.oneOf(port.Zone, Zones, where, "zone")
 			}
-			if port.Port < 1 || port.Port > 65535 {
+			if at, given := port.KeyPos["port"]; given && (port.Port < 1 || port.Port > 65535) && !at.IsZero() {
 				v.diags.Add(port.KeyPos["port"], where, fmt.Sprintf("%d is not a port number", port.Port), "use a number from 1 to 65535")
 			}
 		}
