@@ -38,6 +38,7 @@ import (
 //	symlink PATH TARGET    PATH becomes a symbolic link to TARGET
 //	shadow PATH            copy the embedded design's PATH into the site
 //	rm PATH / mkdir PATH   remove a file, make a folder
+//	copydesign DIR         copy the embedded design into the site's DIR
 //	mkfifo PATH            PATH becomes a named pipe
 //	pad FILE BYTES         grow FILE with comment lines to BYTES bytes
 //	reject TEXT            no problem may say TEXT (a follow-on)
@@ -154,6 +155,24 @@ func runCorpusCase(t *testing.T, ar *txtar.Archive) {
 		case "mkdir":
 			after = append(after, func() {
 				if err := os.MkdirAll(filepath.Join(site, args[0]), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			})
+		case "copydesign":
+			after = append(after, func() {
+				d, _ := builtin.Design("tier3")
+				err := fs.WalkDir(d, ".", func(p string, e fs.DirEntry, err error) error {
+					if err != nil || e.IsDir() {
+						return err
+					}
+					b, err := fs.ReadFile(d, p)
+					if err != nil {
+						return err
+					}
+					writeFile(t, filepath.Join(site, args[0], p), b)
+					return nil
+				})
+				if err != nil {
 					t.Fatal(err)
 				}
 			})

@@ -251,7 +251,10 @@ function ago(t) {
 let nodes = [];
 const order = {{.StatesJSON}};
 const done = new Set(["installed", "puppet-signed", "configured"]);
-const byName = (a, b) => a.name.localeCompare(b.name, undefined, {numeric: true});
+// One collator for every comparison: localeCompare with options builds
+// a new one each call, which at 2,000 nodes makes a sort take seconds.
+const natural = new Intl.Collator(undefined, {numeric: true}).compare;
+const byName = (a, b) => natural(a.name, b.name);
 // Failures first, then nodes stuck in a state, then by name (wn2 before wn10).
 const rank = n => n.state === "failed" ? 0 : n.stuck ? 1 : 2;
 function bar(list) {
@@ -264,7 +267,7 @@ function bar(list) {
 function progress(key) {
   const by = new Map();
   for (const n of nodes) if (n.in_site && n[key]) { if (!by.has(n[key])) by.set(n[key], []); by.get(n[key]).push(n); }
-  return '<table class="progress"><tbody>' + [...by.keys()].sort((a, b) => a.localeCompare(b, undefined, {numeric: true})).map(k => {
+  return '<table class="progress"><tbody>' + [...by.keys()].sort(natural).map(k => {
     const l = by.get(k), d = l.filter(n => done.has(n.state)).length, f = l.filter(n => n.state === "failed").length, s = l.filter(n => n.stuck).length;
     return "<tr><td>" + esc(k) + "</td><td>" + bar(l) + "</td><td>" + d + "/" + l.length + " installed" +
       (f ? ", <b>" + f + " failed</b>" : "") + (s ? ', <span class="stuck-tag">' + s + " stuck</span>" : "") + "</td></tr>";

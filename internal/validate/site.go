@@ -102,8 +102,11 @@ func (v *checker) site() {
 			}
 		}
 		for _, d := range n.DNS {
-			if _, err := netip.ParseAddr(d.Value); err != nil {
+			if a, err := netip.ParseAddr(d.Value); err != nil {
 				v.diags.Add(d.Pos, nw, fmt.Sprintf("name server %q is not an IP address", d.Value), "write the server's address, e.g. 10.10.0.1")
+			} else if !a.Is4() && provisioning[name] {
+				v.diags.Add(d.Pos, nw, fmt.Sprintf("name server %s is an IPv6 address, and nodes on this network get their name servers over DHCPv4, which carries IPv4 addresses only", d.Value),
+					"write the server's IPv4 address, e.g. 10.10.0.1")
 			}
 		}
 		if n.Domain.Value != "" {

@@ -131,7 +131,7 @@ func (v *checker) catalog() {
 					v.diags.Add(port.Zone.Pos, where, fmt.Sprintf("port %d: zone %q is not a network of the design", port.Port, port.Zone.Value), diag.DidYouMean(port.Zone.Value, nets))
 				}
 			}
-			if port.Port < 1 || port.Port > 65535 {
+			if at, given := port.KeyPos["port"]; given && (port.Port < 1 || port.Port > 65535) && !at.IsZero() {
 				v.diags.Add(port.KeyPos["port"], where, fmt.Sprintf("%d is not a port number", port.Port), "use a number from 1 to 65535")
 			}
 		}
