@@ -378,7 +378,9 @@ func TestOneNodeChange(t *testing.T) {
 	if err := SetTimezone(dir, node, "Europe/Paris"); err != nil {
 		t.Fatal(err)
 	}
-	files = renderDir(t, dir)
+	d, c := mustResolve(t, dir)
+	// The build also writes kiln-nodes.json (kiln plan's node summary).
+	files = append(mustRender(t, d, c), (&pipeline.Site{Defs: d, Cluster: c}).NodesSummary())
 	res, err := output.Write(out, files)
 	if err != nil {
 		t.Fatal(err)

@@ -913,7 +913,7 @@ func makeSite(t *testing.T, work string) string {
 	edit("cidr: 10.10.0.0/24", "cidr: 10.99.0.0/24")
 	edit("10.10.0.", "10.99.0.")
 	edit("start: {private: 10.99.0.101}", "start: {private: "+knownIP+"}")
-	edit(`    # macs: ["aa:bb:cc:dd:ee:10", "aa:bb:cc:dd:ee:11"]   # in node order`, `    macs: ["`+knownMAC+`", "`+biosMAC+`", "`+uefiMAC+`"]   # wn4 is left for discovery`)
+	edit("    # macs:\n    #   wn1: \"aa:bb:cc:dd:ee:10\"\n    #   wn2: \"aa:bb:cc:dd:ee:11\"", `    macs: {wn1: "`+knownMAC+`", wn2: "`+biosMAC+`", wn3: "`+uefiMAC+`"}   # wn4 is left for discovery`)
 	tftp := filepath.Join(dir, "tftp")
 	if err := os.MkdirAll(tftp, 0o755); err != nil {
 		t.Fatal(err)
